@@ -1,0 +1,370 @@
+/*
+ * egcam.h - class activation maps for image classifiers, from C.
+ *
+ * libegcam explains one decision of an image classifier as a heat map over
+ * the input. It computes three maps on one gradient engine:
+ *
+ *   Grad-CAM             (Selvaraju et al. 2017)     one gradient at the input;
+ *   Integrated Grad-CAM  (Sattarzadeh et al. 2021)   gradients along a path
+ *                                                     from a baseline;
+ *   Expected Grad-CAM    (Buono et al. 2024)          gradients at random points
+ *                                                     between random references
+ *                                                     and noisy copies of the input.
+ *
+ * The model is reached through a backend (egcam_backend.h): a table of two
+ * functions, forward to the target layer and backward from the logits. The
+ * LibTorch backend (egcam_torch.h) is one; you can write your own.
+ *
+ * A typical program:
+ *
+ *     egcam_ctx *ctx;  egcam_result *res;  egcam_config cfg;
+ *     egcam_ctx_new(&ctx);
+ *     egcam_config_init(&cfg);               // defaults: Expected Grad-CAM, N = 50
+ *     cfg.method = EGCAM_METHOD_EXPECTED;
+ *     if (egcam_explain(ctx, backend, &cfg, &input, NULL, &res) != EGCAM_OK)
+ *         fprintf(stderr, "%s\n", egcam_ctx_last_error(ctx));
+ *     ... egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w) ...
+ *     egcam_result_free(res);
+ *     egcam_ctx_free(ctx);
+ *
+ * Everything not declared in the headers under include/egcam/ is private and
+ * may change without notice.
+ *
+ * Conventions that hold for the whole API
+ * - Every fallible call returns an egcam_status; EGCAM_OK is 0.
+ * - Objects are opaque, made by egcam_<object>_new() and destroyed by
+ *   egcam_<object>_free(); every _free() accepts NULL.
+ * - Memory the library returns belongs to the object that returned it: it is
+ *   never to be passed to free().
+ * - Inputs (tensors, strings, arrays) are borrowed for the duration of the
+ *   call and never retained.
+ * - The library never prints, never calls exit() or abort() on bad input,
+ *   and keeps no mutable global state.
+ *
+ * Threads: an egcam_ctx serves one thread at a time (use one per thread). A
+ * backend serves one forward/backward sequence at a time, so two contexts
+ * must not use the same backend at once. A reference set is immutable once
+ * made and may be read by several threads, as long as each uses it with a
+ * backend only it is using. See docs/threading.md.
+ */
+#ifndef EGCAM_H
+#define EGCAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "egcam_version.h"
+
+/* ------------------------------------------------------------------------ */
+/* Export, deprecation and must-use macros (packagers may override them).   */
+/* ------------------------------------------------------------------------ */
+#ifndef EGCAM_API
+#  if defined(_WIN32)
+#    if defined(EGCAM_BUILDING_LIBRARY)
+#      define EGCAM_API __declspec(dllexport)
+#    elif !defined(EGCAM_STATIC)
+#      define EGCAM_API __declspec(dllimport)
+#    else
+#      define EGCAM_API
+#    endif
+#  elif defined(__GNUC__) && __GNUC__ >= 4
+#    define EGCAM_API __attribute__((visibility("default")))
+#  else
+#    define EGCAM_API
+#  endif
+#endif
+
+#ifndef EGCAM_NODISCARD
+#  if defined(__GNUC__) && __GNUC__ >= 4
+#    define EGCAM_NODISCARD __attribute__((warn_unused_result))
+#  else
+#    define EGCAM_NODISCARD
+#  endif
+#endif
+
+#ifndef EGCAM_DEPRECATED
+#  if defined(__GNUC__) && __GNUC__ >= 5
+#    define EGCAM_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#  else
+#    define EGCAM_DEPRECATED(msg)
+#  endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** @return EGCAM_VERSION_NUMBER of the library running now. Compare it with
+ *  the macro to detect a header/library mismatch. @since 0.1 */
+EGCAM_API unsigned egcam_version_number(void);
+
+/** @return EGCAM_VERSION_STRING of the library running now (static). */
+EGCAM_API const char *egcam_version_string(void);
+
+/* ------------------------------------------------------------------------ */
+/* Status codes. Values are pinned forever: never renumbered, never reused. */
+/* Values >= 1000 are reserved for experimental use.                        */
+/* ------------------------------------------------------------------------ */
+typedef enum egcam_status {
+    EGCAM_OK                     = 0,
+    EGCAM_E_NULL_ARGUMENT        = 1,  /* a required pointer was NULL */
+    EGCAM_E_INVALID_ARGUMENT     = 2,  /* a value outside its documented range */
+    EGCAM_E_EMPTY                = 3,  /* a size or dimension of zero */
+    EGCAM_E_SHAPE_MISMATCH       = 4,  /* tensors whose shapes do not agree */
+    EGCAM_E_NON_FINITE           = 5,  /* NaN or infinity in an input or result */
+    EGCAM_E_CLASS_OUT_OF_RANGE   = 6,  /* target class not among the logits */
+    EGCAM_E_STRUCT_SIZE          = 7,  /* struct from another header version, or
+                                          not initialised, or reserved bytes set */
+    EGCAM_E_ABI_VERSION          = 8,  /* backend built for an ABI this library
+                                          does not know */
+    EGCAM_E_MISUSE               = 9,  /* objects combined in a way the API forbids */
+    EGCAM_E_OUT_OF_MEMORY        = 10,
+    EGCAM_E_BACKEND              = 11, /* the backend failed; see the message */
+    EGCAM_E_UNSUPPORTED          = 12, /* feature not built in or not available */
+    EGCAM_E_IO                   = 13,
+    EGCAM_E_FORMAT               = 14, /* a file or buffer is not what it claims */
+    EGCAM_E_CANCELLED            = 15, /* the progress callback asked to stop */
+    EGCAM_E_INTERNAL             = 16  /* a bug in libegcam or an unknown exception */
+} egcam_status;
+
+/** @return a static, human-readable name for a status; never NULL (unknown
+ *  values give "unknown status"). */
+EGCAM_API const char *egcam_status_string(egcam_status status);
+
+/* ------------------------------------------------------------------------ */
+/* Opaque objects                                                           */
+/* ------------------------------------------------------------------------ */
+
+/** Per-thread working state: the last error message and the progress hook. */
+typedef struct egcam_ctx egcam_ctx;
+/** A model cut at a target layer (see egcam_backend.h, egcam_torch.h). */
+typedef struct egcam_backend egcam_backend;
+/** Reference inputs with their activations, computed once per backend. */
+typedef struct egcam_refset egcam_refset;
+/** The outcome of one explanation: maps, class, logit, completeness. */
+typedef struct egcam_result egcam_result;
+
+/* ------------------------------------------------------------------------ */
+/* Tensors: borrowed views of dense float32 data in C order.                */
+/* The layout of this struct is frozen for the life of the SONAME.          */
+/* ------------------------------------------------------------------------ */
+typedef struct egcam_tensor {
+    const float *data;      /* shape[0] * ... * shape[ndim-1] floats */
+    int64_t      shape[4];  /* entries past ndim are ignored */
+    uint32_t     ndim;      /* 1..4 */
+    uint32_t     reserved;  /* must be 0 */
+} egcam_tensor;
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Create a context. @param[out] out receives it; free with egcam_ctx_free().
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT or EGCAM_E_OUT_OF_MEMORY. */
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_ctx_new(egcam_ctx **out);
+
+/** Destroy a context. NULL is a no-op. */
+EGCAM_API void egcam_ctx_free(egcam_ctx *ctx);
+
+/** The message of the last failed call made with this context, or "" after
+ *  a success. Owned by ctx; valid until the next call that takes ctx.
+ *  Never NULL (a NULL ctx gives ""). */
+EGCAM_API const char *egcam_ctx_last_error(const egcam_ctx *ctx);
+
+/** Progress hook: called on the calling thread, inside egcam_explain() and
+ *  egcam_refset_new(), after each batch, with the samples done so far and the
+ *  total. Return non-zero to stop the call with EGCAM_E_CANCELLED. It must
+ *  not throw, longjmp, or call into libegcam with the same ctx. */
+typedef int (*egcam_progress_fn)(void *user, uint64_t done, uint64_t total);
+
+/** Install (or, with fn == NULL, remove) the progress hook of ctx. */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *user);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Methods (egcam_config.method). */
+#define EGCAM_METHOD_GRADCAM     1u
+#define EGCAM_METHOD_INTEGRATED  2u
+#define EGCAM_METHOD_EXPECTED    3u
+
+/* Quadrature rules of Integrated Grad-CAM (egcam_config.rule), named as
+ * Captum names its Riemann rules; nodes alpha_m and weights omega_m: */
+#define EGCAM_RULE_MIDPOINT   1u  /* (m + 1/2)/M, 1/M (default)            */
+#define EGCAM_RULE_LEFT       2u  /* m/M, 1/M                                */
+#define EGCAM_RULE_RIGHT      3u  /* (m + 1)/M, 1/M                          */
+#define EGCAM_RULE_TRAPEZOID  4u  /* m/(M-1); 1/(2(M-1)) at the ends, else
+                                     1/(M-1); needs M >= 2                   */
+
+/* Built-in references (egcam_config.references): the baseline b of Integrated
+ * Grad-CAM, the reference set D of Expected Grad-CAM, used when
+ * egcam_explain() is given no reference set. */
+#define EGCAM_REFERENCES_ZEROS    1u  /* one all-zero input (default) */
+#define EGCAM_REFERENCES_BLUR     2u  /* one Gaussian blur of the input, per
+                                         channel, standard deviation blur_sigma
+                                         pixels, edges replicated */
+#define EGCAM_REFERENCES_UNIFORM  3u  /* reference_count inputs of uniform
+                                         noise over [min(x), max(x)], drawn
+                                         from the seed; Expected Grad-CAM only */
+
+/* Flags (egcam_config.flags). */
+/** Expected Grad-CAM: use the clean difference A(x) - A(x'_n) instead of
+ *  A(x + eps_n) - A(x'_n). Saves N forward passes; an approximation. */
+#define EGCAM_FLAG_CLEAN_DIFFERENCE  (1u << 0)
+
+/**
+ * What to explain and how. Initialise with egcam_config_init(), then change
+ * fields. Every field's default is written next to it.
+ *
+ * ABI: struct_size is the caller's sizeof, set by egcam_config_init(); the
+ * reserved tail must stay zero. Fields added later are carved out of it and
+ * zero always means their default, so a program built against this header
+ * keeps working with newer libraries. A library older than the header in use
+ * rejects a config with non-zero bytes it does not know (EGCAM_E_STRUCT_SIZE)
+ * rather than silently ignoring a setting. See docs/abi.md.
+ */
+typedef struct egcam_config {
+    size_t       struct_size;     /* set by egcam_config_init() */
+    uint32_t     method;          /* EGCAM_METHOD_*; default EXPECTED */
+    int32_t      target_class;    /* logit to explain; -1 (default): the top
+                                     logit of the input */
+    const float *target_weights;  /* optional seed over the logits: explain
+                                     sum_j w_j * logit_j (e.g. +1 for one
+                                     class, -1 for another). When non-NULL it
+                                     replaces target_class. Borrowed for the
+                                     call. Default NULL. */
+    uint32_t     target_weights_count; /* length of target_weights; must equal
+                                     the number of logits */
+    uint32_t     samples;         /* N, Expected Grad-CAM; default 50 */
+    uint32_t     steps;           /* M, Integrated Grad-CAM; default 50 */
+    uint32_t     rule;            /* EGCAM_RULE_*; default MIDPOINT */
+    uint32_t     batch_size;      /* inputs per backend call; default 16.
+                                     Memory grows with it, not with N or M. */
+    uint32_t     references;      /* EGCAM_REFERENCES_*; default ZEROS */
+    uint32_t     reference_count; /* inputs in EGCAM_REFERENCES_UNIFORM;
+                                     default 16 */
+    uint32_t     flags;           /* EGCAM_FLAG_*; default 0 */
+    float        noise_level;     /* Expected Grad-CAM: sigma = noise_level *
+                                     (max(x) - min(x)); default 0.1; 0 turns
+                                     smoothing off */
+    float        blur_sigma;      /* pixels, for EGCAM_REFERENCES_BLUR;
+                                     default 0: a tenth of min(H, W) */
+    uint32_t     reserved0;       /* must be 0 */
+    uint64_t     seed;            /* every random draw derives from it;
+                                     default 0x6567636d (any value is valid) */
+    uint8_t      reserved[64];    /* must be 0 */
+} egcam_config;
+
+/** Fill the first cfg_size bytes of *cfg with the defaults, and set
+ *  struct_size = cfg_size. Use the egcam_config_init() macro, which passes
+ *  the size of the struct your program was compiled with.
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, or EGCAM_E_STRUCT_SIZE when
+ *  cfg_size is not a size of egcam_config this library knows. */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_config_init_sized(egcam_config *cfg, size_t cfg_size);
+
+#define egcam_config_init(cfg) egcam_config_init_sized((cfg), sizeof *(cfg))
+
+/* ------------------------------------------------------------------------ */
+/* Reference sets                                                           */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Make a reference set: copy refs (shape [R, C, H, W], R >= 1) and run them
+ * through backend once to keep their activations, R/batch_size forward
+ * passes that never need gradients. Pass it to egcam_explain() to use these
+ * references instead of the built-in ones: as the set D of Expected
+ * Grad-CAM, or (R must be 1) as the baseline of Integrated Grad-CAM.
+ *
+ * The set belongs to backend: free it before the backend, and use it only
+ * with that backend. It is immutable once made.
+ *
+ * @param[in]  ctx         for errors and progress; required
+ * @param[in]  backend     the backend whose activations to keep
+ * @param[in]  refs        borrowed for the call
+ * @param[in]  batch_size  inputs per forward call; 0 means 16
+ * @param[out] out         receives the set; free with egcam_refset_free()
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_refset_new(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *refs,
+                 uint32_t batch_size, egcam_refset **out);
+
+/** Number of references in the set (0 for NULL). */
+EGCAM_API uint32_t egcam_refset_count(const egcam_refset *refs);
+
+/** Destroy a reference set. NULL is a no-op. */
+EGCAM_API void egcam_refset_free(egcam_refset *refs);
+
+/* ------------------------------------------------------------------------ */
+/* Explaining                                                               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * Explain one input.
+ *
+ * @param[in]  ctx      receives the error message on failure; required
+ * @param[in]  backend  the model, cut at its target layer
+ * @param[in]  cfg      made by egcam_config_init(); borrowed
+ * @param[in]  input    shape [C, H, W] or [1, C, H, W], finite; borrowed
+ * @param[in]  refs     a reference set made on this backend, or NULL to use
+ *                      the built-in references cfg->references (which must
+ *                      then be left at its default when refs is given)
+ * @param[out] out      receives the result; free with egcam_result_free().
+ *                      Set to NULL on failure.
+ *
+ * Equal inputs, config (seed included), backend and thread count give
+ * bit-identical results.
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_explain(egcam_ctx *ctx, egcam_backend *backend, const egcam_config *cfg,
+              const egcam_tensor *input, const egcam_refset *refs,
+              egcam_result **out);
+
+/* ------------------------------------------------------------------------ */
+/* Results. Every pointer below is owned by the result and valid until       */
+/* egcam_result_free().                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Which map (egcam_result_map). */
+#define EGCAM_MAP_LAYER       1u  /* h x w: ReLU(sum_k w_k A_k(x)), not normalised */
+#define EGCAM_MAP_INPUT       2u  /* H x W: the layer map, bilinear, half-pixel
+                                     centres (align_corners = false) */
+#define EGCAM_MAP_NORMALIZED  3u  /* H x W: the input map scaled to [0, 1];
+                                     a constant map becomes all zeros */
+
+/** A map, row-major, with its height and width (either out pointer may be
+ *  NULL). @return NULL for a NULL result or an unknown kind. */
+EGCAM_API const float *egcam_result_map(const egcam_result *res, uint32_t kind,
+                                        uint32_t *height, uint32_t *width);
+
+/** The channel weights w_k of the map, one per channel of the layer. */
+EGCAM_API const float *egcam_result_weights(const egcam_result *res, uint32_t *count);
+
+/** The class explained: cfg->target_class, the top logit when that was -1,
+ *  or -1 when cfg->target_weights was given. */
+EGCAM_API int32_t egcam_result_class(const egcam_result *res);
+
+/** The explained scalar at the input: the logit of the class, or
+ *  sum_j w_j * logit_j(x) for target weights. */
+EGCAM_API double egcam_result_logit(const egcam_result *res);
+
+/** The completeness sum: the layer attribution summed over channels and
+ *  positions before pooling and ReLU. Integrated Grad-CAM: approaches
+ *  y(x) - y(b); Expected Grad-CAM: estimates E[y(x~)] - E[y(x')];
+ *  Grad-CAM: sum A(x) * G(x), the first-order estimate of y(x) - y(0-activation). */
+EGCAM_API double egcam_result_completeness(const egcam_result *res);
+
+/** Destroy a result. NULL is a no-op. */
+EGCAM_API void egcam_result_free(egcam_result *res);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* EGCAM_H */

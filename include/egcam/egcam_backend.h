@@ -1,0 +1,106 @@
+/*
+ * egcam_backend.h - the ABI for model backends.
+ *
+ * A backend is a model cut at a target layer (chosen when the backend is
+ * opened). libegcam asks it for two things only:
+ *
+ *   forward   a batch of inputs [N, C, H, W]  ->  the layer's activations
+ *             [N, K, h, w] and the logits [N, L];
+ *   backward  a seed over the logits [N, L]  ->  the gradient of
+ *             sum_j seed_nj * logit_nj with respect to the activations of
+ *             row n, [N, K, h, w], for the batch of the last forward.
+ *
+ * A backend is a static table of functions (egcam_backend_ops) and an
+ * instance pointer (self). Wrap them with egcam_backend_new(). See
+ * docs/backend-authoring.md and examples/custom_backend.c.
+ *
+ * Versioning: the table starts with abi_version and struct_size, and only
+ * grows at the end. libegcam refuses a table whose abi_version is newer than
+ * EGCAM_BACKEND_ABI_VERSION (EGCAM_E_ABI_VERSION), and calls a slot added in
+ * version N only when the table says abi_version >= N and the slot is
+ * non-NULL.
+ */
+#ifndef EGCAM_BACKEND_H
+#define EGCAM_BACKEND_H
+
+#include "egcam.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EGCAM_BACKEND_ABI_VERSION 1u
+
+/* Flags of forward(). */
+/** A backward() on this batch will follow: keep what it needs (autograd
+ *  state). Without this flag the forward needs no gradient, and a backend
+ *  should run it in inference mode; a backward() after it is misuse. */
+#define EGCAM_FORWARD_FOR_BACKWARD  (1u << 0)
+
+/* Every slot that can fail returns an egcam_status and may write a
+ * NUL-terminated message into errbuf (errbuf_size >= 256 bytes, owned by
+ * libegcam); truncation is fine. Slots must not throw or longjmp. */
+typedef struct egcam_backend_ops {
+    uint32_t    abi_version;   /* EGCAM_BACKEND_ABI_VERSION you compiled with */
+    uint32_t    struct_size;   /* sizeof(egcam_backend_ops) you compiled with */
+    const char *name;          /* short, static: "libtorch", "analytic", ... */
+
+    /* ---- version 1 ---------------------------------------------------- */
+
+    /** Run inputs (shape [N, C, H, W], N >= 1) through the model.
+     *  Fill activations ([N, K, h, w]) and logits ([N, L]) with views of
+     *  memory the backend owns, valid until the next call on self. K, h, w
+     *  and L must not change between calls. Required. */
+    egcam_status (*forward)(void *self, const egcam_tensor *inputs, uint32_t flags,
+                            egcam_tensor *activations, egcam_tensor *logits,
+                            char *errbuf, size_t errbuf_size);
+
+    /** For the batch of the last forward (made with EGCAM_FORWARD_FOR_BACKWARD),
+     *  the gradient of sum_j seed[n*L + j] * logit_nj with respect to the
+     *  activations of row n, for every row n. seed has N*L floats, borrowed.
+     *  Fill grad ([N, K, h, w]) with a view valid until the next call.
+     *  The gradient is needed at the layer only: never below it, never for
+     *  parameters. Required. */
+    egcam_status (*backward)(void *self, const float *seed, egcam_tensor *grad,
+                             char *errbuf, size_t errbuf_size);
+
+    /** Free self. Called once by egcam_backend_free(). Optional (NULL: self
+     *  is the caller's to free after egcam_backend_free()). */
+    void (*release)(void *self);
+
+    /* ---- version 2 and later: append only, below this line -------------- */
+} egcam_backend_ops;
+
+/**
+ * Wrap a backend table and its instance.
+ *
+ * The table is copied, so it need not outlive the call; self is borrowed
+ * until egcam_backend_free(), which calls ops->release(self). On failure
+ * nothing is released: self stays the caller's.
+ *
+ * @param[in]  ctx   receives the error message on failure; may be NULL
+ * @param[in]  ops   abi_version in 1..EGCAM_BACKEND_ABI_VERSION, struct_size
+ *                   at least the size of version 1, forward and backward set
+ * @param[in]  self  the backend's instance, passed back to every slot
+ * @param[out] out   receives the backend; free with egcam_backend_free()
+ * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_ABI_VERSION (a newer or
+ *         invalid abi_version), EGCAM_E_STRUCT_SIZE (struct_size too small),
+ *         EGCAM_E_INVALID_ARGUMENT (a required slot is NULL),
+ *         EGCAM_E_OUT_OF_MEMORY.
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, void *self,
+                  egcam_backend **out);
+
+/** Release self (ops->release) and the wrapper. NULL is a no-op. Free the
+ *  reference sets made on this backend first. */
+EGCAM_API void egcam_backend_free(egcam_backend *backend);
+
+/** The backend's name, from its table (never NULL). */
+EGCAM_API const char *egcam_backend_name(const egcam_backend *backend);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* EGCAM_BACKEND_H */

@@ -1,0 +1,52 @@
+/* ctx.c - the context: last error and progress hook. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+egcam_status egcam_ctx_new(egcam_ctx **out)
+{
+    if (!out)
+        return EGCAM_E_NULL_ARGUMENT;
+    *out = calloc(1, sizeof **out);
+    return *out ? EGCAM_OK : EGCAM_E_OUT_OF_MEMORY;
+}
+
+void egcam_ctx_free(egcam_ctx *ctx) { free(ctx); }
+
+const char *egcam_ctx_last_error(const egcam_ctx *ctx) { return ctx ? ctx->error : ""; }
+
+egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *user)
+{
+    if (!ctx)
+        return EGCAM_E_NULL_ARGUMENT;
+    egcam__clear_error(ctx);
+    ctx->progress = fn;
+    ctx->progress_user = fn ? user : NULL;
+    return EGCAM_OK;
+}
+
+egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, ...)
+{
+    if (ctx) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
+        va_end(ap);
+    }
+    return status;
+}
+
+void egcam__clear_error(egcam_ctx *ctx)
+{
+    if (ctx)
+        ctx->error[0] = '\0';
+}
+
+egcam_status egcam__progress(egcam_ctx *ctx, uint64_t done, uint64_t total)
+{
+    if (ctx && ctx->progress && ctx->progress(ctx->progress_user, done, total))
+        return egcam__fail(ctx, EGCAM_E_CANCELLED, "cancelled by the progress callback after %llu of %llu samples",
+                           (unsigned long long)done, (unsigned long long)total);
+    return EGCAM_OK;
+}

@@ -1,0 +1,177 @@
+/*
+ * internal.h - what the files of the core share. Nothing here is exported:
+ * every name is static, egcam__-prefixed, or hidden by the version script.
+ */
+#ifndef EGCAM_INTERNAL_H
+#define EGCAM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "egcam/egcam.h"
+#include "egcam/egcam_backend.h"
+
+#if defined(__GNUC__)
+#  define EGCAM__PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#  define EGCAM__PRINTF(f, a)
+#endif
+
+#define EGCAM__ERRBUF_SIZE 512
+
+/* ---- context (ctx.c) ---------------------------------------------------- */
+struct egcam_ctx {
+    char              error[EGCAM__ERRBUF_SIZE];
+    egcam_progress_fn progress;
+    void             *progress_user;
+};
+
+/* Record status and a formatted message in ctx (which may be NULL); returns
+ * status so that callers can write `return egcam__fail(ctx, ...)`. */
+egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, ...)
+    EGCAM__PRINTF(3, 4);
+void egcam__clear_error(egcam_ctx *ctx);
+/* Ask the progress hook whether to go on; EGCAM_E_CANCELLED if not. */
+egcam_status egcam__progress(egcam_ctx *ctx, uint64_t done, uint64_t total);
+
+/* ---- shapes (tensor.c) -------------------------------------------------- */
+/* The shape of one image-like item: channels, height, width. */
+typedef struct egcam__shape {
+    size_t c, h, w;
+} egcam__shape;
+
+static inline size_t egcam__shape_size(egcam__shape s) { return s.c * s.h * s.w; }
+
+/* Check a caller's tensor: non-NULL data, ndim in range, no zero or
+ * negative dimension, no overflowing size, reserved zero. `what` names it
+ * in messages. Splits it into a count of items and the item shape, where an
+ * [C,H,W] tensor is one item when allow_single is set. */
+egcam_status egcam__check_batch(egcam_ctx *ctx, const egcam_tensor *t, const char *what,
+                                int allow_single, size_t *count, egcam__shape *item);
+/* EGCAM_E_NON_FINITE naming `what` when n floats hold a NaN or infinity. */
+egcam_status egcam__check_finite(egcam_ctx *ctx, const float *v, size_t n, const char *what);
+void egcam__minmax(const float *v, size_t n, float *min, float *max);
+
+/* ---- backend (backend.c) ------------------------------------------------ */
+struct egcam_backend {
+    egcam_backend_ops ops;  /* the caller's table, widened to this version */
+    void             *self;
+};
+
+/* The shapes a backend produced for one input shape: fixed by the first
+ * forward of an explanation (or of a reference set), checked on the rest. */
+typedef struct egcam__dims {
+    int          known;
+    egcam__shape act;       /* K, h, w */
+    size_t       classes;   /* L */
+} egcam__dims;
+
+/* What one checked forward returned: rows of activations and of logits,
+ * views of the backend's memory, valid until its next call. */
+typedef struct egcam__forward_out {
+    const float *acts;
+    const float *logits;
+} egcam__forward_out;
+
+/* Forward `rows` items of shape `item`; reports failures in ctx. */
+egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
+                            size_t rows, egcam__shape item, uint32_t flags,
+                            egcam__dims *dims, egcam__forward_out *out);
+/* Backward from seed (rows x classes) after a forward for backward. */
+egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed,
+                             size_t rows, const egcam__dims *dims, const float **grad);
+
+/* ---- configuration (config.c) ------------------------------------------- */
+/* Validate cfg: its size and reserved bytes, then every field. */
+egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg);
+
+/* ---- random numbers (rng.c) --------------------------------------------- */
+/* A stream of random numbers. Streams are keyed by (seed, purpose, index),
+ * so a draw does not depend on the order or grouping of other draws: the
+ * batch size cannot change which numbers a sample sees. */
+typedef struct egcam__rng {
+    uint64_t s[4];
+    double   spare;     /* second normal of a Box-Muller pair */
+    int      has_spare;
+} egcam__rng;
+
+enum egcam__stream {
+    EGCAM__STREAM_SAMPLE = 1,    /* per Expected Grad-CAM sample */
+    EGCAM__STREAM_REFERENCE = 2  /* per built-in uniform reference */
+};
+
+void     egcam__rng_init(egcam__rng *r, uint64_t seed, uint32_t purpose, uint64_t index);
+uint64_t egcam__rng_next(egcam__rng *r);
+double   egcam__rng_uniform(egcam__rng *r);            /* [0, 1) */
+uint32_t egcam__rng_below(egcam__rng *r, uint32_t n);  /* [0, n) */
+double   egcam__rng_normal(egcam__rng *r);             /* N(0, 1) */
+
+/* ---- reference sets (refset.c, blur.c) ---------------------------------- */
+struct egcam_refset {
+    const egcam_backend *backend;
+    egcam__shape         input;
+    egcam__dims          dims;
+    size_t               count;
+    float               *inputs;  /* count x input size */
+    float               *acts;    /* count x activation size */
+};
+
+/* Fill a set from `count` inputs already in `inputs` (ownership moves to the
+ * set, which the caller made with calloc) by forwarding them. */
+egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset *set,
+                                size_t batch, uint64_t progress_total);
+/* The built-in references of cfg for input x, as a new set. */
+egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
+                                   const float *x, egcam__shape shape, egcam_refset **out);
+/* Separable Gaussian blur of each channel, edges replicated. */
+egcam_status egcam__blur(const float *in, float *out, egcam__shape s, double sigma);
+
+/* ---- sampling plans (plan.c) -------------------------------------------- */
+/* One gradient evaluation: z = ref + alpha * (top - ref), where top is the
+ * input x, or x + eps for a noisy plan. Its contribution is
+ * weight * (A(top) - A(ref)) (.) G(z). */
+typedef struct egcam__sample {
+    uint32_t ref;
+    double   alpha;
+    double   weight;
+    egcam__rng noise;   /* draws eps when the plan is noisy */
+} egcam__sample;
+
+typedef struct egcam__plan {
+    uint32_t method;
+    uint64_t count;       /* gradient evaluations */
+    int      at_input;    /* Grad-CAM: the one gradient is at x itself */
+    int      noisy;       /* eps != 0: A(x + eps) needs its own forward */
+    int      noisy_diff;  /* difference taken at x + eps (not clean) */
+    double   sigma;       /* standard deviation of eps */
+    uint32_t rule;
+    uint32_t refs;        /* size of the reference set */
+    uint64_t seed;
+} egcam__plan;
+
+egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, float x_min, float x_max,
+                              uint32_t refs, egcam__plan *plan);
+void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out);
+
+/* ---- results (result.c, maps.c) ----------------------------------------- */
+struct egcam_result {
+    int32_t  target;
+    double   logit;
+    double   completeness;
+    uint32_t channels, lh, lw, ih, iw;
+    float   *weights;     /* channels */
+    float   *layer_map;   /* lh x lw */
+    float   *input_map;   /* ih x iw */
+    float   *normalized;  /* ih x iw */
+};
+
+egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uint32_t ih,
+                                uint32_t iw);
+/* weights . A(x), then ReLU, bilinear upsampling and normalisation. */
+void egcam__result_maps(egcam_result *res, const float *acts);
+void egcam__upsample_bilinear(const float *in, size_t ih, size_t iw, float *out, size_t oh,
+                              size_t ow);
+void egcam__normalize(const float *in, float *out, size_t n);
+
+#endif /* EGCAM_INTERNAL_H */
