@@ -1,0 +1,476 @@
+/*
+ * test_api.c - the public API's contract: versions, statuses, contexts,
+ * config ABI and validation, backend ABI gate, and every kind of bad input
+ * getting its own status and a message that names the problem.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analytic_backend.h"
+
+enum { C = 2, H = 8, W = 8, S = 2, K = 3, L = 4 };
+
+typedef struct fixture {
+    egcam_ctx *ctx;
+    analytic_model *model;
+    egcam_backend *backend;
+    egcam_config cfg;
+    float x[C * H * W];
+    egcam_tensor input;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    assert_int_equal(egcam_ctx_new(&f->ctx), EGCAM_OK);
+    f->model = analytic_new(C, H, W, S, K, L, 7);
+    assert_int_equal(analytic_wrap(f->ctx, f->model, &f->backend), EGCAM_OK);
+    assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+    analytic_fill_uniform(f->x, C * H * W, 3, -1.0f, 1.0f);
+    f->input = (egcam_tensor){f->x, {C, H, W}, 3, 0};
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    egcam_backend_free(f->backend);
+    egcam_ctx_free(f->ctx);
+    free(f);
+    return 0;
+}
+
+/* Explain with f's settings; on failure check that out was cleared and the
+ * message mentions `needle`. */
+static egcam_status explain_expecting(fixture *f, const egcam_tensor *input,
+                                      const egcam_refset *refs, const char *needle)
+{
+    egcam_result *res = (egcam_result *)&res; /* junk: must be overwritten */
+    egcam_status st = egcam_explain(f->ctx, f->backend, &f->cfg, input, refs, &res);
+    if (st == EGCAM_OK) {
+        egcam_result_free(res);
+        return st;
+    }
+    assert_null(res);
+    const char *msg = egcam_ctx_last_error(f->ctx);
+    if (!needle || !strstr(msg, needle))
+        fail_msg("message \"%s\" does not mention \"%s\"", msg, needle ? needle : "(null)");
+    return st;
+}
+
+static void test_versions(void **state)
+{
+    (void)state;
+    assert_int_equal(egcam_version_number(), EGCAM_VERSION_NUMBER);
+    assert_string_equal(egcam_version_string(), EGCAM_VERSION_STRING);
+    assert_true(EGCAM_VERSION_NUMBER ==
+                EGCAM_VERSION_MAJOR * 10000 + EGCAM_VERSION_MINOR * 100 + EGCAM_VERSION_PATCH);
+}
+
+static void test_status_strings(void **state)
+{
+    (void)state;
+    /* Pinned values: renumbering one breaks every program built before. */
+    assert_int_equal(EGCAM_OK, 0);
+    assert_int_equal(EGCAM_E_NULL_ARGUMENT, 1);
+    assert_int_equal(EGCAM_E_SHAPE_MISMATCH, 4);
+    assert_int_equal(EGCAM_E_STRUCT_SIZE, 7);
+    assert_int_equal(EGCAM_E_ABI_VERSION, 8);
+    assert_int_equal(EGCAM_E_BACKEND, 11);
+    assert_int_equal(EGCAM_E_INTERNAL, 16);
+    for (int a = EGCAM_OK; a <= EGCAM_E_INTERNAL; a++) {
+        const char *sa = egcam_status_string((egcam_status)a);
+        assert_non_null(sa);
+        assert_true(strlen(sa) > 0);
+        assert_string_not_equal(sa, "unknown status");
+        for (int b = a + 1; b <= EGCAM_E_INTERNAL; b++)
+            assert_string_not_equal(sa, egcam_status_string((egcam_status)b));
+    }
+    assert_string_equal(egcam_status_string((egcam_status)999), "unknown status");
+    assert_string_equal(egcam_status_string((egcam_status)-1), "unknown status");
+}
+
+static void test_ctx(void **state)
+{
+    (void)state;
+    assert_int_equal(egcam_ctx_new(NULL), EGCAM_E_NULL_ARGUMENT);
+    egcam_ctx_free(NULL);
+    assert_string_equal(egcam_ctx_last_error(NULL), "");
+    assert_int_equal(egcam_ctx_set_progress(NULL, NULL, NULL), EGCAM_E_NULL_ARGUMENT);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_string_equal(egcam_ctx_last_error(ctx), "");
+    egcam_ctx_free(ctx);
+}
+
+static void test_config_defaults(void **state)
+{
+    (void)state;
+    egcam_config cfg;
+    memset(&cfg, 0xab, sizeof cfg);
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    assert_int_equal(cfg.struct_size, sizeof cfg);
+    assert_int_equal(cfg.method, EGCAM_METHOD_EXPECTED);
+    assert_int_equal(cfg.target_class, -1);
+    assert_null(cfg.target_weights);
+    assert_int_equal(cfg.samples, 50);
+    assert_int_equal(cfg.steps, 50);
+    assert_int_equal(cfg.rule, EGCAM_RULE_MIDPOINT);
+    assert_int_equal(cfg.references, EGCAM_REFERENCES_ZEROS);
+    assert_true(cfg.batch_size > 0);
+    assert_true(cfg.noise_level == 0.1f);
+    assert_int_equal(cfg.flags, 0);
+    for (size_t i = 0; i < sizeof cfg.reserved; i++)
+        assert_int_equal(cfg.reserved[i], 0);
+    assert_int_equal(egcam_config_init_sized(NULL, sizeof cfg), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_config_init_sized(&cfg, sizeof cfg - 8), EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_config_init_sized(&cfg, 0), EGCAM_E_STRUCT_SIZE);
+}
+
+/* A program built against a newer header: a larger struct whose new fields
+ * are zero (their default) works; a non-zero new field is refused, never
+ * silently ignored. */
+static void test_config_from_newer_header(void **state)
+{
+    fixture *f = *state;
+    struct newer {
+        egcam_config v1;
+        uint64_t new_field;
+    } newer;
+    assert_int_equal(egcam_config_init_sized(&newer.v1, sizeof newer), EGCAM_OK);
+    assert_int_equal(newer.v1.struct_size, sizeof newer);
+    assert_int_equal(newer.new_field, 0);
+    newer.v1.method = EGCAM_METHOD_GRADCAM;
+    egcam_result *res = NULL;
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &newer.v1, &f->input, NULL, &res),
+                     EGCAM_OK);
+    egcam_result_free(res);
+    newer.new_field = 1;
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &newer.v1, &f->input, NULL, &res),
+                     EGCAM_E_STRUCT_SIZE);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "newer header"));
+}
+
+static void test_config_struct_size(void **state)
+{
+    fixture *f = *state;
+    f->cfg.struct_size = 0;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "egcam_config_init"),
+                     EGCAM_E_STRUCT_SIZE);
+    f->cfg.struct_size = sizeof f->cfg - 16; /* an older or foreign layout */
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "struct_size"), EGCAM_E_STRUCT_SIZE);
+    f->cfg.struct_size = (size_t)1 << 20;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "struct_size"), EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+    f->cfg.reserved[17] = 1;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+    f->cfg.reserved0 = 3;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
+}
+
+static void test_null_arguments(void **state)
+{
+    fixture *f = *state;
+    egcam_result *res = (egcam_result *)&res;
+    assert_int_equal(egcam_explain(NULL, f->backend, &f->cfg, &f->input, NULL, &res),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &f->input, NULL, NULL),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "out"));
+    assert_int_equal(egcam_explain(f->ctx, NULL, &f->cfg, &f->input, NULL, &res),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_null(res);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "backend"));
+    assert_int_equal(egcam_explain(f->ctx, f->backend, NULL, &f->input, NULL, &res),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "cfg"));
+    assert_int_equal(explain_expecting(f, NULL, NULL, "input"), EGCAM_E_NULL_ARGUMENT);
+    egcam_tensor no_data = f->input;
+    no_data.data = NULL;
+    assert_int_equal(explain_expecting(f, &no_data, NULL, "NULL data"), EGCAM_E_NULL_ARGUMENT);
+    f->cfg.target_weights_count = L;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights"),
+                     EGCAM_E_NULL_ARGUMENT);
+}
+
+static void test_bad_config_values(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        size_t offset;
+        uint32_t value;
+        egcam_status status;
+        const char *needle;
+    } cases[] = {
+        {offsetof(egcam_config, method), 0, EGCAM_E_INVALID_ARGUMENT, "method"},
+        {offsetof(egcam_config, method), 4, EGCAM_E_INVALID_ARGUMENT, "method"},
+        {offsetof(egcam_config, samples), 0, EGCAM_E_EMPTY, "samples"},
+        {offsetof(egcam_config, steps), 0, EGCAM_E_EMPTY, "steps"},
+        {offsetof(egcam_config, batch_size), 0, EGCAM_E_EMPTY, "batch_size"},
+        {offsetof(egcam_config, reference_count), 0, EGCAM_E_EMPTY, "reference_count"},
+        {offsetof(egcam_config, rule), 0, EGCAM_E_INVALID_ARGUMENT, "rule"},
+        {offsetof(egcam_config, rule), 5, EGCAM_E_INVALID_ARGUMENT, "rule"},
+        {offsetof(egcam_config, references), 9, EGCAM_E_INVALID_ARGUMENT, "references"},
+        {offsetof(egcam_config, flags), 0x80, EGCAM_E_INVALID_ARGUMENT, "flags"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+        memcpy((char *)&f->cfg + cases[i].offset, &cases[i].value, sizeof(uint32_t));
+        assert_int_equal(explain_expecting(f, &f->input, NULL, cases[i].needle), cases[i].status);
+    }
+    assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+    f->cfg.method = EGCAM_METHOD_INTEGRATED;
+    f->cfg.rule = EGCAM_RULE_TRAPEZOID;
+    f->cfg.steps = 1;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "trapezoid"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    f->cfg.steps = 2;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, NULL), EGCAM_OK);
+
+    assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+    f->cfg.noise_level = -0.5f;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "noise_level"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    f->cfg.noise_level = NAN;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "noise_level"), EGCAM_E_NON_FINITE);
+    f->cfg.noise_level = 0.1f;
+    f->cfg.blur_sigma = INFINITY;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "blur_sigma"), EGCAM_E_NON_FINITE);
+    f->cfg.blur_sigma = -1.0f;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "blur_sigma"),
+                     EGCAM_E_INVALID_ARGUMENT);
+}
+
+static void test_class_out_of_range(void **state)
+{
+    fixture *f = *state;
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    f->cfg.target_class = -2;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_class"),
+                     EGCAM_E_CLASS_OUT_OF_RANGE);
+    f->cfg.target_class = L; /* the model has classes 0..L-1 */
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "4 logits"),
+                     EGCAM_E_CLASS_OUT_OF_RANGE);
+    f->cfg.target_class = L - 1;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, NULL), EGCAM_OK);
+}
+
+static void test_target_weights(void **state)
+{
+    fixture *f = *state;
+    float weights[L + 1] = {1.0f, -1.0f, 0.0f, 0.0f, 0.0f};
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    f->cfg.target_weights = weights;
+    f->cfg.target_weights_count = L + 1;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights"),
+                     EGCAM_E_SHAPE_MISMATCH);
+    f->cfg.target_weights_count = 0;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights_count"),
+                     EGCAM_E_EMPTY);
+    f->cfg.target_weights_count = L;
+    weights[2] = NAN;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights"),
+                     EGCAM_E_NON_FINITE);
+    weights[2] = 0.0f;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, NULL), EGCAM_OK);
+}
+
+static void test_bad_inputs(void **state)
+{
+    fixture *f = *state;
+    egcam_tensor t = f->input;
+    t.ndim = 2;
+    assert_int_equal(explain_expecting(f, &t, NULL, "dimensions"), EGCAM_E_SHAPE_MISMATCH);
+    t.ndim = 5;
+    assert_int_equal(explain_expecting(f, &t, NULL, "dimensions"), EGCAM_E_SHAPE_MISMATCH);
+    t = (egcam_tensor){f->x, {2, C, H / 2, W}, 4, 0}; /* two images */
+    assert_int_equal(explain_expecting(f, &t, NULL, "takes one"), EGCAM_E_SHAPE_MISMATCH);
+    t = (egcam_tensor){f->x, {C, 0, W}, 3, 0};
+    assert_int_equal(explain_expecting(f, &t, NULL, "dimension 1 is 0"), EGCAM_E_EMPTY);
+    t = (egcam_tensor){f->x, {C, H, -W}, 3, 0};
+    assert_int_equal(explain_expecting(f, &t, NULL, "dimension 2"), EGCAM_E_EMPTY);
+    t = (egcam_tensor){f->x, {C, H, W}, 3, 1};
+    assert_int_equal(explain_expecting(f, &t, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
+    t = (egcam_tensor){f->x, {INT64_MAX / 2, 4, 4}, 3, 0};
+    assert_int_equal(explain_expecting(f, &t, NULL, "too large"), EGCAM_E_INVALID_ARGUMENT);
+    /* A shape the model rejects: the backend's own message comes through. */
+    t = (egcam_tensor){f->x, {1, H, W}, 3, 0};
+    assert_int_equal(explain_expecting(f, &t, NULL, "backend 'analytic'"), EGCAM_E_BACKEND);
+    /* [1, C, H, W] is the same input as [C, H, W]. */
+    t = (egcam_tensor){f->x, {1, C, H, W}, 4, 0};
+    assert_int_equal(explain_expecting(f, &t, NULL, NULL), EGCAM_OK);
+
+    f->x[5] = NAN;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "NaN"), EGCAM_E_NON_FINITE);
+    f->x[5] = -INFINITY;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "infinity"), EGCAM_E_NON_FINITE);
+}
+
+static void test_backend_abi_gate(void **state)
+{
+    fixture *f = *state;
+    int released = 0;
+    analytic_model *m = analytic_new(C, H, W, S, K, L, 1);
+    analytic_set_release_counter(m, &released);
+    egcam_backend_ops ops = *analytic_ops();
+    egcam_backend *be = (egcam_backend *)&be;
+
+    ops.abi_version = EGCAM_BACKEND_ABI_VERSION + 1;
+    assert_int_equal(egcam_backend_new(f->ctx, &ops, m, &be), EGCAM_E_ABI_VERSION);
+    assert_null(be);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "abi_version 2"));
+    ops.abi_version = 0;
+    assert_int_equal(egcam_backend_new(f->ctx, &ops, m, &be), EGCAM_E_ABI_VERSION);
+    ops = *analytic_ops();
+    ops.struct_size = 8;
+    assert_int_equal(egcam_backend_new(f->ctx, &ops, m, &be), EGCAM_E_STRUCT_SIZE);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "struct_size 8"));
+    ops = *analytic_ops();
+    ops.backward = NULL;
+    assert_int_equal(egcam_backend_new(f->ctx, &ops, m, &be), EGCAM_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "backward"));
+    assert_int_equal(egcam_backend_new(f->ctx, NULL, m, &be), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_backend_new(f->ctx, analytic_ops(), m, NULL), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_backend_new(NULL, &ops, m, &be), EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(released, 0); /* failures leave self with the caller */
+
+    /* The table is copied: the caller's copy may die after the call. */
+    ops = *analytic_ops();
+    assert_int_equal(egcam_backend_new(f->ctx, &ops, m, &be), EGCAM_OK);
+    memset(&ops, 0, sizeof ops);
+    assert_string_equal(egcam_backend_name(be), "analytic");
+    egcam_result *res = NULL;
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    assert_int_equal(egcam_explain(f->ctx, be, &f->cfg, &f->input, NULL, &res), EGCAM_OK);
+    egcam_result_free(res);
+    egcam_backend_free(be);
+    assert_int_equal(released, 1);
+    egcam_backend_free(NULL);
+    assert_string_equal(egcam_backend_name(NULL), "");
+}
+
+static void test_refset_errors(void **state)
+{
+    fixture *f = *state;
+    float refs[2 * C * H * W] = {0};
+    egcam_tensor t = {refs, {2, C, H, W}, 4, 0};
+    egcam_refset *set = (egcam_refset *)&set;
+
+    assert_int_equal(egcam_refset_new(NULL, f->backend, &t, 0, &set), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_refset_new(f->ctx, NULL, &t, 0, &set), EGCAM_E_NULL_ARGUMENT);
+    assert_null(set);
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, NULL, 0, &set), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &t, 0, NULL), EGCAM_E_NULL_ARGUMENT);
+    egcam_tensor single = {refs, {C, H, W}, 3, 0};
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &single, 0, &set),
+                     EGCAM_E_SHAPE_MISMATCH);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "[N,C,H,W]"));
+    refs[3] = NAN;
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &t, 0, &set), EGCAM_E_NON_FINITE);
+    refs[3] = 0.0f;
+    egcam_tensor wrong_model = {refs, {2, C, H / 2, W}, 4, 0};
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &wrong_model, 0, &set),
+                     EGCAM_E_BACKEND);
+    assert_null(set);
+
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &t, 0, &set), EGCAM_OK);
+    assert_int_equal(egcam_refset_count(set), 2);
+    assert_int_equal(egcam_refset_count(NULL), 0);
+
+    /* Integrated Grad-CAM takes one baseline. */
+    f->cfg.method = EGCAM_METHOD_INTEGRATED;
+    assert_int_equal(explain_expecting(f, &f->input, set, "one baseline"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    f->cfg.references = EGCAM_REFERENCES_UNIFORM;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "Expected Grad-CAM"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    /* A set and a built-in choice at once is ambiguous. */
+    f->cfg.method = EGCAM_METHOD_EXPECTED;
+    f->cfg.references = EGCAM_REFERENCES_BLUR;
+    assert_int_equal(explain_expecting(f, &f->input, set, "both"), EGCAM_E_INVALID_ARGUMENT);
+    f->cfg.references = EGCAM_REFERENCES_ZEROS;
+    assert_int_equal(explain_expecting(f, &f->input, set, NULL), EGCAM_OK);
+
+    /* A set belongs to the backend it was made on. */
+    egcam_backend *other;
+    assert_int_equal(analytic_wrap(f->ctx, analytic_new(C, H, W, S, K, L, 7), &other),
+                     EGCAM_OK);
+    egcam_result *res = NULL;
+    assert_int_equal(egcam_explain(f->ctx, other, &f->cfg, &f->input, set, &res),
+                     EGCAM_E_MISUSE);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "another backend"));
+    egcam_backend_free(other);
+
+    /* References must have the input's shape. */
+    float small[C * H * (W / 2)] = {0};
+    egcam_tensor small_input = {small, {C, H, W / 2}, 3, 0};
+    assert_int_equal(explain_expecting(f, &small_input, set, "references are [2,8,8]"),
+                     EGCAM_E_SHAPE_MISMATCH);
+    egcam_refset_free(set);
+    egcam_refset_free(NULL);
+}
+
+static void test_result_getters_and_errors_cleared(void **state)
+{
+    fixture *f = *state;
+    uint32_t h = 9, w = 9, count = 9;
+    assert_null(egcam_result_map(NULL, EGCAM_MAP_LAYER, &h, &w));
+    assert_int_equal(h, 0);
+    assert_int_equal(w, 0);
+    assert_null(egcam_result_weights(NULL, &count));
+    assert_int_equal(count, 0);
+    assert_int_equal(egcam_result_class(NULL), -1);
+    egcam_result_free(NULL);
+
+    f->cfg.samples = 0;
+    egcam_result *res = NULL;
+    assert_int_not_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &f->input, NULL, &res),
+                         EGCAM_OK);
+    assert_string_not_equal(egcam_ctx_last_error(f->ctx), "");
+    f->cfg.samples = 4;
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &f->input, NULL, &res), EGCAM_OK);
+    assert_string_equal(egcam_ctx_last_error(f->ctx), "");
+    assert_null(egcam_result_map(res, 0, &h, &w));
+    assert_null(egcam_result_map(res, 4, NULL, NULL));
+    assert_non_null(egcam_result_map(res, EGCAM_MAP_LAYER, &h, &w));
+    assert_int_equal(h, H / S);
+    assert_int_equal(w, W / S);
+    assert_non_null(egcam_result_map(res, EGCAM_MAP_INPUT, &h, &w));
+    assert_int_equal(h, H);
+    assert_int_equal(w, W);
+    assert_non_null(egcam_result_map(res, EGCAM_MAP_NORMALIZED, NULL, NULL));
+    assert_non_null(egcam_result_weights(res, &count));
+    assert_int_equal(count, K);
+    egcam_result_free(res);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_status_strings),
+        cmocka_unit_test(test_ctx),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test_setup_teardown(test_config_from_newer_header, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_struct_size, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_config_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_class_out_of_range, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_target_weights, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_abi_gate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refset_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_getters_and_errors_cleared, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
