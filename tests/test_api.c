@@ -17,6 +17,17 @@
 
 enum { C = 2, H = 8, W = 8, S = 2, K = 3, L = 4 };
 
+/* The ABI freezes these layouts (LP64): a change here is a SONAME bump. */
+#if UINTPTR_MAX == 0xffffffffffffffffu
+_Static_assert(sizeof(egcam_tensor) == 48, "egcam_tensor layout changed");
+_Static_assert(sizeof(egcam_config) == 144, "egcam_config size changed: carve new fields "
+                                            "out of reserved[]");
+_Static_assert(offsetof(egcam_config, seed) == 72, "egcam_config layout changed");
+_Static_assert(offsetof(egcam_backend_ops, forward) == 16, "vtable slot moved");
+_Static_assert(offsetof(egcam_backend_ops, backward) == 24, "vtable slot moved");
+_Static_assert(offsetof(egcam_backend_ops, release) == 32, "vtable slot moved");
+#endif
+
 typedef struct fixture {
     egcam_ctx *ctx;
     analytic_model *model;
