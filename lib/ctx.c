@@ -26,6 +26,11 @@ egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *
     return EGCAM_OK;
 }
 
+egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status, const char *message)
+{
+    return egcam__fail(ctx, status, "%s", message ? message : egcam_status_string(status));
+}
+
 egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, ...)
 {
     if (ctx) {

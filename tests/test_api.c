@@ -120,6 +120,12 @@ static void test_ctx(void **state)
     egcam_ctx *ctx;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
     assert_string_equal(egcam_ctx_last_error(ctx), "");
+    /* What a backend's constructor uses to report its own failures. */
+    assert_int_equal(egcam_ctx_set_error(ctx, EGCAM_E_IO, "model.pt: no such file"), EGCAM_E_IO);
+    assert_string_equal(egcam_ctx_last_error(ctx), "model.pt: no such file");
+    assert_int_equal(egcam_ctx_set_error(ctx, EGCAM_E_FORMAT, NULL), EGCAM_E_FORMAT);
+    assert_string_equal(egcam_ctx_last_error(ctx), egcam_status_string(EGCAM_E_FORMAT));
+    assert_int_equal(egcam_ctx_set_error(NULL, EGCAM_E_IO, "x"), EGCAM_E_IO);
     egcam_ctx_free(ctx);
 }
 

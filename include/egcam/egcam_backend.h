@@ -96,6 +96,16 @@ egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, void *self,
  *  reference sets made on this backend first. */
 EGCAM_API void egcam_backend_free(egcam_backend *backend);
 
+/**
+ * Record a failure in ctx, for code that builds on libegcam (a backend's
+ * constructor, a wrapper): egcam_ctx_last_error(ctx) then returns message
+ * (copied, truncated to a few hundred bytes; NULL gives the status's name).
+ * @return status, so that `return egcam_ctx_set_error(ctx, st, msg);` reads
+ *         naturally. A NULL ctx is a no-op.
+ */
+EGCAM_API egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status,
+                                           const char *message);
+
 /** The backend's name, from its table (never NULL). */
 EGCAM_API const char *egcam_backend_name(const egcam_backend *backend);
 
