@@ -58,6 +58,9 @@ typedef struct egcam_backend_ops {
     /** For the batch of the last forward (made with EGCAM_FORWARD_FOR_BACKWARD),
      *  the gradient of sum_j seed[n*L + j] * logit_nj with respect to the
      *  activations of row n, for every row n. seed has N*L floats, borrowed.
+     *  libegcam calls it at most once per such forward, so a backend may
+     *  free its autograd state here. A backward without that forward is an
+     *  error the backend reports (EGCAM_E_BACKEND).
      *  Fill grad ([N, K, h, w]) with a view valid until the next call.
      *  The gradient is needed at the layer only: never below it, never for
      *  parameters. Required. */

@@ -1,0 +1,692 @@
+/*
+ * analytic_backend.c - see analytic_backend.h for the model.
+ *
+ * The backend computes in double and hands libegcam float views of buffers
+ * it owns; the closed-form helpers share the same parameter arrays but none
+ * of libegcam's code, so the tests compare libegcam against mathematics.
+ */
+#include "analytic_backend.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct analytic_model {
+    analytic_shape d;
+    double *P, *q, *V, *u, *b;      /* parameters, see the header */
+
+    /* Buffers behind the views handed to libegcam; cap_rows rows each, one
+     * more than the largest batch so that ACT_ROWS/LOGIT_ROWS/GRAD_ROWS
+     * corruptions never point past the memory they describe. */
+    uint32_t cap_rows;
+    float *acts, *logits, *grad;
+    double *S;                       /* S_k per row of the last forward */
+    float *seed;                     /* seed of the last backward */
+    uint32_t rows;                   /* rows of the last forward */
+    int can_backward;                /* last forward had FOR_BACKWARD */
+    int have_seed;
+    uint32_t seed_rows;
+
+    analytic_counters cnt;
+    uint32_t fail_fwd, fail_bwd;     /* countdowns; 0 = disarmed */
+    analytic_corruption corrupt;
+    uint32_t corrupt_wait;           /* calls still to pass before it starts */
+    int *release_flag;
+};
+
+/* ---- small utilities --------------------------------------------------- */
+
+static uint64_t splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-1, 1). */
+static double unit(uint64_t *state)
+{
+    return (double)(splitmix64(state) >> 11) * 0x1.0p-52 - 1.0;
+}
+
+static void msg(char *errbuf, size_t size, const char *fmt, ...)
+{
+    if (!errbuf || size == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, size, fmt, ap);
+    va_end(ap);
+}
+
+static size_t act_size(const analytic_model *m) { return (size_t)m->d.K * m->d.h * m->d.w; }
+static size_t in_size(const analytic_model *m) { return (size_t)m->d.C * m->d.H * m->d.W; }
+
+/* ---- the model in double ------------------------------------------------ */
+
+static void acts_of(const analytic_model *m, const float *x, double *A)
+{
+    const analytic_shape *d = &m->d;
+    const double inv = 1.0 / ((double)d->s * d->s);
+    for (uint32_t i = 0; i < d->h; i++)
+        for (uint32_t j = 0; j < d->w; j++) {
+            double pool[64];
+            double *pc = d->C <= 64 ? pool : malloc(d->C * sizeof *pc);
+            for (uint32_t c = 0; c < d->C; c++) {
+                double sum = 0;
+                for (uint32_t a = 0; a < d->s; a++)
+                    for (uint32_t bb = 0; bb < d->s; bb++)
+                        sum += x[((size_t)c * d->H + i * d->s + a) * d->W + j * d->s + bb];
+                pc[c] = sum * inv;
+            }
+            for (uint32_t k = 0; k < d->K; k++) {
+                double v = m->q[k];
+                for (uint32_t c = 0; c < d->C; c++)
+                    v += m->P[k * d->C + c] * pc[c];
+                A[((size_t)k * d->h + i) * d->w + j] = v;
+            }
+            if (pc != pool)
+                free(pc);
+        }
+}
+
+static void channel_sums(const analytic_model *m, const double *A, double *S)
+{
+    const size_t hw = (size_t)m->d.h * m->d.w;
+    for (uint32_t k = 0; k < m->d.K; k++) {
+        S[k] = 0;
+        for (size_t p = 0; p < hw; p++)
+            S[k] += A[k * hw + p];
+    }
+}
+
+static void logits_of_acts(const analytic_model *m, const double *A, double *y)
+{
+    const size_t n = act_size(m);
+    double S[256];
+    double *Sk = m->d.K <= 256 ? S : malloc(m->d.K * sizeof *Sk);
+    channel_sums(m, A, Sk);
+    for (uint32_t l = 0; l < m->d.L; l++) {
+        double v = m->b[l];
+        for (size_t e = 0; e < n; e++)
+            v += m->V[l * n + e] * A[e];
+        for (uint32_t k = 0; k < m->d.K; k++)
+            v += 0.5 * m->u[l * m->d.K + k] * Sk[k] * Sk[k];
+        y[l] = v;
+    }
+    if (Sk != S)
+        free(Sk);
+}
+
+/* G_kij = sum_l seed_l (V_lkij + u_lk S_k), given the channel sums S. */
+static void grad_of_sums(const analytic_model *m, const double *S, const double *seed,
+                         double *G)
+{
+    const size_t hw = (size_t)m->d.h * m->d.w, n = act_size(m);
+    for (size_t e = 0; e < n; e++) {
+        const uint32_t k = (uint32_t)(e / hw);
+        double v = 0;
+        for (uint32_t l = 0; l < m->d.L; l++)
+            v += seed[l] * (m->V[l * n + e] + m->u[l * m->d.K + k] * S[k]);
+        G[e] = v;
+    }
+}
+
+/* ---- lifetime ----------------------------------------------------------- */
+
+analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s,
+                             uint32_t K, uint32_t L, uint64_t seed)
+{
+    if (!C || !H || !W || !s || !K || !L || H % s || W % s)
+        return NULL;
+    analytic_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->d = (analytic_shape){ C, H, W, s, K, H / s, W / s, L };
+    const size_t n = act_size(m);
+    m->P = malloc((size_t)K * C * sizeof *m->P);
+    m->q = malloc(K * sizeof *m->q);
+    m->V = malloc(L * n * sizeof *m->V);
+    m->u = malloc((size_t)L * K * sizeof *m->u);
+    m->b = malloc(L * sizeof *m->b);
+    m->seed = NULL;
+    if (!m->P || !m->q || !m->V || !m->u || !m->b) {
+        analytic_free(m);
+        return NULL;
+    }
+    uint64_t st = seed;
+    for (size_t i = 0; i < (size_t)K * C; i++) m->P[i] = unit(&st);
+    for (size_t i = 0; i < K; i++) m->q[i] = 0.5 * unit(&st);
+    for (size_t i = 0; i < L * n; i++) m->V[i] = unit(&st);
+    for (size_t i = 0; i < (size_t)L * K; i++) m->u[i] = 0.1 * unit(&st);
+    for (size_t i = 0; i < L; i++) m->b[i] = unit(&st);
+    return m;
+}
+
+void analytic_free(analytic_model *m)
+{
+    if (!m)
+        return;
+    if (m->release_flag)
+        (*m->release_flag)++;
+    free(m->P); free(m->q); free(m->V); free(m->u); free(m->b);
+    free(m->acts); free(m->logits); free(m->grad); free(m->S); free(m->seed);
+    free(m);
+}
+
+static void release_slot(void *self) { analytic_free(self); }
+
+/* Make room for rows (+1 spare) rows in every buffer. */
+static int reserve(analytic_model *m, uint32_t rows)
+{
+    if (rows + 1 <= m->cap_rows)
+        return 0;
+    const uint32_t cap = rows + 1;
+    const size_t n = act_size(m);
+    float *a = realloc(m->acts, cap * n * sizeof *a);
+    if (a) m->acts = a;
+    float *g = realloc(m->grad, cap * n * sizeof *g);
+    if (g) m->grad = g;
+    float *y = realloc(m->logits, (size_t)cap * m->d.L * sizeof *y);
+    if (y) m->logits = y;
+    double *S = realloc(m->S, (size_t)cap * m->d.K * sizeof *S);
+    if (S) m->S = S;
+    float *sd = realloc(m->seed, (size_t)cap * m->d.L * sizeof *sd);
+    if (sd) m->seed = sd;
+    if (!a || !g || !y || !S || !sd)
+        return -1;
+    /* Spare rows read as zeros when a corruption claims them. */
+    memset(m->acts, 0, cap * n * sizeof *a);
+    memset(m->grad, 0, cap * n * sizeof *g);
+    memset(m->logits, 0, (size_t)cap * m->d.L * sizeof *y);
+    m->cap_rows = cap;
+    return 0;
+}
+
+/* Counts a call down a failure countdown; 1 when this call is to fail. */
+static int countdown(uint32_t *n)
+{
+    if (*n == 0)
+        return 0;
+    return --*n == 0;
+}
+
+static int is_forward_corruption(analytic_corruption c)
+{
+    return c != ANALYTIC_CORRUPT_NONE && c != ANALYTIC_CORRUPT_NAN_GRADIENT
+        && c != ANALYTIC_CORRUPT_GRAD_ROWS;
+}
+
+/* 1 when the current call of the slot `forward` is to be corrupted. */
+static int corrupt_now(analytic_model *m, int forward)
+{
+    if (m->corrupt == ANALYTIC_CORRUPT_NONE || is_forward_corruption(m->corrupt) != forward)
+        return 0;
+    if (m->corrupt_wait > 0) {
+        m->corrupt_wait--;
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- the backend slots -------------------------------------------------- */
+
+static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t flags,
+                                 egcam_tensor *acts, egcam_tensor *logits,
+                                 char *errbuf, size_t errbuf_size)
+{
+    analytic_model *m = self;
+    const analytic_shape *d = &m->d;
+    m->cnt.forward_calls++;
+    m->can_backward = 0;    /* any forward ends the previous batch */
+    if (!in || !acts || !logits || !in->data) {
+        msg(errbuf, errbuf_size, "analytic: forward given a NULL pointer");
+        return EGCAM_E_BACKEND;
+    }
+    if (in->ndim != 4 || in->shape[0] < 1 || in->shape[1] != d->C || in->shape[2] != d->H
+        || in->shape[3] != d->W) {
+        msg(errbuf, errbuf_size,
+            "analytic: forward expects inputs [N>=1, %u, %u, %u], got ndim %u "
+            "[%lld, %lld, %lld, %lld]", d->C, d->H, d->W, in->ndim,
+            (long long)in->shape[0], (long long)in->shape[1], (long long)in->shape[2],
+            (long long)in->shape[3]);
+        return EGCAM_E_BACKEND;
+    }
+    if (flags & ~EGCAM_FORWARD_FOR_BACKWARD) {
+        msg(errbuf, errbuf_size, "analytic: unknown forward flags 0x%x", flags);
+        return EGCAM_E_BACKEND;
+    }
+    if (countdown(&m->fail_fwd)) {
+        msg(errbuf, errbuf_size, ANALYTIC_FORWARD_FAILURE " (call %llu)",
+            (unsigned long long)m->cnt.forward_calls);
+        return EGCAM_E_BACKEND;
+    }
+    if (in->shape[0] > 1 << 24) {
+        msg(errbuf, errbuf_size, "analytic: batch of %lld rows is absurd",
+            (long long)in->shape[0]);
+        return EGCAM_E_BACKEND;
+    }
+    const uint32_t N = (uint32_t)in->shape[0];
+    if (reserve(m, N) != 0) {
+        msg(errbuf, errbuf_size, "analytic: out of memory for %u rows", N);
+        return EGCAM_E_OUT_OF_MEMORY;
+    }
+    const size_t n = act_size(m);
+    double *A = malloc(n * sizeof *A), *y = malloc(d->L * sizeof *y);
+    if (!A || !y) {
+        free(A); free(y);
+        msg(errbuf, errbuf_size, "analytic: out of memory");
+        return EGCAM_E_OUT_OF_MEMORY;
+    }
+    for (uint32_t r = 0; r < N; r++) {
+        acts_of(m, in->data + r * in_size(m), A);
+        logits_of_acts(m, A, y);
+        channel_sums(m, A, m->S + (size_t)r * d->K);
+        for (size_t e = 0; e < n; e++)
+            m->acts[r * n + e] = (float)A[e];
+        for (uint32_t l = 0; l < d->L; l++)
+            m->logits[(size_t)r * d->L + l] = (float)y[l];
+    }
+    free(A); free(y);
+
+    const int grad = (flags & EGCAM_FORWARD_FOR_BACKWARD) != 0;
+    m->rows = N;
+    m->can_backward = grad;
+    m->cnt.last_forward_flags = flags;
+    if (grad) m->cnt.forward_rows_grad += N;
+    else      m->cnt.forward_rows_nograd += N;
+    if (N > m->cnt.max_forward_rows) m->cnt.max_forward_rows = N;
+
+    *acts = (egcam_tensor){ m->acts, { N, d->K, d->h, d->w }, 4, 0 };
+    *logits = (egcam_tensor){ m->logits, { N, d->L, 0, 0 }, 2, 0 };
+    if (corrupt_now(m, 1)) {
+        switch (m->corrupt) {
+        case ANALYTIC_CORRUPT_NAN_ACTIVATION: m->acts[0] = NAN; break;
+        case ANALYTIC_CORRUPT_INF_LOGIT:      m->logits[0] = INFINITY; break;
+        case ANALYTIC_CORRUPT_ACT_ROWS:       acts->shape[0] = N + 1; break;
+        case ANALYTIC_CORRUPT_ACT_CHANNELS:
+            /* Claim K+1 channels over the same rows: fits in (N+1)*K*h*w
+             * floats only while K+1 <= K*(N+1)/N, so shrink rows if needed. */
+            acts->shape[1] = d->K + 1;
+            if ((size_t)N * (d->K + 1) > (size_t)(N + 1) * d->K)
+                acts->shape[0] = 1;
+            break;
+        case ANALYTIC_CORRUPT_ACT_NDIM:       acts->ndim = 3; break;
+        case ANALYTIC_CORRUPT_LOGIT_ROWS:     logits->shape[0] = N + 1; break;
+        case ANALYTIC_CORRUPT_NULL_DATA:      acts->data = NULL; break;
+        default: break;
+        }
+    }
+    return EGCAM_OK;
+}
+
+static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *grad,
+                                  char *errbuf, size_t errbuf_size)
+{
+    analytic_model *m = self;
+    const analytic_shape *d = &m->d;
+    m->cnt.backward_calls++;
+    if (!seed || !grad) {
+        msg(errbuf, errbuf_size, "analytic: backward given a NULL pointer");
+        return EGCAM_E_BACKEND;
+    }
+    if (!m->can_backward) {
+        msg(errbuf, errbuf_size, ANALYTIC_NO_FORWARD);
+        return EGCAM_E_BACKEND;
+    }
+    if (countdown(&m->fail_bwd)) {
+        msg(errbuf, errbuf_size, ANALYTIC_BACKWARD_FAILURE " (call %llu)",
+            (unsigned long long)m->cnt.backward_calls);
+        return EGCAM_E_BACKEND;
+    }
+    const size_t n = act_size(m);
+    double *sd = malloc(d->L * sizeof *sd), *G = malloc(n * sizeof *G);
+    if (!sd || !G) {
+        free(sd); free(G);
+        msg(errbuf, errbuf_size, "analytic: out of memory");
+        return EGCAM_E_OUT_OF_MEMORY;
+    }
+    for (uint32_t r = 0; r < m->rows; r++) {
+        for (uint32_t l = 0; l < d->L; l++)
+            sd[l] = seed[(size_t)r * d->L + l];
+        grad_of_sums(m, m->S + (size_t)r * d->K, sd, G);
+        for (size_t e = 0; e < n; e++)
+            m->grad[r * n + e] = (float)G[e];
+    }
+    free(sd); free(G);
+    memcpy(m->seed, seed, (size_t)m->rows * d->L * sizeof *seed);
+    m->have_seed = 1;
+    m->seed_rows = m->rows;
+    m->cnt.backward_rows += m->rows;
+
+    *grad = (egcam_tensor){ m->grad, { m->rows, d->K, d->h, d->w }, 4, 0 };
+    if (corrupt_now(m, 0)) {
+        if (m->corrupt == ANALYTIC_CORRUPT_NAN_GRADIENT) m->grad[0] = NAN;
+        else if (m->corrupt == ANALYTIC_CORRUPT_GRAD_ROWS) grad->shape[0] = m->rows + 1;
+    }
+    return EGCAM_OK;
+}
+
+static const egcam_backend_ops ops = {
+    .abi_version = EGCAM_BACKEND_ABI_VERSION,
+    .struct_size = sizeof(egcam_backend_ops),
+    .name = "analytic",
+    .forward = forward_slot,
+    .backward = backward_slot,
+    .release = release_slot,
+};
+
+const egcam_backend_ops *analytic_ops(void) { return &ops; }
+
+egcam_status analytic_wrap(egcam_ctx *ctx, analytic_model *m, egcam_backend **out)
+{
+    egcam_status st = egcam_backend_new(ctx, &ops, m, out);
+    if (st != EGCAM_OK) {
+        m->release_flag = NULL;   /* not a release by the library */
+        analytic_free(m);
+    }
+    return st;
+}
+
+/* ---- accessors, counters, injection -------------------------------------- */
+
+analytic_shape analytic_get_shape(const analytic_model *m) { return m->d; }
+
+void analytic_params(const analytic_model *m, const double **P, const double **q,
+                     const double **V, const double **u, const double **b)
+{
+    if (P) *P = m->P;
+    if (q) *q = m->q;
+    if (V) *V = m->V;
+    if (u) *u = m->u;
+    if (b) *b = m->b;
+}
+
+void analytic_set_release_counter(analytic_model *m, int *flag) { m->release_flag = flag; }
+
+analytic_counters analytic_get_counters(const analytic_model *m) { return m->cnt; }
+
+void analytic_reset_counters(analytic_model *m) { memset(&m->cnt, 0, sizeof m->cnt); }
+
+int analytic_last_seed(const analytic_model *m, uint32_t row, float *out)
+{
+    if (!m->have_seed || row >= m->seed_rows)
+        return -1;
+    memcpy(out, m->seed + (size_t)row * m->d.L, m->d.L * sizeof *out);
+    return 0;
+}
+
+void analytic_fail_forward(analytic_model *m, uint32_t n) { m->fail_fwd = n; }
+void analytic_fail_backward(analytic_model *m, uint32_t n) { m->fail_bwd = n; }
+
+void analytic_corrupt(analytic_model *m, analytic_corruption mode, uint32_t n)
+{
+    m->corrupt = mode;
+    m->corrupt_wait = n > 1 ? n - 1 : 0;
+}
+
+/* ---- closed forms -------------------------------------------------------- */
+
+void analytic_activations(const analytic_model *m, const float *x, double *A)
+{
+    acts_of(m, x, A);
+}
+
+void analytic_logits(const analytic_model *m, const float *x, double *y)
+{
+    double *A = malloc(act_size(m) * sizeof *A);
+    acts_of(m, x, A);
+    logits_of_acts(m, A, y);
+    free(A);
+}
+
+double analytic_seeded_logit(const analytic_model *m, const float *x, const double *seed)
+{
+    double *y = malloc(m->d.L * sizeof *y), v = 0;
+    analytic_logits(m, x, y);
+    for (uint32_t l = 0; l < m->d.L; l++)
+        v += seed[l] * y[l];
+    free(y);
+    return v;
+}
+
+int analytic_argmax(const analytic_model *m, const float *x)
+{
+    double *y = malloc(m->d.L * sizeof *y);
+    analytic_logits(m, x, y);
+    int best = 0;
+    for (uint32_t l = 1; l < m->d.L; l++)
+        if (y[l] > y[best])
+            best = (int)l;
+    free(y);
+    return best;
+}
+
+void analytic_onehot(const analytic_model *m, int cls, double *seed)
+{
+    for (uint32_t l = 0; l < m->d.L; l++)
+        seed[l] = (int)l == cls ? 1.0 : 0.0;
+}
+
+void analytic_gradient(const analytic_model *m, const float *x, const double *seed,
+                       double *G)
+{
+    double *A = malloc(act_size(m) * sizeof *A), *S = malloc(m->d.K * sizeof *S);
+    acts_of(m, x, A);
+    channel_sums(m, A, S);
+    grad_of_sums(m, S, seed, G);
+    free(A); free(S);
+}
+
+double analytic_sigma(const analytic_model *m, const float *x, double noise_level)
+{
+    double lo = x[0], hi = x[0];
+    for (size_t i = 1; i < in_size(m); i++) {
+        if (x[i] < lo) lo = x[i];
+        if (x[i] > hi) hi = x[i];
+    }
+    return noise_level * (hi - lo);
+}
+
+void analytic_layer_map(const analytic_model *m, const float *x, const double *weights,
+                        double *map)
+{
+    const size_t hw = (size_t)m->d.h * m->d.w;
+    double *A = malloc(act_size(m) * sizeof *A);
+    acts_of(m, x, A);
+    for (size_t p = 0; p < hw; p++) {
+        double v = 0;
+        for (uint32_t k = 0; k < m->d.K; k++)
+            v += weights[k] * A[k * hw + p];
+        map[p] = v > 0 ? v : 0;
+    }
+    free(A);
+}
+
+int analytic_rule(uint32_t rule, uint32_t M, double *alpha, double *omega)
+{
+    if (M == 0 || (rule == EGCAM_RULE_TRAPEZOID && M < 2))
+        return -1;
+    for (uint32_t i = 0; i < M; i++) {
+        switch (rule) {
+        case EGCAM_RULE_MIDPOINT: alpha[i] = (i + 0.5) / M; omega[i] = 1.0 / M; break;
+        case EGCAM_RULE_LEFT:     alpha[i] = (double)i / M; omega[i] = 1.0 / M; break;
+        case EGCAM_RULE_RIGHT:    alpha[i] = (i + 1.0) / M; omega[i] = 1.0 / M; break;
+        case EGCAM_RULE_TRAPEZOID:
+            alpha[i] = (double)i / (M - 1);
+            omega[i] = (i == 0 || i == M - 1) ? 0.5 / (M - 1) : 1.0 / (M - 1);
+            break;
+        default: return -1;
+        }
+    }
+    return 0;
+}
+
+/* weights = GAP(attr); returns sum(attr). */
+static double pool(const analytic_model *m, const double *attr, double *weights)
+{
+    const size_t hw = (size_t)m->d.h * m->d.w;
+    double total = 0;
+    for (uint32_t k = 0; k < m->d.K; k++) {
+        double sum = 0;
+        for (size_t p = 0; p < hw; p++)
+            sum += attr[k * hw + p];
+        weights[k] = sum / (double)hw;
+        total += sum;
+    }
+    return total;
+}
+
+double analytic_gradcam(const analytic_model *m, const float *x, const double *seed,
+                        double *grad, double *weights)
+{
+    const size_t n = act_size(m), hw = (size_t)m->d.h * m->d.w;
+    double *A = malloc(n * sizeof *A), *G = grad ? grad : malloc(n * sizeof *G);
+    acts_of(m, x, A);
+    analytic_gradient(m, x, seed, G);
+    double total = 0;
+    for (size_t e = 0; e < n; e++)
+        total += A[e] * G[e];
+    for (uint32_t k = 0; k < m->d.K; k++) {
+        double sum = 0;
+        for (size_t p = 0; p < hw; p++)
+            sum += G[k * hw + p];
+        weights[k] = sum / (double)hw;
+    }
+    free(A);
+    if (G != grad) free(G);
+    return total;
+}
+
+/* Seeded parameters: Vs = sum_l s_l V_l (K*h*w), us = sum_l s_l u_l (K). */
+static void seeded(const analytic_model *m, const double *seed, double *Vs, double *us)
+{
+    const size_t n = act_size(m);
+    for (size_t e = 0; e < n; e++) {
+        Vs[e] = 0;
+        for (uint32_t l = 0; l < m->d.L; l++)
+            Vs[e] += seed[l] * m->V[l * n + e];
+    }
+    for (uint32_t k = 0; k < m->d.K; k++) {
+        us[k] = 0;
+        for (uint32_t l = 0; l < m->d.L; l++)
+            us[k] += seed[l] * m->u[l * m->d.K + k];
+    }
+}
+
+/*
+ * Integrated Grad-CAM. z_m = b + alpha_m (x - b) and A is affine, so
+ * A(z_m) = A(b) + alpha_m D with D = A(x) - A(b), S(z_m) = S_b + alpha_m dS,
+ * and G(z_m) = Vs + us (S_b + alpha_m dS) is affine in alpha_m. Hence
+ *   sum_m omega_m G(z_m) = Omega Vs + us (Omega S_b + abar dS),
+ * Omega = sum omega_m (1 for every rule), abar = sum omega_m alpha_m
+ * (1/2 for midpoint and trapezoid, (M-1)/(2M) left, (M+1)/(2M) right).
+ * Completeness: sum D.Vs + sum_k us_k dS_k (S_b,k + abar dS_k), which equals
+ * y(x) - y(b) = sum D.Vs + sum_k us_k dS_k (S_b,k + dS_k / 2) iff abar = 1/2.
+ */
+double analytic_integrated(const analytic_model *m, const float *x, const float *b,
+                           uint32_t rule, uint32_t M, const double *seed,
+                           double *attr, double *weights)
+{
+    const size_t n = act_size(m), hw = (size_t)m->d.h * m->d.w;
+    const uint32_t K = m->d.K;
+    double *alpha = malloc(M * sizeof *alpha), *omega = malloc(M * sizeof *omega);
+    if (analytic_rule(rule, M, alpha, omega) != 0) {
+        free(alpha); free(omega);
+        return NAN;
+    }
+    double Omega = 0, abar = 0;
+    for (uint32_t i = 0; i < M; i++) {
+        Omega += omega[i];
+        abar += omega[i] * alpha[i];
+    }
+    double *Ax = malloc(n * sizeof *Ax), *Ab = calloc(n, sizeof *Ab);
+    double *Vs = malloc(n * sizeof *Vs), *us = malloc(K * sizeof *us);
+    double *Sx = malloc(K * sizeof *Sx), *Sb = malloc(K * sizeof *Sb);
+    double *T = attr ? attr : malloc(n * sizeof *T);
+    acts_of(m, x, Ax);
+    if (b) {
+        acts_of(m, b, Ab);
+    } else {
+        float *zero = calloc(in_size(m), sizeof *zero);
+        acts_of(m, zero, Ab);
+        free(zero);
+    }
+    channel_sums(m, Ax, Sx);
+    channel_sums(m, Ab, Sb);
+    seeded(m, seed, Vs, us);
+    for (size_t e = 0; e < n; e++) {
+        const size_t k = e / hw;
+        const double Gbar = Omega * Vs[e] + us[k] * (Omega * Sb[k] + abar * (Sx[k] - Sb[k]));
+        T[e] = (Ax[e] - Ab[e]) * Gbar;
+    }
+    const double total = pool(m, T, weights);
+    free(alpha); free(omega); free(Ax); free(Ab); free(Vs); free(us); free(Sx); free(Sb);
+    if (T != attr) free(T);
+    return total;
+}
+
+/*
+ * Expected Grad-CAM. With D_r = A(x) - A(x'_r), Le = the linear part of A
+ * applied to eps (mean 0), SLe_k = sum_ij Le_kij, S_r = S(x'_r),
+ * dS_r = S(x) - S_r:
+ *   A(x+eps) - A(x'_r) = D_r + Le,
+ *   G(z) = Vs + us (S_r + alpha dS_r + alpha SLe).
+ * alpha, eps, r are independent, E alpha = 1/2, E Le = 0, so
+ *   E[attr] = mean_r D_r . (Vs + us (S_r + dS_r/2)) + us_k/2 E[Le_kij SLe_k].
+ * Le_kij = sum_c P_kc s^-2 sum_{p in block ij} eps_cp, blocks are disjoint,
+ * so Cov(Le_kij, Le_ki'j') = delta_ii' delta_jj' sigma^2 s^-2 sum_c P_kc^2
+ * and E[Le_kij SLe_k] = sigma^2 / s^2 sum_c P_kc^2 (every position alike).
+ * The clean difference drops Le from the first factor: the noise term goes.
+ * Completeness: mean_r (y(x) - y(x'_r)) + sum_k us_k/2 hw sigma^2/s^2 sum_c
+ * P_kc^2, i.e. E y(x + eps) - E y(x') (the quadratic adds the variance).
+ */
+double analytic_expected(const analytic_model *m, const float *x, const float *refs,
+                         uint32_t R, double sigma, int clean, const double *seed,
+                         double *attr, double *weights)
+{
+    const size_t n = act_size(m), hw = (size_t)m->d.h * m->d.w;
+    const uint32_t K = m->d.K, s = m->d.s;
+    double *Ax = malloc(n * sizeof *Ax), *Ar = malloc(n * sizeof *Ar);
+    double *Vs = malloc(n * sizeof *Vs), *us = malloc(K * sizeof *us);
+    double *Sx = malloc(K * sizeof *Sx), *Sr = malloc(K * sizeof *Sr);
+    double *T = attr ? attr : malloc(n * sizeof *T);
+    float *zero = refs ? NULL : calloc(in_size(m), sizeof *zero);
+    if (!refs) R = 1;
+    acts_of(m, x, Ax);
+    channel_sums(m, Ax, Sx);
+    seeded(m, seed, Vs, us);
+    for (size_t e = 0; e < n; e++)
+        T[e] = 0;
+    for (uint32_t r = 0; r < R; r++) {
+        acts_of(m, refs ? refs + r * in_size(m) : zero, Ar);
+        channel_sums(m, Ar, Sr);
+        for (size_t e = 0; e < n; e++) {
+            const size_t k = e / hw;
+            const double G = Vs[e] + us[k] * (Sr[k] + 0.5 * (Sx[k] - Sr[k]));
+            T[e] += (Ax[e] - Ar[e]) * G / R;
+        }
+    }
+    if (!clean)
+        for (size_t e = 0; e < n; e++) {
+            const size_t k = e / hw;
+            double p2 = 0;
+            for (uint32_t c = 0; c < m->d.C; c++)
+                p2 += m->P[k * m->d.C + c] * m->P[k * m->d.C + c];
+            T[e] += 0.5 * us[k] * sigma * sigma / ((double)s * s) * p2;
+        }
+    const double total = pool(m, T, weights);
+    free(Ax); free(Ar); free(Vs); free(us); free(Sx); free(Sr); free(zero);
+    if (T != attr) free(T);
+    return total;
+}
+
+void analytic_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    uint64_t st = seed ^ 0x5eed5eed5eedull;
+    for (size_t i = 0; i < n; i++)
+        x[i] = lo + (hi - lo) * (float)(0.5 * (unit(&st) + 1.0));
+}
