@@ -28,6 +28,10 @@ egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *
 
 egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status, const char *message)
 {
+    if (status == EGCAM_OK) { /* a success leaves no message */
+        egcam__clear_error(ctx);
+        return status;
+    }
     return egcam__fail(ctx, status, "%s", message ? message : egcam_status_string(status));
 }
 

@@ -101,13 +101,8 @@ egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egca
 {
     size_t n = egcam__shape_size(s);
     size_t count = 1;
-    if (cfg->references == EGCAM_REFERENCES_UNIFORM) {
-        if (cfg->method == EGCAM_METHOD_INTEGRATED)
-            return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                               "EGCAM_REFERENCES_UNIFORM is for Expected Grad-CAM; Integrated "
-                               "Grad-CAM takes one baseline (zeros, blur, or a set of one)");
+    if (cfg->references == EGCAM_REFERENCES_UNIFORM) /* Expected only: see config.c */
         count = cfg->reference_count;
-    }
     egcam_refset *set;
     egcam_status st = refset_alloc(ctx, be, count, s, &set);
     if (st != EGCAM_OK)

@@ -125,6 +125,8 @@ static void test_ctx(void **state)
     assert_string_equal(egcam_ctx_last_error(ctx), "model.pt: no such file");
     assert_int_equal(egcam_ctx_set_error(ctx, EGCAM_E_FORMAT, NULL), EGCAM_E_FORMAT);
     assert_string_equal(egcam_ctx_last_error(ctx), egcam_status_string(EGCAM_E_FORMAT));
+    assert_int_equal(egcam_ctx_set_error(ctx, EGCAM_OK, "ignored"), EGCAM_OK);
+    assert_string_equal(egcam_ctx_last_error(ctx), "");
     assert_int_equal(egcam_ctx_set_error(NULL, EGCAM_E_IO, "x"), EGCAM_E_IO);
     egcam_ctx_free(ctx);
 }

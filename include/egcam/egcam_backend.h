@@ -49,8 +49,8 @@ typedef struct egcam_backend_ops {
 
     /** Run inputs (shape [N, C, H, W], N >= 1) through the model.
      *  Fill activations ([N, K, h, w]) and logits ([N, L]) with views of
-     *  memory the backend owns, valid until the next call on self. K, h, w
-     *  and L must not change between calls. Required. */
+     *  memory the backend owns, valid until the next call on self. For one
+     *  input shape, K, h, w and L must not change between calls. Required. */
     egcam_status (*forward)(void *self, const egcam_tensor *inputs, uint32_t flags,
                             egcam_tensor *activations, egcam_tensor *logits,
                             char *errbuf, size_t errbuf_size);
@@ -103,6 +103,7 @@ EGCAM_API void egcam_backend_free(egcam_backend *backend);
  * Record a failure in ctx, for code that builds on libegcam (a backend's
  * constructor, a wrapper): egcam_ctx_last_error(ctx) then returns message
  * (copied, truncated to a few hundred bytes; NULL gives the status's name).
+ * EGCAM_OK clears the message instead.
  * @return status, so that `return egcam_ctx_set_error(ctx, st, msg);` reads
  *         naturally. A NULL ctx is a no-op.
  */
