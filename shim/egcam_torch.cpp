@@ -1,0 +1,458 @@
+// egcam_torch.cpp - the LibTorch backend behind egcam_torch.h.
+//
+// Every function that C calls is noexcept and runs its body through
+// guarded(), which turns every exception into a status and a message: no
+// C++ exception ever crosses into C.
+#include "egcam/egcam_torch.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+#include <torch/csrc/api/include/torch/cuda.h>
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/script.h>
+
+#include "egcam/egcam_backend.h"
+#include "graph_cut.hpp"
+
+namespace {
+
+using egcam_shim::CutMode;
+using egcam_shim::Failure;
+
+// LibTorch prefixes interpreter errors with the TorchScript traceback; the
+// last "Error:" line is the one a user can act on.
+std::string concise(const std::string &what)
+{
+    size_t tb = what.find("Traceback of TorchScript");
+    if (tb == std::string::npos)
+        return what.substr(0, what.find('\n')) == what ? what : what.substr(0, 400);
+    size_t err = what.rfind("Error: ");
+    if (err == std::string::npos)
+        return what.substr(0, 400);
+    size_t start = what.rfind('\n', err);
+    std::string line = what.substr(start == std::string::npos ? 0 : start + 1);
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' '))
+        line.pop_back();
+    return line;
+}
+
+// Run body, mapping every exception to a status reported through report().
+template <class Report, class Body>
+egcam_status guarded(Report &&report, Body &&body) noexcept
+{
+    try {
+        try {
+            return body();
+        } catch (const Failure &f) {
+            return report(static_cast<egcam_status>(f.status), std::string(f.what()));
+        } catch (const c10::OutOfMemoryError &e) {
+            return report(EGCAM_E_OUT_OF_MEMORY, concise(e.what_without_backtrace()));
+        } catch (const c10::Error &e) {
+            return report(EGCAM_E_BACKEND, concise(e.what_without_backtrace()));
+        } catch (const std::bad_alloc &) {
+            return report(EGCAM_E_OUT_OF_MEMORY, std::string("out of memory"));
+        } catch (const std::exception &e) {
+            return report(EGCAM_E_BACKEND, concise(e.what()));
+        } catch (...) {
+            return report(EGCAM_E_INTERNAL, std::string("unknown C++ exception"));
+        }
+    } catch (...) {  // building the message itself threw (out of memory)
+        return EGCAM_E_OUT_OF_MEMORY;
+    }
+}
+
+auto to_ctx(egcam_ctx *ctx)
+{
+    return [ctx](egcam_status st, const std::string &msg) {
+        return egcam_ctx_set_error(ctx, st, msg.c_str());
+    };
+}
+
+auto to_buffer(char *buf, size_t size)
+{
+    return [buf, size](egcam_status st, const std::string &msg) {
+        if (buf && size)
+            std::snprintf(buf, size, "%s", msg.c_str());
+        return st;
+    };
+}
+
+std::string shape_string(const torch::Tensor &t)
+{
+    std::string s = "[";
+    for (int64_t i = 0; i < t.dim(); i++)
+        s += (i ? ", " : "") + std::to_string(t.size(i));
+    return s + "]";
+}
+
+bool all_zero(const void *p, size_t n)
+{
+    const unsigned char *b = static_cast<const unsigned char *>(p);
+    for (size_t i = 0; i < n; i++)
+        if (b[i])
+            return false;
+    return true;
+}
+
+// Defaults over the first `size` bytes, as egcam_config_init_sized() does.
+void options_defaults(egcam_torch_options *o, size_t size)
+{
+    std::memset(o, 0, size);
+    o->struct_size = size;
+    o->layout = EGCAM_TORCH_LAYOUT_CHANNELS;
+    o->prefix_tokens = 1;
+}
+
+constexpr size_t kStructSizeMax = 4096;
+
+// The options in force: the caller's, checked, or the defaults.
+egcam_torch_options checked_options(const egcam_torch_options *opts)
+{
+    egcam_torch_options o;
+    options_defaults(&o, sizeof o);
+    if (!opts)
+        return o;
+    if (opts->struct_size < sizeof o || opts->struct_size > kStructSizeMax)
+        throw Failure(EGCAM_E_STRUCT_SIZE,
+                      "egcam_torch_options.struct_size is " + std::to_string(opts->struct_size) +
+                          "; initialise the options with egcam_torch_options_init()");
+    if (!all_zero(opts->reserved, sizeof opts->reserved) ||
+        !all_zero(reinterpret_cast<const char *>(opts) + sizeof o, opts->struct_size - sizeof o))
+        throw Failure(EGCAM_E_STRUCT_SIZE,
+                      "egcam_torch_options has non-zero reserved bytes (a newer header?)");
+    if (opts->layout != EGCAM_TORCH_LAYOUT_CHANNELS && opts->layout != EGCAM_TORCH_LAYOUT_TOKENS)
+        throw Failure(EGCAM_E_INVALID_ARGUMENT,
+                      "egcam_torch_options.layout is " + std::to_string(opts->layout));
+    if ((opts->grid_height == 0) != (opts->grid_width == 0))
+        throw Failure(EGCAM_E_INVALID_ARGUMENT,
+                      "egcam_torch_options: set both grid_height and grid_width, or neither");
+    std::memcpy(&o, opts, sizeof o);
+    o.struct_size = sizeof o;
+    return o;
+}
+
+torch::Device parse_device(const char *name)
+{
+    if (!name || !*name || std::strcmp(name, "cpu") == 0)
+        return torch::Device(torch::kCPU);
+    std::string s(name);
+    if (s.compare(0, 4, "cuda") != 0)
+        throw Failure(EGCAM_E_INVALID_ARGUMENT,
+                      "device '" + s + "' is not cpu, cuda or cuda:N");
+    if (!torch::cuda::is_available())
+        throw Failure(EGCAM_E_UNSUPPORTED,
+                      "device '" + s + "': this LibTorch has no CUDA, or no CUDA device is visible");
+    torch::Device device(s);  // throws c10::Error for a malformed index
+    if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count()))
+        throw Failure(EGCAM_E_UNSUPPORTED, "device '" + s + "': only " +
+                                               std::to_string(torch::cuda::device_count()) +
+                                               " CUDA devices are visible");
+    return device;
+}
+
+torch::jit::Module load_model(const char *path, torch::Device device)
+{
+    if (FILE *f = std::fopen(path, "rb"))
+        std::fclose(f);
+    else
+        throw Failure(EGCAM_E_IO, std::string(path) + ": " + std::strerror(errno));
+    torch::jit::Module module;
+    try {
+        module = torch::jit::load(path, device);
+    } catch (const c10::Error &e) {
+        throw Failure(EGCAM_E_FORMAT, std::string(path) + " is not a TorchScript model (" +
+                                          concise(e.what_without_backtrace()) + ")");
+    }
+    module.eval();
+    // Gradients are wanted at the layer only, never for parameters.
+    for (torch::Tensor p : module.parameters())
+        p.set_requires_grad(false);
+    return module;
+}
+
+// One opened model, cut at its layer.
+struct TorchBackend {
+    torch::jit::Module module;
+    torch::Device device{torch::kCPU};
+    egcam_torch_options opts{};
+    std::string layer;
+    std::unique_ptr<torch::jit::GraphFunction> inference, gradient;
+    // The last forward for backward: its logits and the layer's leaf.
+    torch::Tensor logits_dev, leaf_dev;
+    // Host copies that the views handed to libegcam point into.
+    torch::Tensor acts_host, logits_host, grad_host;
+};
+
+std::unique_ptr<torch::jit::GraphFunction> make_function(const TorchBackend &b, CutMode mode)
+{
+    auto graph = egcam_shim::cut_graph(b.module, b.layer, mode);
+    // The simple executor runs the graph as written: no profiling, no
+    // autodiff subgraphs around our detach/requires_grad_ rewrite.
+    return std::make_unique<torch::jit::GraphFunction>(
+        "egcam_cut_" + b.layer, graph, nullptr, torch::jit::ExecutorExecutionMode::SIMPLE);
+}
+
+// The layer's output as [N, K, h, w], following the layout option.
+torch::Tensor as_channels(const TorchBackend &b, const torch::Tensor &t)
+{
+    if (b.opts.layout == EGCAM_TORCH_LAYOUT_CHANNELS) {
+        if (t.dim() != 4)
+            throw Failure(EGCAM_E_UNSUPPORTED,
+                          "layer '" + b.layer + "' outputs " + shape_string(t) +
+                              ", not [N, K, h, w]; choose a convolutional layer, or the tokens "
+                              "layout for a [N, tokens, D] output");
+        return t;
+    }
+    if (t.dim() != 3)
+        throw Failure(EGCAM_E_UNSUPPORTED, "layer '" + b.layer + "' outputs " + shape_string(t) +
+                                               ", not [N, tokens, D] as the tokens layout needs");
+    int64_t tokens = t.size(1) - static_cast<int64_t>(b.opts.prefix_tokens);
+    int64_t gh = b.opts.grid_height, gw = b.opts.grid_width;
+    if (gh == 0) {
+        gh = gw = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(tokens))));
+    }
+    if (tokens <= 0 || gh * gw != tokens)
+        throw Failure(EGCAM_E_UNSUPPORTED,
+                      "layer '" + b.layer + "' has " + std::to_string(t.size(1)) + " tokens; " +
+                          std::to_string(b.opts.prefix_tokens) + " prefix tokens leave " +
+                          std::to_string(tokens) + ", which is not a " +
+                          (b.opts.grid_height ? std::to_string(gh) + " x " + std::to_string(gw)
+                                              : std::string("square")) +
+                          " grid");
+    return t.narrow(1, b.opts.prefix_tokens, tokens).transpose(1, 2).reshape({t.size(0), t.size(2), gh, gw});
+}
+
+torch::Tensor to_host(const torch::Tensor &t)
+{
+    return t.detach().to(torch::kCPU, torch::kFloat).contiguous();
+}
+
+egcam_tensor view(const torch::Tensor &t)
+{
+    egcam_tensor v{};
+    v.data = t.data_ptr<float>();
+    v.ndim = static_cast<uint32_t>(t.dim());
+    for (int64_t i = 0; i < t.dim() && i < 4; i++)
+        v.shape[i] = t.size(i);
+    return v;
+}
+
+egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flags,
+                           egcam_tensor *acts, egcam_tensor *logits, char *err,
+                           size_t err_size) noexcept
+{
+    auto *b = static_cast<TorchBackend *>(self);
+    return guarded(to_buffer(err, err_size), [&] {
+        b->logits_dev = b->leaf_dev = torch::Tensor();
+        std::vector<int64_t> shape(inputs->shape, inputs->shape + inputs->ndim);
+        // A copy: a model that edits its input in place must not edit ours.
+        torch::Tensor x = torch::from_blob(const_cast<float *>(inputs->data), shape,
+                                           torch::kFloat)
+                              .to(b->device, /*non_blocking=*/false, /*copy=*/true);
+        bool for_backward = flags & EGCAM_FORWARD_FOR_BACKWARD;
+        c10::IValue out;
+        if (for_backward) {
+            c10::InferenceMode off(false);
+            torch::AutoGradMode grad(true);
+            out = (*b->gradient)({b->module._ivalue(), x});
+        } else {
+            c10::InferenceMode on(true);
+            out = (*b->inference)({b->module._ivalue(), x});
+        }
+        auto items = out.toTuple()->elements();
+        torch::Tensor y = items[0].toTensor(), a = items[1].toTensor();
+        if (y.dim() != 2 || y.size(0) != x.size(0))
+            throw Failure(EGCAM_E_BACKEND, "the model returned logits of shape " +
+                                               shape_string(y) + " for " +
+                                               std::to_string(x.size(0)) +
+                                               " inputs; expected [N, classes]");
+        b->acts_host = to_host(as_channels(*b, a));
+        b->logits_host = to_host(y);
+        if (for_backward) {
+            b->logits_dev = y;
+            b->leaf_dev = a;
+        }
+        *acts = view(b->acts_host);
+        *logits = view(b->logits_host);
+        return EGCAM_OK;
+    });
+}
+
+egcam_status torch_backward(void *self, const float *seed, egcam_tensor *grad, char *err,
+                            size_t err_size) noexcept
+{
+    auto *b = static_cast<TorchBackend *>(self);
+    return guarded(to_buffer(err, err_size), [&] {
+        if (!b->leaf_dev.defined())
+            throw Failure(EGCAM_E_BACKEND, "backward without a forward made for backward");
+        torch::Tensor y = b->logits_dev, leaf = b->leaf_dev;
+        b->logits_dev = b->leaf_dev = torch::Tensor();  // one backward per forward
+        torch::Tensor s = torch::from_blob(const_cast<float *>(seed), y.sizes(), torch::kFloat)
+                              .to(y.device(), y.scalar_type(), false, true);
+        c10::InferenceMode off(false);
+        torch::Tensor g = torch::autograd::grad({y}, {leaf}, {s}, /*retain_graph=*/false,
+                                                /*create_graph=*/false, /*allow_unused=*/true)[0];
+        if (!g.defined())  // the logits do not depend on the layer
+            g = torch::zeros_like(leaf);
+        b->grad_host = to_host(as_channels(*b, g));
+        *grad = view(b->grad_host);
+        return EGCAM_OK;
+    });
+}
+
+void torch_release(void *self) noexcept
+{
+    try {
+        delete static_cast<TorchBackend *>(self);
+    } catch (...) {
+    }
+}
+
+const egcam_backend_ops torch_ops = {
+    EGCAM_BACKEND_ABI_VERSION, sizeof(egcam_backend_ops), "libtorch",
+    torch_forward, torch_backward, torch_release,
+};
+
+// Paths and output shapes of every module, for egcam_torch_list_layers().
+struct LayerList {
+    std::vector<std::string> paths;
+    std::vector<std::vector<int64_t>> shapes;
+};
+
+}  // namespace
+
+struct egcam_torch_layers : LayerList {};
+
+extern "C" {
+
+egcam_status egcam_torch_options_init_sized(egcam_torch_options *opts, size_t size)
+{
+    if (!opts)
+        return EGCAM_E_NULL_ARGUMENT;
+    if (size < sizeof *opts || size > kStructSizeMax)
+        return EGCAM_E_STRUCT_SIZE;
+    options_defaults(opts, size);
+    return EGCAM_OK;
+}
+
+egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char *layer,
+                              const egcam_torch_options *opts, egcam_backend **out)
+{
+    if (!ctx)
+        return EGCAM_E_NULL_ARGUMENT;
+    egcam_ctx_set_error(ctx, EGCAM_OK, "");
+    if (!out)
+        return egcam_ctx_set_error(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_torch_open: out is NULL");
+    *out = nullptr;
+    if (!model_path || !layer)
+        return egcam_ctx_set_error(ctx, EGCAM_E_NULL_ARGUMENT,
+                                   model_path ? "egcam_torch_open: layer is NULL"
+                                              : "egcam_torch_open: model_path is NULL");
+    return guarded(to_ctx(ctx), [&] {
+        auto b = std::make_unique<TorchBackend>();
+        b->opts = checked_options(opts);
+        b->device = parse_device(b->opts.device);
+        b->opts.device = nullptr;  // borrowed: not kept
+        b->module = load_model(model_path, b->device);
+        b->layer = layer;
+        b->inference = make_function(*b, CutMode::Inference);
+        b->gradient = make_function(*b, CutMode::Gradient);
+        egcam_status st = egcam_backend_new(ctx, &torch_ops, b.get(), out);
+        if (st == EGCAM_OK)
+            b.release();  // the backend owns it now
+        return st;
+    });
+}
+
+egcam_status egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uint32_t channels,
+                                     uint32_t height, uint32_t width,
+                                     const egcam_torch_options *opts, egcam_torch_layers **out)
+{
+    if (!ctx)
+        return EGCAM_E_NULL_ARGUMENT;
+    egcam_ctx_set_error(ctx, EGCAM_OK, "");
+    if (!out || !model_path)
+        return egcam_ctx_set_error(ctx, EGCAM_E_NULL_ARGUMENT,
+                                   "egcam_torch_list_layers: model_path or out is NULL");
+    *out = nullptr;
+    if (!channels || !height || !width)
+        return egcam_ctx_set_error(ctx, EGCAM_E_EMPTY,
+                                   "egcam_torch_list_layers: the input shape has a zero");
+    return guarded(to_ctx(ctx), [&] {
+        egcam_torch_options o = checked_options(opts);
+        torch::Device device = parse_device(o.device);
+        torch::jit::Module module = load_model(model_path, device);
+        auto list = std::make_unique<egcam_torch_layers>();
+        list->paths = egcam_shim::module_paths(module);
+        std::vector<bool> found;
+        auto graph = egcam_shim::graph_with_all_layers(module, list->paths, found);
+        torch::jit::GraphFunction fn("egcam_layers", graph, nullptr,
+                                     torch::jit::ExecutorExecutionMode::SIMPLE);
+        c10::InferenceMode on(true);
+        torch::Tensor x = torch::zeros({1, channels, height, width},
+                                       torch::TensorOptions().device(device));
+        auto items = fn({module._ivalue(), x}).toTuple()->elements();
+        size_t next = 1;
+        for (size_t i = 0; i < list->paths.size(); i++) {
+            std::vector<int64_t> shape;
+            if (found[i]) {
+                torch::Tensor t = items[next++].toTensor();
+                shape.assign(t.sizes().begin(), t.sizes().end());
+            }
+            list->shapes.push_back(shape);
+        }
+        *out = list.release();
+        return EGCAM_OK;
+    });
+}
+
+size_t egcam_torch_layers_count(const egcam_torch_layers *layers)
+{
+    return layers ? layers->paths.size() : 0;
+}
+
+const char *egcam_torch_layers_path(const egcam_torch_layers *layers, size_t i)
+{
+    return layers && i < layers->paths.size() ? layers->paths[i].c_str() : nullptr;
+}
+
+uint32_t egcam_torch_layers_shape(const egcam_torch_layers *layers, size_t i, int64_t shape[4])
+{
+    if (!layers || i >= layers->shapes.size() || layers->shapes[i].size() > 4)
+        return 0;
+    const std::vector<int64_t> &s = layers->shapes[i];
+    for (size_t d = 0; d < s.size() && shape; d++)
+        shape[d] = s[d];
+    return static_cast<uint32_t>(s.size());
+}
+
+void egcam_torch_layers_free(egcam_torch_layers *layers) { delete layers; }
+
+egcam_status egcam_torch_set_threads(egcam_ctx *ctx, uint32_t threads)
+{
+    egcam_ctx_set_error(ctx, EGCAM_OK, "");
+    if (threads == 0)
+        return EGCAM_OK;
+    return guarded(to_ctx(ctx), [&] {
+        at::set_num_threads(static_cast<int>(threads));
+        return EGCAM_OK;
+    });
+}
+
+int egcam_torch_cuda_available(void)
+{
+    try {
+        return torch::cuda::is_available() ? 1 : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+}  // extern "C"

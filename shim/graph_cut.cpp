@@ -1,0 +1,272 @@
+// graph_cut.cpp - cut a TorchScript forward graph at a named module.
+//
+// Module calls are inlined selectively, from the top: a call is inlined
+// only when its module path is a prefix of the target's, so the target's own
+// call survives as one prim::CallMethod node whose output is exactly the
+// module's return value. Every other module call stays a call.
+#include "graph_cut.hpp"
+
+#include <algorithm>
+#include <map>
+#include <unordered_map>
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/ir/ir.h>
+
+#include "egcam/egcam.h"
+
+namespace egcam_shim {
+
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+namespace attr = torch::jit::attr;
+namespace prim = c10::prim;
+namespace aten = c10::aten;
+
+namespace {
+
+std::string join(const std::string &prefix, const std::string &name)
+{
+    return prefix.empty() ? name : prefix + "." + name;
+}
+
+// `prefix` is a proper ancestor of `path` in the module tree.
+bool is_ancestor(const std::string &prefix, const std::string &path)
+{
+    return prefix.empty() ? !path.empty()
+                          : path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+                                path[prefix.size()] == '.';
+}
+
+bool is_module(const Value *v)
+{
+    auto cls = v->type()->cast<c10::ClassType>();
+    return cls && cls->is_module();
+}
+
+// One call of a module's forward found in the graph.
+struct ModuleCall {
+    std::string path;
+    Node *node;
+    bool nested;  // inside an If or Loop block
+};
+
+// Walk every node (sub-blocks included) in order, tracking the module
+// path of module-typed values from the graph's `self` input.
+template <class Visit>
+bool walk(torch::jit::Block *block, std::unordered_map<const Value *, std::string> &paths,
+          bool nested, Visit &visit)
+{
+    for (Node *node : block->nodes()) {
+        if (node->kind() == prim::GetAttr && is_module(node->output())) {
+            auto it = paths.find(node->input(0));
+            if (it != paths.end())
+                paths[node->output()] = join(it->second, node->s(attr::name));
+        }
+        if (node->kind() == prim::CallMethod && is_module(node->input(0))) {
+            auto it = paths.find(node->input(0));
+            if (it != paths.end() && visit(ModuleCall{it->second, node, nested}))
+                return true;  // the graph changed: start again
+        }
+        for (torch::jit::Block *sub : node->blocks())
+            if (walk(sub, paths, true, visit))
+                return true;
+    }
+    return false;
+}
+
+void inline_call(Node *call)
+{
+    auto cls = call->input(0)->type()->expect<c10::ClassType>();
+    torch::jit::Function &method = cls->getMethod(call->s(attr::name));
+    // The callee as written (false): its optimized graph has every call
+    // inlined already, which would hide the module boundaries we look for.
+    torch::jit::inlineCallTo(call, &torch::jit::toGraphFunction(method), false);
+}
+
+// Inline the calls of modules for which `descend` is true, until none is
+// left; then report every remaining module call to `seen`.
+template <class Descend, class Seen>
+void inline_calls(const std::shared_ptr<Graph> &graph, Descend descend, Seen seen)
+{
+    for (;;) {
+        std::unordered_map<const Value *, std::string> paths{{graph->inputs()[0], ""}};
+        auto visit = [&](const ModuleCall &call) {
+            if (!descend(call))
+                return false;
+            inline_call(call.node);
+            return true;
+        };
+        if (!walk(graph->block(), paths, false, visit))
+            break;
+    }
+    std::unordered_map<const Value *, std::string> paths{{graph->inputs()[0], ""}};
+    auto report = [&](const ModuleCall &call) {
+        seen(call);
+        return false;
+    };
+    walk(graph->block(), paths, false, report);
+}
+
+std::shared_ptr<Graph> forward_graph(const torch::jit::Module &module)
+{
+    auto method = module.find_method("forward");
+    if (!method)
+        throw Failure(EGCAM_E_UNSUPPORTED, "the model has no forward method");
+    auto graph = torch::jit::toGraphFunction(method->function()).graph()->copy();
+    if (graph->outputs().size() != 1 || !graph->outputs()[0]->type()->cast<c10::TensorType>())
+        throw Failure(EGCAM_E_UNSUPPORTED,
+                      "the model's forward returns " + graph->outputs()[0]->type()->repr_str() +
+                          "; libegcam needs a forward that returns one logits tensor [N, classes]");
+    return graph;
+}
+
+size_t edit_distance(const std::string &a, const std::string &b)
+{
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); j++)
+        row[j] = j;
+    for (size_t i = 1; i <= a.size(); i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); j++) {
+            size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+[[noreturn]] void unknown_layer(const torch::jit::Module &module, const std::string &layer)
+{
+    std::vector<std::string> paths = module_paths(module);
+    std::stable_sort(paths.begin(), paths.end(), [&](const std::string &a, const std::string &b) {
+        return edit_distance(a, layer) < edit_distance(b, layer);
+    });
+    std::string msg = "the model has no module '" + layer + "'";
+    if (!paths.empty()) {
+        msg += "; closest:";
+        for (size_t i = 0; i < paths.size() && i < 5; i++)
+            msg += (i ? ", " : " ") + paths[i];
+    }
+    throw Failure(EGCAM_E_INVALID_ARGUMENT, msg);
+}
+
+// Return (logits, extra...) from the graph instead of logits.
+void return_tuple(Graph &graph, const std::vector<Value *> &extra)
+{
+    Value *logits = graph.outputs()[0];
+    std::vector<Value *> items{logits};
+    items.insert(items.end(), extra.begin(), extra.end());
+    torch::jit::WithInsertPoint at_return(graph.return_node());
+    Node *tuple = graph.insertNode(graph.createTuple(items));
+    graph.eraseOutput(0);
+    graph.registerOutput(tuple->output());
+}
+
+}  // namespace
+
+std::vector<std::string> module_paths(const torch::jit::Module &module)
+{
+    std::vector<std::string> paths;
+    for (const auto &item : module.named_modules())
+        if (!item.name.empty())
+            paths.push_back(item.name);
+    return paths;
+}
+
+std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::string &layer,
+                                 CutMode mode)
+{
+    std::vector<std::string> paths = module_paths(module);
+    if (std::find(paths.begin(), paths.end(), layer) == paths.end())
+        unknown_layer(module, layer);
+    auto graph = forward_graph(module);
+    ModuleCall target{"", nullptr, false};
+    inline_calls(
+        graph, [&](const ModuleCall &c) { return is_ancestor(c.path, layer); },
+        [&](const ModuleCall &c) {
+            if (c.path == layer && c.node->s(attr::name) == "forward")
+                target = c;  // the last call wins, as a forward hook's would
+        });
+    if (!target.node)
+        throw Failure(EGCAM_E_UNSUPPORTED,
+                      "module '" + layer + "' is never called by the model's forward");
+    if (target.nested)
+        throw Failure(EGCAM_E_UNSUPPORTED,
+                      "module '" + layer +
+                          "' runs inside a branch or loop of the forward, so its output may not "
+                          "exist; choose a module on the main path");
+    Value *out = target.node->output();
+    if (!out->type()->cast<c10::TensorType>())
+        throw Failure(EGCAM_E_UNSUPPORTED, "module '" + layer + "' returns " +
+                                               out->type()->repr_str() +
+                                               "; choose a module whose output is one tensor");
+
+    torch::jit::WithInsertPoint after(target.node->next());
+    if (mode == CutMode::Inference) {
+        // A copy taken now: a later in-place op (ReLU(inplace=True)) cannot
+        // change what we report as the layer's output.
+        return_tuple(*graph, {graph->insert(aten::clone, {out})});
+    } else {
+        Value *detached = graph->insert(aten::detach, {out});
+        Value *leaf = graph->insert(aten::requires_grad_, {detached, true});
+        // The rest of the model reads a copy of the leaf, so in-place ops
+        // downstream act on the copy and the leaf keeps the layer's values.
+        Value *copy = graph->insert(aten::clone, {leaf});
+        out->replaceAllUsesAfterNodeWith(copy->node(), copy);
+        return_tuple(*graph, {leaf});
+    }
+    return graph;
+}
+
+std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
+                                             const std::vector<std::string> &paths,
+                                             std::vector<bool> &found)
+{
+    auto graph = forward_graph(module);
+    // Inline every module call, keeping a copy of each forward's result on
+    // the main path: the copies come out of the graph next to the logits.
+    std::map<std::string, Value *> outputs;
+    for (;;) {
+        std::unordered_map<const Value *, std::string> vpaths{{graph->inputs()[0], ""}};
+        bool changed = false;
+        auto visit = [&](const ModuleCall &call) {
+            if (call.nested || call.node->s(attr::name) != "forward") {
+                inline_call(call.node);
+                return changed = true;
+            }
+            Node *node = call.node;
+            bool tensor = node->outputs().size() == 1 &&
+                          node->output()->type()->cast<c10::TensorType>() != nullptr;
+            auto cls = node->input(0)->type()->expect<c10::ClassType>();
+            std::vector<Value *> results = torch::jit::inlineCallTo(
+                node, &torch::jit::toGraphFunction(cls->getMethod("forward")), false);
+            if (tensor && results.size() == 1) {
+                torch::jit::WithInsertPoint after(results[0]->node()->next());
+                // Keep a copy: later in-place ops must not touch it, and a
+                // value that is also the graph's input needs its own node.
+                outputs[call.path] = graph->insert(aten::clone, {results[0]});
+            }
+            return changed = true;
+        };
+        walk(graph->block(), vpaths, false, visit);
+        if (!changed)
+            break;
+    }
+    std::vector<Value *> extra;
+    found.assign(paths.size(), false);
+    for (size_t i = 0; i < paths.size(); i++) {
+        auto it = outputs.find(paths[i]);
+        if (it != outputs.end() && it->second->node()->owningBlock() == graph->block()) {
+            found[i] = true;
+            extra.push_back(it->second);
+        }
+    }
+    return_tuple(*graph, extra);
+    return graph;
+}
+
+}  // namespace egcam_shim

@@ -1,0 +1,49 @@
+// graph_cut.hpp - find a named module's output inside a TorchScript forward
+// graph, and rewrite a copy of the graph to return it next to the logits.
+#ifndef EGCAM_SHIM_GRAPH_CUT_HPP
+#define EGCAM_SHIM_GRAPH_CUT_HPP
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace egcam_shim {
+
+// A failure the user can act on, with the egcam_status it maps to.
+struct Failure : std::runtime_error {
+    int status;
+    Failure(int st, const std::string &msg) : std::runtime_error(msg), status(st) {}
+};
+
+// How the activations are made to come out of the graph.
+enum class CutMode {
+    Inference,  // (logits, a copy of the layer's output taken before any
+                //  later in-place op can change it)
+    Gradient,   // (logits, leaf) where leaf is a detached copy of the layer's
+                //  output that requires grad and that the rest of the model
+                //  reads instead: autograd then stops at the layer
+};
+
+// A copy of module's forward graph returning (logits, activations) for the
+// module at `layer` (a dotted path). Throws Failure for an unknown layer
+// (listing the closest paths), a layer inside a branch or loop, a layer or
+// a forward whose output is not one tensor.
+std::shared_ptr<torch::jit::Graph> cut_graph(const torch::jit::Module &module,
+                                             const std::string &layer, CutMode mode);
+
+// Every module path of `module` (named_modules order, root excluded).
+std::vector<std::string> module_paths(const torch::jit::Module &module);
+
+// A copy of the forward graph returning (logits, out_1, ..., out_n): the
+// output of every module of `paths` that the forward calls on its main path
+// with a tensor result; found[i] tells whether paths[i] got an output.
+std::shared_ptr<torch::jit::Graph> graph_with_all_layers(const torch::jit::Module &module,
+                                                         const std::vector<std::string> &paths,
+                                                         std::vector<bool> &found);
+
+}  // namespace egcam_shim
+
+#endif

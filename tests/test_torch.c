@@ -1,0 +1,433 @@
+/*
+ * test_torch.c - the LibTorch backend against PyTorch: the three methods on
+ * small TorchScript models (scripted and traced, a residual net, a conv
+ * whose output a later in-place ReLU overwrites, a ViT-style token model)
+ * compared with the reference values of tests/fixtures/make_torch_fixtures.py,
+ * and every error the backend must report cleanly.
+ *
+ * Usage: test_torch FIXTURE_DIR (tests/fixtures/torch)
+ */
+#define _POSIX_C_SOURCE 200809L /* getpid */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <egcam/egcam.h>
+#include <egcam/egcam_backend.h>
+#include <egcam/egcam_torch.h>
+
+#include "npy.h"
+
+static const char *fixtures;
+
+/* Settings of make_torch_fixtures.py (SETTINGS there). */
+enum { STEPS = 8, SAMPLES = 8, SEED = 2024 };
+#define NOISE_LEVEL 0.1f
+
+/* The fixtures come from eager PyTorch one sample at a time; libegcam runs
+ * the rewritten graph in batches. float32 kernels differ in the last bits
+ * between those, so agreement is relative to the scale of each quantity. */
+#define REL_TOL 1e-4
+
+static char *path_of(const char *a, const char *b, const char *c)
+{
+    static char buf[4][1024];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s%s%s", fixtures, a, b ? b : "", c ? c : "");
+    return p;
+}
+
+static npy_array load(const char *kase, const char *name)
+{
+    npy_array a;
+    char err[512];
+    if (npy_read(path_of(kase, "/", name), &a, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    return a;
+}
+
+static void assert_close(const char *what, const float *got, const float *want, size_t n)
+{
+    double scale = 0.0;
+    for (size_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= REL_TOL * scale + 1e-9))
+            fail_msg("%s[%zu]: got %.9g, PyTorch %.9g (scale %.3g)", what, i, got[i], want[i],
+                     scale);
+}
+
+static egcam_ctx *new_ctx(void)
+{
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    return ctx;
+}
+
+static egcam_backend *open_model(egcam_ctx *ctx, const char *model, const char *layer,
+                                 const egcam_torch_options *opts)
+{
+    egcam_backend *be = NULL;
+    egcam_status st = egcam_torch_open(ctx, path_of(model, ".pt", NULL), layer, opts, &be);
+    if (st != EGCAM_OK)
+        fail_msg("open %s %s: %s: %s", model, layer, egcam_status_string(st),
+                 egcam_ctx_last_error(ctx));
+    return be;
+}
+
+/* One fixture case: the model, its layer, the backend's layout. */
+typedef struct torch_case {
+    const char *model, *layer;
+    uint32_t layout;
+} torch_case;
+
+static const torch_case cases[] = {
+    {"plain_cnn", "features.3", EGCAM_TORCH_LAYOUT_CHANNELS},
+    {"residual_cnn", "block2", EGCAM_TORCH_LAYOUT_CHANNELS},
+    {"residual_cnn", "block1.conv2", EGCAM_TORCH_LAYOUT_CHANNELS},
+    /* traced; features.0 is a conv that ReLU(inplace=True) overwrites */
+    {"inplace_cnn", "features.0", EGCAM_TORCH_LAYOUT_CHANNELS},
+    {"tiny_vit", "blocks.1.norm1", EGCAM_TORCH_LAYOUT_TOKENS},
+};
+
+static void check_case(const torch_case *c)
+{
+    char kase[256];
+    snprintf(kase, sizeof kase, "%s.%s", c->model, c->layer);
+    egcam_ctx *ctx = new_ctx();
+    egcam_torch_options opts;
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    opts.layout = c->layout;
+    egcam_backend *be = open_model(ctx, c->model, c->layer, &opts);
+
+    npy_array x = load(kase, "input.npy"), logits = load(kase, "logits.npy");
+    npy_array acts = load(kase, "acts.npy");
+    int top = 0;
+    for (size_t j = 1; j < logits.count; j++)
+        top = logits.data[j] > logits.data[top] ? (int)j : top;
+    egcam_tensor input = {x.data, {x.shape[0], x.shape[1], x.shape[2]}, 3, 0};
+
+    static const struct {
+        uint32_t method;
+        const char *name;
+    } methods[] = {{EGCAM_METHOD_GRADCAM, "gradcam"},
+                   {EGCAM_METHOD_INTEGRATED, "integrated"},
+                   {EGCAM_METHOD_EXPECTED, "expected"}};
+    for (size_t m = 0; m < 3; m++) {
+        egcam_config cfg;
+        assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+        cfg.method = methods[m].method;
+        cfg.steps = STEPS;
+        cfg.samples = SAMPLES;
+        cfg.noise_level = NOISE_LEVEL;
+        cfg.seed = SEED;
+        cfg.batch_size = 3; /* batches of 3, 3, 2: several rows per call */
+        egcam_result *res;
+        egcam_status st = egcam_explain(ctx, be, &cfg, &input, NULL, &res);
+        if (st != EGCAM_OK)
+            fail_msg("%s %s: %s", kase, methods[m].name, egcam_ctx_last_error(ctx));
+        char what[300];
+        char file[64];
+        assert_int_equal(egcam_result_class(res), top);
+        assert_true(fabs(egcam_result_logit(res) - logits.data[top]) <=
+                    REL_TOL * (1.0 + fabs(logits.data[top])));
+
+        snprintf(file, sizeof file, "%s_weights.npy", methods[m].name);
+        npy_array w = load(kase, file);
+        uint32_t k;
+        const float *weights = egcam_result_weights(res, &k);
+        assert_int_equal(k, acts.shape[0]);
+        snprintf(what, sizeof what, "%s %s weights", kase, methods[m].name);
+        assert_close(what, weights, w.data, k);
+
+        snprintf(file, sizeof file, "%s_map.npy", methods[m].name);
+        npy_array map = load(kase, file);
+        uint32_t h, wd;
+        const float *layer_map = egcam_result_map(res, EGCAM_MAP_LAYER, &h, &wd);
+        assert_int_equal(h, acts.shape[1]);
+        assert_int_equal(wd, acts.shape[2]);
+        snprintf(what, sizeof what, "%s %s layer map", kase, methods[m].name);
+        assert_close(what, layer_map, map.data, (size_t)h * wd);
+
+        snprintf(file, sizeof file, "%s_completeness.npy", methods[m].name);
+        npy_array total = load(kase, file);
+        float got = (float)egcam_result_completeness(res);
+        snprintf(what, sizeof what, "%s %s completeness", kase, methods[m].name);
+        assert_close(what, &got, total.data, 1);
+
+        free(w.data);
+        free(map.data);
+        free(total.data);
+        egcam_result_free(res);
+    }
+    free(x.data);
+    free(logits.data);
+    free(acts.data);
+    egcam_backend_free(be);
+    egcam_ctx_free(ctx);
+}
+
+static void test_plain_scripted(void **state) { (void)state, check_case(&cases[0]); }
+static void test_residual(void **state) { (void)state, check_case(&cases[1]); }
+static void test_nested_layer(void **state) { (void)state, check_case(&cases[2]); }
+static void test_inplace_traced(void **state) { (void)state, check_case(&cases[3]); }
+static void test_tokens(void **state) { (void)state, check_case(&cases[4]); }
+
+/* The in-place trap, directly: had the backend reported the conv's output
+ * after ReLU_ overwrote it, the map would use non-negative activations; the
+ * reference's activations are negative in places, and the maps agree. */
+static void test_inplace_fixture_is_discriminating(void **state)
+{
+    (void)state;
+    npy_array acts = load("inplace_cnn.features.0", "acts.npy");
+    size_t negative = 0;
+    for (size_t i = 0; i < acts.count; i++)
+        negative += acts.data[i] < 0.0f;
+    assert_true(negative > acts.count / 10);
+    free(acts.data);
+}
+
+static egcam_status open_status(egcam_ctx *ctx, const char *model_path, const char *layer,
+                                const egcam_torch_options *opts, const char *needle)
+{
+    egcam_backend *be = (egcam_backend *)&be;
+    egcam_status st = egcam_torch_open(ctx, model_path, layer, opts, &be);
+    if (st == EGCAM_OK) {
+        egcam_backend_free(be);
+        return st;
+    }
+    assert_null(be);
+    if (!needle || !strstr(egcam_ctx_last_error(ctx), needle))
+        fail_msg("message \"%s\" does not mention \"%s\"", egcam_ctx_last_error(ctx),
+                 needle ? needle : "(null)");
+    return st;
+}
+
+/* A file with the first `bytes` bytes of `src`, or `text` when src is NULL. */
+static const char *scratch_file(const char *name, const char *src, long bytes, const char *text)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/egcam-test-%ld-%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (long)getpid(), name);
+    FILE *out = fopen(path, "wb");
+    assert_non_null(out);
+    if (src) {
+        FILE *in = fopen(src, "rb");
+        assert_non_null(in);
+        char *buf = malloc((size_t)bytes);
+        assert_non_null(buf);
+        size_t n = fread(buf, 1, (size_t)bytes, in);
+        fwrite(buf, 1, n, out);
+        free(buf);
+        fclose(in);
+    } else {
+        fputs(text, out);
+    }
+    fclose(out);
+    return path;
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx = new_ctx();
+    const char *plain = path_of("plain_cnn", ".pt", NULL);
+    egcam_backend *be;
+
+    assert_int_equal(egcam_torch_open(NULL, plain, "features.3", NULL, &be),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(open_status(ctx, NULL, "features.3", NULL, "model_path"),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(open_status(ctx, plain, NULL, NULL, "layer"), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_torch_open(ctx, plain, "features.3", NULL, NULL),
+                     EGCAM_E_NULL_ARGUMENT);
+
+    assert_int_equal(open_status(ctx, path_of("no_such_model", ".pt", NULL), "x", NULL,
+                                 "No such file"),
+                     EGCAM_E_IO);
+    const char *text = scratch_file("text.pt", NULL, 0, "this is not a model\n");
+    assert_int_equal(open_status(ctx, text, "features.3", NULL, "not a TorchScript model"),
+                     EGCAM_E_FORMAT);
+    remove(text);
+    const char *half = scratch_file("half.pt", plain, 9000, NULL);
+    assert_int_equal(open_status(ctx, half, "features.3", NULL, "not a TorchScript model"),
+                     EGCAM_E_FORMAT);
+    remove(half);
+
+    assert_int_equal(open_status(ctx, path_of("tuple_out", ".pt", NULL), "conv", NULL,
+                                 "returns Tuple"),
+                     EGCAM_E_UNSUPPORTED);
+    assert_int_equal(open_status(ctx, path_of("dict_out", ".pt", NULL), "conv", NULL,
+                                 "returns Dict"),
+                     EGCAM_E_UNSUPPORTED);
+    assert_int_equal(open_status(ctx, plain, "features.33", NULL, "closest: features.3"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(open_status(ctx, plain, "classifer", NULL, "classifier"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    /* `alt` runs only for some inputs: refused, with the reason. */
+    assert_int_equal(open_status(ctx, path_of("branchy", ".pt", NULL), "alt", NULL, "branch"),
+                     EGCAM_E_UNSUPPORTED);
+
+    egcam_torch_options opts;
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    opts.struct_size = 3;
+    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "struct_size"),
+                     EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    opts.reserved[5] = 1;
+    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "reserved"),
+                     EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    opts.layout = 7;
+    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "layout"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    opts.device = "tpu";
+    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "tpu"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    if (!egcam_torch_cuda_available()) {
+        opts.device = "cuda:0";
+        assert_int_equal(open_status(ctx, plain, "features.3", &opts, "CUDA"),
+                         EGCAM_E_UNSUPPORTED);
+    }
+    egcam_ctx_free(ctx);
+}
+
+/* Errors that show only when an input runs through the model: each a
+ * status and a message, never an exception or a crash. */
+static void test_explain_errors(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx = new_ctx();
+    egcam_backend *be = open_model(ctx, "plain_cnn", "features.3", NULL);
+    egcam_config cfg;
+    egcam_result *res;
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = EGCAM_METHOD_GRADCAM;
+    static float pixels[3 * 20 * 20];
+
+    egcam_tensor gray = {pixels, {1, 16, 16}, 3, 0}; /* 1 channel; the model wants 3 */
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &gray, NULL, &res), EGCAM_E_BACKEND);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "channels"));
+    egcam_tensor big = {pixels, {3, 20, 20}, 3, 0}; /* the linear layer wants 16 x 16 */
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &big, NULL, &res), EGCAM_E_BACKEND);
+    assert_string_not_equal(egcam_ctx_last_error(ctx), "");
+
+    egcam_tensor ok = {pixels, {3, 16, 16}, 3, 0};
+    cfg.target_class = 5; /* 5 classes: 0..4 */
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &ok, NULL, &res), EGCAM_E_CLASS_OUT_OF_RANGE);
+    cfg.target_class = 4;
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &ok, NULL, &res), EGCAM_OK);
+    egcam_result_free(res);
+    egcam_backend_free(be);
+
+    /* Layouts that do not fit the layer's output. */
+    egcam_torch_options opts;
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    opts.layout = EGCAM_TORCH_LAYOUT_TOKENS;
+    be = open_model(ctx, "plain_cnn", "features.3", &opts);
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &ok, NULL, &res), EGCAM_E_UNSUPPORTED);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "tokens"));
+    egcam_backend_free(be);
+    be = open_model(ctx, "tiny_vit", "blocks.1.norm1", NULL);
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &ok, NULL, &res), EGCAM_E_UNSUPPORTED);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "not [N, K, h, w]"));
+    egcam_backend_free(be);
+    opts.grid_height = 3;
+    opts.grid_width = 5; /* 16 grid tokens are not 3 x 5 */
+    be = open_model(ctx, "tiny_vit", "blocks.1.norm1", &opts);
+    assert_int_equal(egcam_explain(ctx, be, &cfg, &ok, NULL, &res), EGCAM_E_UNSUPPORTED);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "3 x 5"));
+    egcam_backend_free(be);
+    egcam_ctx_free(ctx);
+}
+
+static void test_list_layers(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx = new_ctx();
+    egcam_torch_layers *layers;
+    assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 3, 16, 16,
+                                             NULL, &layers),
+                     EGCAM_OK);
+    static const struct {
+        const char *path;
+        uint32_t ndim;
+        int64_t shape[4];
+    } want[] = {
+        {"features", 4, {1, 12, 8, 8}},  {"features.0", 4, {1, 8, 16, 16}},
+        {"features.1", 4, {1, 8, 16, 16}}, {"features.2", 4, {1, 8, 8, 8}},
+        {"features.3", 4, {1, 12, 8, 8}}, {"features.4", 4, {1, 12, 8, 8}},
+        {"classifier", 2, {1, 5}},
+    };
+    assert_int_equal(egcam_torch_layers_count(layers), 7);
+    for (size_t i = 0; i < 7; i++) {
+        int64_t shape[4] = {0};
+        assert_string_equal(egcam_torch_layers_path(layers, i), want[i].path);
+        assert_int_equal(egcam_torch_layers_shape(layers, i, shape), want[i].ndim);
+        assert_memory_equal(shape, want[i].shape, want[i].ndim * sizeof(int64_t));
+    }
+    assert_null(egcam_torch_layers_path(layers, 7));
+    egcam_torch_layers_free(layers);
+
+    /* Modules in a branch have no shape to report. */
+    assert_int_equal(egcam_torch_list_layers(ctx, path_of("branchy", ".pt", NULL), 3, 16, 16,
+                                             NULL, &layers),
+                     EGCAM_OK);
+    assert_int_equal(egcam_torch_layers_count(layers), 2);
+    int64_t shape[4];
+    assert_int_equal(egcam_torch_layers_shape(layers, 0, shape), 0);
+    egcam_torch_layers_free(layers);
+    egcam_torch_layers_free(NULL);
+    assert_int_equal(egcam_torch_layers_count(NULL), 0);
+
+    assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 0, 16, 16,
+                                             NULL, &layers),
+                     EGCAM_E_EMPTY);
+    /* A shape the model rejects. */
+    assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 2, 16, 16,
+                                             NULL, &layers),
+                     EGCAM_E_BACKEND);
+    assert_null(layers);
+    egcam_ctx_free(ctx);
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx = new_ctx();
+    assert_int_equal(egcam_torch_set_threads(ctx, 1), EGCAM_OK);
+    assert_int_equal(egcam_torch_set_threads(ctx, 0), EGCAM_OK);
+    egcam_ctx_free(ctx);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+        return 2;
+    }
+    fixtures = argv[1];
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_plain_scripted),
+        cmocka_unit_test(test_residual),
+        cmocka_unit_test(test_nested_layer),
+        cmocka_unit_test(test_inplace_traced),
+        cmocka_unit_test(test_inplace_fixture_is_discriminating),
+        cmocka_unit_test(test_tokens),
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_explain_errors),
+        cmocka_unit_test(test_list_layers),
+        cmocka_unit_test(test_threads),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
