@@ -84,25 +84,17 @@ static egcam_backend *open_model(egcam_ctx *ctx, const char *model, const char *
     return be;
 }
 
-/* One fixture case: the model, its layer, the backend's layout. */
+/* One fixture case (a line of cases.txt): the model, its layer, the
+ * backend's layout. */
 typedef struct torch_case {
-    const char *model, *layer;
+    char name[128], model[64], layer[64];
     uint32_t layout;
 } torch_case;
 
-static const torch_case cases[] = {
-    {"plain_cnn", "features.3", EGCAM_TORCH_LAYOUT_CHANNELS},
-    {"residual_cnn", "block2", EGCAM_TORCH_LAYOUT_CHANNELS},
-    {"residual_cnn", "block1.conv2", EGCAM_TORCH_LAYOUT_CHANNELS},
-    /* traced; features.0 is a conv that ReLU(inplace=True) overwrites */
-    {"inplace_cnn", "features.0", EGCAM_TORCH_LAYOUT_CHANNELS},
-    {"tiny_vit", "blocks.1.norm1", EGCAM_TORCH_LAYOUT_TOKENS},
-};
-
-static void check_case(const torch_case *c)
+static void test_case(void **state)
 {
-    char kase[256];
-    snprintf(kase, sizeof kase, "%s.%s", c->model, c->layer);
+    const torch_case *c = *state;
+    const char *kase = c->name;
     egcam_ctx *ctx = new_ctx();
     egcam_torch_options opts;
     assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
@@ -175,12 +167,6 @@ static void check_case(const torch_case *c)
     egcam_backend_free(be);
     egcam_ctx_free(ctx);
 }
-
-static void test_plain_scripted(void **state) { (void)state, check_case(&cases[0]); }
-static void test_residual(void **state) { (void)state, check_case(&cases[1]); }
-static void test_nested_layer(void **state) { (void)state, check_case(&cases[2]); }
-static void test_inplace_traced(void **state) { (void)state, check_case(&cases[3]); }
-static void test_tokens(void **state) { (void)state, check_case(&cases[4]); }
 
 /* The in-place trap, directly: had the backend reported the conv's output
  * after ReLU_ overwrote it, the map would use non-negative activations; the
@@ -410,24 +396,49 @@ static void test_threads(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* The cases of cases.txt, as cmocka tests; returns how many. */
+static size_t read_cases(torch_case *cases, struct CMUnitTest *tests, size_t max)
+{
+    FILE *f = fopen(path_of("cases.txt", NULL, NULL), "r");
+    if (!f)
+        return 0;
+    size_t n = 0;
+    char layout[16];
+    while (n < max && fscanf(f, "%127s %63s %63s %15s", cases[n].name, cases[n].model,
+                             cases[n].layer, layout) == 4) {
+        cases[n].layout = strcmp(layout, "tokens") == 0 ? EGCAM_TORCH_LAYOUT_TOKENS
+                                                        : EGCAM_TORCH_LAYOUT_CHANNELS;
+        tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_case, &cases[n]);
+        tests[n].name = cases[n].name;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s FIXTURE_DIR\n", argv[0]);
+    if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "--cases-only") != 0)) {
+        fprintf(stderr, "usage: %s FIXTURE_DIR [--cases-only]\n", argv[0]);
         return 2;
     }
     fixtures = argv[1];
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plain_scripted),
-        cmocka_unit_test(test_residual),
-        cmocka_unit_test(test_nested_layer),
-        cmocka_unit_test(test_inplace_traced),
+    static torch_case cases[32];
+    static struct CMUnitTest tests[64];
+    size_t n = read_cases(cases, tests, 32);
+    if (n == 0) {
+        fprintf(stderr, "%s: no cases in %s/cases.txt\n", argv[0], fixtures);
+        return 1;
+    }
+    const struct CMUnitTest more[] = {
         cmocka_unit_test(test_inplace_fixture_is_discriminating),
-        cmocka_unit_test(test_tokens),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_explain_errors),
         cmocka_unit_test(test_list_layers),
         cmocka_unit_test(test_threads),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    if (argc == 2) /* the committed fixtures: the error cases use their models too */
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+            tests[n++] = more[i];
+    return _cmocka_run_group_tests("test_torch", tests, n, NULL, NULL);
 }
