@@ -31,4 +31,26 @@ done
 # It ran against the installed library, not the build tree's.
 LD_LIBRARY_PATH="$dest$libdir" LD_DEBUG=libs "$dest/example" 2>&1 >/dev/null \
   | grep -q "$dest$libdir/libegcam.so.1" || { echo "example did not load the installed libegcam"; exit 1; }
-echo "ok: installed, found by pkg-config, example compiled, linked and ran"
+
+# libegcam-torch, when it was built: its .pc pulls in egcam, and a C program
+# links against it with nothing else.
+if [ -f "$dest$libdir/pkgconfig/egcam-torch.pc" ]; then
+  [ -f "$root/include/egcam/egcam_torch.h" ] || { echo "egcam_torch.h not installed"; exit 1; }
+  cat > "$dest/torch_probe.c" <<'C'
+#include <stdio.h>
+#include <egcam/egcam_torch.h>
+int main(void)
+{
+    egcam_torch_options opts;
+    if (egcam_torch_options_init(&opts) != EGCAM_OK)
+        return 1;
+    printf("cuda available: %d\n", egcam_torch_cuda_available());
+    return egcam_version_number() == EGCAM_VERSION_NUMBER ? 0 : 1;
+}
+C
+  flags=$(pkg-config --define-variable=prefix="$root" --cflags --libs egcam-torch)
+  echo "pkg-config --cflags --libs egcam-torch: $flags"
+  ${CC:-cc} -std=c11 -Wall -Werror "$dest/torch_probe.c" $flags -o "$dest/torch_probe"
+  LD_LIBRARY_PATH="$dest$libdir" "$dest/torch_probe"
+fi
+echo "ok: installed, found by pkg-config, examples compiled, linked and ran"
