@@ -101,6 +101,11 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
         return st;
     egcam__shape act = {(size_t)acts.shape[1], (size_t)acts.shape[2], (size_t)acts.shape[3]};
     size_t classes = (size_t)logits.shape[1];
+    if (!egcam__count(rows, egcam__count(act.c, egcam__count(act.h, act.w))) ||
+        !egcam__count(rows, classes))
+        return egcam__fail(ctx, EGCAM_E_BACKEND,
+                           "backend '%s' returned activations [%zu,%zu,%zu] and %zu logits per "
+                           "row: too large", be->ops.name, act.c, act.h, act.w, classes);
     if (!dims->known) {
         dims->known = 1;
         dims->act = act;

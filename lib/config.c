@@ -51,7 +51,7 @@ static egcam_status check_layout(egcam_ctx *ctx, const egcam_config *cfg)
                            "config.struct_size is %zu; this library knows %zu (a config from "
                            "another header version, or not made by egcam_config_init())",
                            cfg->struct_size, EGCAM__CONFIG_V1_SIZE);
-    if (cfg->reserved0 || !all_zero(cfg->reserved, sizeof cfg->reserved) ||
+    if (cfg->reserved0 || cfg->reserved1 || !all_zero(cfg->reserved, sizeof cfg->reserved) ||
         !all_zero((const char *)cfg + EGCAM__CONFIG_V1_SIZE,
                   cfg->struct_size - EGCAM__CONFIG_V1_SIZE))
         return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,

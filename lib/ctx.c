@@ -32,7 +32,10 @@ egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status, const char
         egcam__clear_error(ctx);
         return status;
     }
-    return egcam__fail(ctx, status, "%s", message ? message : egcam_status_string(status));
+    if (ctx && message == ctx->error) /* re-raising the message it holds */
+        return status;
+    return egcam__fail(ctx, status, "%s",
+                       message && *message ? message : egcam_status_string(status));
 }
 
 egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, ...)

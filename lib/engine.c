@@ -41,9 +41,10 @@ typedef struct engine {
     double              *acc;      /* the accumulated attribution, K x h x w */
 } engine;
 
+/* count elements of size bytes; NULL when count is 0 or out of range. */
 static void *alloc_array(size_t count, size_t size)
 {
-    return count && size > SIZE_MAX / count ? NULL : malloc(count * size);
+    return egcam__count(count, 1) ? malloc(count * size) : NULL;
 }
 
 static void engine_free(engine *e)
@@ -63,7 +64,7 @@ static egcam_status choose_target(engine *e, const float *logits)
 {
     const egcam_config *cfg = e->cfg;
     size_t classes = e->dims.classes;
-    e->seed = alloc_array(e->batch * classes, sizeof *e->seed);
+    e->seed = alloc_array(egcam__count(e->batch, classes), sizeof *e->seed);
     if (!e->seed)
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the seed");
     float *row = e->seed;
@@ -148,12 +149,12 @@ static egcam_status prepare_references(engine *e)
 static egcam_status alloc_batch(engine *e)
 {
     size_t in_size = egcam__shape_size(e->in), act_size = egcam__shape_size(e->dims.act);
-    e->points = alloc_array(e->batch * in_size, sizeof *e->points);
+    e->points = alloc_array(egcam__count(e->batch, in_size), sizeof *e->points);
     e->samples = alloc_array(e->batch, sizeof *e->samples);
     if (e->plan.noisy)
-        e->top = alloc_array(e->batch * in_size, sizeof *e->top);
+        e->top = alloc_array(egcam__count(e->batch, in_size), sizeof *e->top);
     if (e->plan.noisy_diff)
-        e->acts_top = alloc_array(e->batch * act_size, sizeof *e->acts_top);
+        e->acts_top = alloc_array(egcam__count(e->batch, act_size), sizeof *e->acts_top);
     if (!e->points || !e->samples || (e->plan.noisy && !e->top) ||
         (e->plan.noisy_diff && !e->acts_top))
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
@@ -266,6 +267,14 @@ static egcam_status finish(engine *e, egcam_result **out)
                            e->be->ops.name);
     }
     egcam__result_maps(res, e->acts_x);
+    /* Finite weights times finite activations can still overflow a float. */
+    for (size_t p = 0; p < area; p++)
+        if (res->layer_map[p] - res->layer_map[p] != 0.0f) {
+            egcam_result_free(res);
+            return egcam__fail(e->ctx, EGCAM_E_NON_FINITE,
+                               "the map overflows: channel weights times activations exceed "
+                               "the range of float");
+        }
     *out = res;
     return EGCAM_OK;
 }
@@ -314,12 +323,13 @@ egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config
                            const egcam_tensor *input, const egcam_refset *refs,
                            egcam_result **out)
 {
+    if (out)
+        *out = NULL;
     if (!ctx)
         return EGCAM_E_NULL_ARGUMENT;
     egcam__clear_error(ctx);
     if (!out)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain: out is NULL");
-    *out = NULL;
     engine e = {.ctx = ctx, .be = be, .cfg = cfg};
     egcam_status st = check_arguments(ctx, be, cfg, input, refs, &e.in);
     if (st != EGCAM_OK)

@@ -43,6 +43,18 @@ typedef struct egcam__shape {
 
 static inline size_t egcam__shape_size(egcam__shape s) { return s.c * s.h * s.w; }
 
+/* Large enough for any real tensor, small enough that counts of floats or
+ * bytes, and their products with a batch size, never overflow size_t. */
+#define EGCAM__MAX_ELEMENTS ((size_t)1 << 40)
+
+/* a * b when both and the product stay within EGCAM__MAX_ELEMENTS, else 0:
+ * every size the library allocates from caller or backend numbers goes
+ * through here, so no product can wrap. */
+static inline size_t egcam__count(size_t a, size_t b)
+{
+    return a && b && a <= EGCAM__MAX_ELEMENTS && b <= EGCAM__MAX_ELEMENTS / a ? a * b : 0;
+}
+
 /* Check a caller's tensor: non-NULL data, ndim in range, no zero or
  * negative dimension, no overflowing size, reserved zero. `what` names it
  * in messages. Splits it into a count of items and the item shape, where an
@@ -170,8 +182,73 @@ egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uin
                                 uint32_t iw);
 /* weights . A(x), then ReLU, bilinear upsampling and normalisation. */
 void egcam__result_maps(egcam_result *res, const float *acts);
-void egcam__upsample_bilinear(const float *in, size_t ih, size_t iw, float *out, size_t oh,
-                              size_t ow);
 void egcam__normalize(const float *in, float *out, size_t n);
+
+/* ---- tensors and images the library returns (npy.c, png.c) ------------- */
+#include "egcam/egcam_image.h"
+
+/* Each is one malloc'd block, the struct followed by its data, so that
+ * egcam_tensor_free() and egcam_image_free() are a single free(). Never
+ * point data/pixels of such an object anywhere else.
+ *
+ * egcam__tensor_new: a tensor of ndim (1..4) dimensions shape[0..ndim-1]
+ * (each >= 1, at most 2^40 elements in all, as egcam__check_batch allows);
+ * data zeroed and aligned for any type (max_align_t); shape entries past
+ * ndim and reserved are 0. Fill it through (float *)t->data (the memory is
+ * not const). NULL when the shape is invalid or too large, or memory runs
+ * out: validate shapes first to tell those apart. Defined in npy.c. */
+egcam_tensor *egcam__tensor_new(const int64_t *shape, uint32_t ndim);
+
+/* egcam__image_new: a width x height image (each >= 1) of 1, 3 or 4
+ * channels; pixels zeroed and aligned for any type; reserved 0. NULL when
+ * an argument is invalid, the size overflows size_t, or memory runs out.
+ * Defined in png.c. */
+egcam_image *egcam__image_new(uint32_t width, uint32_t height, uint32_t channels);
+
+/* ---- resampling (resample.c) -------------------------------------------- */
+/* The largest image the picture functions take or make, as for PNG reading;
+ * it keeps every size in floats and bytes far from overflowing size_t. */
+#define EGCAM__IMAGE_MAX_PIXELS EGCAM_PNG_MAX_PIXELS
+
+/* Resize a float plane ih x iw to oh x ow (all >= 1): triangle filter on
+ * half-pixel centres, which is bilinear interpolation when enlarging. When
+ * shrinking, antialias widens the filter by the scale (PIL's BILINEAR,
+ * torchvision's resize(antialias=True)); without it, two taps as PyTorch's
+ * interpolate(align_corners=False, antialias=False). tmp is NULL or ih * ow
+ * floats of scratch that save recomputation; the result is the same bits.
+ * Never fails and never allocates. */
+void egcam__resample(const float *in, size_t ih, size_t iw, float *out, size_t oh, size_t ow,
+                     int antialias, float *tmp);
+
+/* Check a caller's image: NULL, NULL pixels, reserved bytes, zero size,
+ * channels other than 1/3/4, more than EGCAM__IMAGE_MAX_PIXELS; `what`
+ * names it in the message. */
+egcam_status egcam__check_image(egcam_ctx *ctx, const egcam_image *img, const char *what);
+
+/* A checked image as `channels` (1 or 3) float planes of values 0..255,
+ * resized to oh x ow with antialiasing: gray repeated for RGB, RGB to gray
+ * by BT.601 luma, alpha ignored. out holds channels * oh * ow floats.
+ * EGCAM_E_OUT_OF_MEMORY (without a message) when scratch cannot be had. */
+egcam_status egcam__image_planes(const egcam_image *img, uint32_t channels, size_t oh,
+                                 size_t ow, float *out);
+
+/* ---- colour maps (colormap.c) ------------------------------------------- */
+/* The 256 RGB entries of an EGCAM_COLORMAP_*, or NULL for an unknown one. */
+const uint8_t (*egcam__colormap_table(uint32_t colormap))[3];
+/* The entry for v: clamped to [0, 1], NaN as 0, then matplotlib's rule. */
+size_t egcam__colormap_index(float v);
+
+/* ---- bitmap font (font.c) ----------------------------------------------- */
+/* Fixed cells of misc-fixed 6x10; scale multiplies both. */
+#define EGCAM__FONT_WIDTH  6
+#define EGCAM__FONT_HEIGHT 10
+
+/* Width in pixels of one line of text at scale: characters times cell. */
+size_t egcam__text_width(const char *text, uint32_t scale);
+/* Draw one line of text (bytes outside printable ASCII as '?') into a
+ * width x height RGB buffer, the top-left of its first cell at (x, y),
+ * clipped to the buffer; only the glyphs' pixels are painted, in color. */
+void egcam__draw_text(uint8_t *rgb, size_t width, size_t height, ptrdiff_t x, ptrdiff_t y,
+                      const char *text, uint32_t scale, const uint8_t color[3]);
 
 #endif /* EGCAM_INTERNAL_H */

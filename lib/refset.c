@@ -32,7 +32,8 @@ egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset 
         if (st != EGCAM_OK)
             return st;
         size_t act_size = egcam__shape_size(set->dims.act);
-        if (!set->acts && !(set->acts = malloc(set->count * act_size * sizeof *set->acts)))
+        size_t total = egcam__count(set->count, act_size);
+        if (!set->acts && (!total || !(set->acts = malloc(total * sizeof *set->acts))))
             return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY,
                                "out of memory for the activations of %zu references", set->count);
         memcpy(set->acts + done * act_size, fw.acts, rows * act_size * sizeof *fw.acts);
@@ -48,9 +49,10 @@ egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset 
 static egcam_status refset_alloc(egcam_ctx *ctx, const egcam_backend *be, size_t count,
                                  egcam__shape s, egcam_refset **out)
 {
-    egcam_refset *set = calloc(1, sizeof *set);
+    size_t total = egcam__count(count, egcam__shape_size(s));
+    egcam_refset *set = total ? calloc(1, sizeof *set) : NULL;
     if (set)
-        set->inputs = malloc(count * egcam__shape_size(s) * sizeof *set->inputs);
+        set->inputs = malloc(total * sizeof *set->inputs);
     if (!set || !set->inputs) {
         egcam_refset_free(set);
         return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for %zu references", count);
@@ -65,12 +67,13 @@ static egcam_status refset_alloc(egcam_ctx *ctx, const egcam_backend *be, size_t
 egcam_status egcam_refset_new(egcam_ctx *ctx, egcam_backend *be, const egcam_tensor *refs,
                               uint32_t batch_size, egcam_refset **out)
 {
+    if (out)
+        *out = NULL;
     if (!ctx)
         return EGCAM_E_NULL_ARGUMENT;
     egcam__clear_error(ctx);
     if (!out)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_refset_new: out is NULL");
-    *out = NULL;
     if (!be)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_refset_new: backend is NULL");
     size_t count;
@@ -110,8 +113,12 @@ egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egca
     if (cfg->references == EGCAM_REFERENCES_ZEROS) {
         memset(set->inputs, 0, n * sizeof *set->inputs);
     } else if (cfg->references == EGCAM_REFERENCES_BLUR) {
-        size_t side = s.h < s.w ? s.h : s.w;
+        size_t side = s.h < s.w ? s.h : s.w, longest = s.h > s.w ? s.h : s.w;
         double sigma = cfg->blur_sigma > 0.0f ? (double)cfg->blur_sigma : 0.1 * (double)side;
+        /* Wider than twice the image, a blur is all but flat: cap it there,
+         * which bounds the kernel and the time it takes. */
+        if (sigma > 2.0 * (double)longest)
+            sigma = 2.0 * (double)longest;
         if (egcam__blur(x, set->inputs, s, sigma) != EGCAM_OK)
             st = egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the blur");
     } else { /* uniform noise over the input's range, one stream per reference */

@@ -3,10 +3,6 @@
 
 #include "internal.h"
 
-/* Large enough for any real image batch, small enough that sizes in floats
- * and bytes never overflow size_t. */
-#define EGCAM__MAX_ELEMENTS ((size_t)1 << 40)
-
 egcam_status egcam__check_batch(egcam_ctx *ctx, const egcam_tensor *t, const char *what,
                                 int allow_single, size_t *count, egcam__shape *item)
 {

@@ -5,11 +5,14 @@
 // C++ exception ever crosses into C.
 #include "egcam/egcam_torch.h"
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
+
+#include <sys/stat.h>
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -51,35 +54,35 @@ egcam_status guarded(Report &&report, Body &&body) noexcept
         try {
             return body();
         } catch (const Failure &f) {
-            return report(static_cast<egcam_status>(f.status), std::string(f.what()));
+            return report(static_cast<egcam_status>(f.status), f.what());
         } catch (const c10::OutOfMemoryError &e) {
-            return report(EGCAM_E_OUT_OF_MEMORY, concise(e.what_without_backtrace()));
+            return report(EGCAM_E_OUT_OF_MEMORY, concise(e.what_without_backtrace()).c_str());
         } catch (const c10::Error &e) {
-            return report(EGCAM_E_BACKEND, concise(e.what_without_backtrace()));
+            return report(EGCAM_E_BACKEND, concise(e.what_without_backtrace()).c_str());
         } catch (const std::bad_alloc &) {
-            return report(EGCAM_E_OUT_OF_MEMORY, std::string("out of memory"));
+            return report(EGCAM_E_OUT_OF_MEMORY, "out of memory");
         } catch (const std::exception &e) {
-            return report(EGCAM_E_BACKEND, concise(e.what()));
+            return report(EGCAM_E_BACKEND, concise(e.what()).c_str());
         } catch (...) {
-            return report(EGCAM_E_INTERNAL, std::string("unknown C++ exception"));
+            return report(EGCAM_E_INTERNAL, "unknown C++ exception");
         }
-    } catch (...) {  // building the message itself threw (out of memory)
-        return EGCAM_E_OUT_OF_MEMORY;
+    } catch (...) {  // building the message itself threw: no memory left
+        return report(EGCAM_E_OUT_OF_MEMORY, "out of memory");
     }
 }
 
 auto to_ctx(egcam_ctx *ctx)
 {
-    return [ctx](egcam_status st, const std::string &msg) {
-        return egcam_ctx_set_error(ctx, st, msg.c_str());
+    return [ctx](egcam_status st, const char *msg) noexcept {
+        return egcam_ctx_set_error(ctx, st, msg);
     };
 }
 
 auto to_buffer(char *buf, size_t size)
 {
-    return [buf, size](egcam_status st, const std::string &msg) {
+    return [buf, size](egcam_status st, const char *msg) noexcept {
         if (buf && size)
-            std::snprintf(buf, size, "%s", msg.c_str());
+            std::snprintf(buf, size, "%s", msg);
         return st;
     };
 }
@@ -149,7 +152,13 @@ torch::Device parse_device(const char *name)
     if (!torch::cuda::is_available())
         throw Failure(EGCAM_E_UNSUPPORTED,
                       "device '" + s + "': this LibTorch has no CUDA, or no CUDA device is visible");
-    torch::Device device(s);  // throws c10::Error for a malformed index
+    c10::optional<torch::Device> parsed;
+    try {
+        parsed = torch::Device(s);
+    } catch (const c10::Error &) {
+        throw Failure(EGCAM_E_INVALID_ARGUMENT, "device '" + s + "' is not cpu, cuda or cuda:N");
+    }
+    torch::Device device = *parsed;
     if (device.has_index() && device.index() >= static_cast<int>(torch::cuda::device_count()))
         throw Failure(EGCAM_E_UNSUPPORTED, "device '" + s + "': only " +
                                                std::to_string(torch::cuda::device_count()) +
@@ -159,6 +168,11 @@ torch::Device parse_device(const char *name)
 
 torch::jit::Module load_model(const char *path, torch::Device device)
 {
+    struct stat st;
+    if (stat(path, &st) != 0)
+        throw Failure(EGCAM_E_IO, std::string(path) + ": " + std::strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        throw Failure(EGCAM_E_IO, std::string(path) + ": not a regular file");
     if (FILE *f = std::fopen(path, "rb"))
         std::fclose(f);
     else
@@ -169,6 +183,11 @@ torch::jit::Module load_model(const char *path, torch::Device device)
     } catch (const c10::Error &e) {
         throw Failure(EGCAM_E_FORMAT, std::string(path) + " is not a TorchScript model (" +
                                           concise(e.what_without_backtrace()) + ")");
+    } catch (const std::bad_alloc &) {
+        throw;
+    } catch (const std::exception &e) {  // torch::jit::ErrorReport and kin
+        throw Failure(EGCAM_E_FORMAT, std::string(path) + " is not a TorchScript model (" +
+                                          concise(e.what()) + ")");
     }
     module.eval();
     // Gradients are wanted at the layer only, never for parameters.
@@ -251,21 +270,17 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
     auto *b = static_cast<TorchBackend *>(self);
     return guarded(to_buffer(err, err_size), [&] {
         b->logits_dev = b->leaf_dev = torch::Tensor();
+        bool for_backward = flags & EGCAM_FORWARD_FOR_BACKWARD;
+        // Both modes are thread-local: set them first, for every tensor made here.
+        c10::InferenceMode inference(!for_backward);
+        torch::AutoGradMode grad(for_backward);
         std::vector<int64_t> shape(inputs->shape, inputs->shape + inputs->ndim);
         // A copy: a model that edits its input in place must not edit ours.
         torch::Tensor x = torch::from_blob(const_cast<float *>(inputs->data), shape,
                                            torch::kFloat)
                               .to(b->device, /*non_blocking=*/false, /*copy=*/true);
-        bool for_backward = flags & EGCAM_FORWARD_FOR_BACKWARD;
-        c10::IValue out;
-        if (for_backward) {
-            c10::InferenceMode off(false);
-            torch::AutoGradMode grad(true);
-            out = (*b->gradient)({b->module._ivalue(), x});
-        } else {
-            c10::InferenceMode on(true);
-            out = (*b->inference)({b->module._ivalue(), x});
-        }
+        c10::IValue out = for_backward ? (*b->gradient)({b->module._ivalue(), x})
+                                       : (*b->inference)({b->module._ivalue(), x});
         auto items = out.toTuple()->elements();
         torch::Tensor y = items[0].toTensor(), a = items[1].toTensor();
         if (y.dim() != 2 || y.size(0) != x.size(0))
@@ -292,11 +307,11 @@ egcam_status torch_backward(void *self, const float *seed, egcam_tensor *grad, c
     return guarded(to_buffer(err, err_size), [&] {
         if (!b->leaf_dev.defined())
             throw Failure(EGCAM_E_BACKEND, "backward without a forward made for backward");
+        c10::InferenceMode off(false);
         torch::Tensor y = b->logits_dev, leaf = b->leaf_dev;
         b->logits_dev = b->leaf_dev = torch::Tensor();  // one backward per forward
         torch::Tensor s = torch::from_blob(const_cast<float *>(seed), y.sizes(), torch::kFloat)
                               .to(y.device(), y.scalar_type(), false, true);
-        c10::InferenceMode off(false);
         torch::Tensor g = torch::autograd::grad({y}, {leaf}, {s}, /*retain_graph=*/false,
                                                 /*create_graph=*/false, /*allow_unused=*/true)[0];
         if (!g.defined())  // the logits do not depend on the layer
@@ -345,12 +360,13 @@ egcam_status egcam_torch_options_init_sized(egcam_torch_options *opts, size_t si
 egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char *layer,
                               const egcam_torch_options *opts, egcam_backend **out)
 {
+    if (out)
+        *out = nullptr;
     if (!ctx)
         return EGCAM_E_NULL_ARGUMENT;
     egcam_ctx_set_error(ctx, EGCAM_OK, "");
     if (!out)
         return egcam_ctx_set_error(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_torch_open: out is NULL");
-    *out = nullptr;
     if (!model_path || !layer)
         return egcam_ctx_set_error(ctx, EGCAM_E_NULL_ARGUMENT,
                                    model_path ? "egcam_torch_open: layer is NULL"
@@ -375,13 +391,14 @@ egcam_status egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uin
                                      uint32_t height, uint32_t width,
                                      const egcam_torch_options *opts, egcam_torch_layers **out)
 {
+    if (out)
+        *out = nullptr;
     if (!ctx)
         return EGCAM_E_NULL_ARGUMENT;
     egcam_ctx_set_error(ctx, EGCAM_OK, "");
     if (!out || !model_path)
         return egcam_ctx_set_error(ctx, EGCAM_E_NULL_ARGUMENT,
                                    "egcam_torch_list_layers: model_path or out is NULL");
-    *out = nullptr;
     if (!channels || !height || !width)
         return egcam_ctx_set_error(ctx, EGCAM_E_EMPTY,
                                    "egcam_torch_list_layers: the input shape has a zero");

@@ -39,6 +39,15 @@ bool is_ancestor(const std::string &prefix, const std::string &path)
                                 path[prefix.size()] == '.';
 }
 
+// A call of a module's forward: tracing names the second and later calls of
+// one module forward1, forward2, ...
+bool is_forward(const Node *call)
+{
+    const std::string &name = call->s(attr::name);
+    return name.compare(0, 7, "forward") == 0 &&
+           std::all_of(name.begin() + 7, name.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 bool is_module(const Value *v)
 {
     auto cls = v->type()->cast<c10::ClassType>();
@@ -188,7 +197,7 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
     inline_calls(
         graph, [&](const ModuleCall &c) { return is_ancestor(c.path, layer); },
         [&](const ModuleCall &c) {
-            if (c.path == layer && c.node->s(attr::name) == "forward")
+            if (c.path == layer && is_forward(c.node))
                 target = c;  // the last call wins, as a forward hook's would
         });
     if (!target.node)
@@ -234,7 +243,7 @@ std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
         std::unordered_map<const Value *, std::string> vpaths{{graph->inputs()[0], ""}};
         bool changed = false;
         auto visit = [&](const ModuleCall &call) {
-            if (call.nested || call.node->s(attr::name) != "forward") {
+            if (call.nested || !is_forward(call.node)) {
                 inline_call(call.node);
                 return changed = true;
             }
@@ -243,7 +252,7 @@ std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
                           node->output()->type()->cast<c10::TensorType>() != nullptr;
             auto cls = node->input(0)->type()->expect<c10::ClassType>();
             std::vector<Value *> results = torch::jit::inlineCallTo(
-                node, &torch::jit::toGraphFunction(cls->getMethod("forward")), false);
+                node, &torch::jit::toGraphFunction(cls->getMethod(node->s(attr::name))), false);
             if (tensor && results.size() == 1) {
                 torch::jit::WithInsertPoint after(results[0]->node()->next());
                 // Keep a copy: later in-place ops must not touch it, and a

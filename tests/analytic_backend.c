@@ -15,7 +15,7 @@
 
 struct analytic_model {
     analytic_shape d;
-    double *P, *q, *V, *u, *b;      /* parameters, see the header */
+    double *P, *q, *V, *u, *b, *t;  /* parameters, see the header */
 
     /* Buffers behind the views handed to libegcam; cap_rows rows each, one
      * more than the largest batch so that ACT_ROWS/LOGIT_ROWS/GRAD_ROWS
@@ -114,14 +114,16 @@ static void logits_of_acts(const analytic_model *m, const double *A, double *y)
         for (size_t e = 0; e < n; e++)
             v += m->V[l * n + e] * A[e];
         for (uint32_t k = 0; k < m->d.K; k++)
-            v += 0.5 * m->u[l * m->d.K + k] * Sk[k] * Sk[k];
+            v += 0.5 * m->u[l * m->d.K + k] * Sk[k] * Sk[k]
+               + m->t[l * m->d.K + k] * Sk[k] * Sk[k] * Sk[k] / 6.0;
         y[l] = v;
     }
     if (Sk != S)
         free(Sk);
 }
 
-/* G_kij = sum_l seed_l (V_lkij + u_lk S_k), given the channel sums S. */
+/* G_kij = sum_l seed_l (V_lkij + u_lk S_k + t_lk S_k^2 / 2), given the
+ * channel sums S. */
 static void grad_of_sums(const analytic_model *m, const double *S, const double *seed,
                          double *G)
 {
@@ -130,7 +132,8 @@ static void grad_of_sums(const analytic_model *m, const double *S, const double 
         const uint32_t k = (uint32_t)(e / hw);
         double v = 0;
         for (uint32_t l = 0; l < m->d.L; l++)
-            v += seed[l] * (m->V[l * n + e] + m->u[l * m->d.K + k] * S[k]);
+            v += seed[l] * (m->V[l * n + e] + m->u[l * m->d.K + k] * S[k]
+                            + 0.5 * m->t[l * m->d.K + k] * S[k] * S[k]);
         G[e] = v;
     }
 }
@@ -152,8 +155,9 @@ analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s,
     m->V = malloc(L * n * sizeof *m->V);
     m->u = malloc((size_t)L * K * sizeof *m->u);
     m->b = malloc(L * sizeof *m->b);
+    m->t = malloc((size_t)L * K * sizeof *m->t);
     m->seed = NULL;
-    if (!m->P || !m->q || !m->V || !m->u || !m->b) {
+    if (!m->P || !m->q || !m->V || !m->u || !m->b || !m->t) {
         analytic_free(m);
         return NULL;
     }
@@ -163,6 +167,8 @@ analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s,
     for (size_t i = 0; i < L * n; i++) m->V[i] = unit(&st);
     for (size_t i = 0; i < (size_t)L * K; i++) m->u[i] = 0.1 * unit(&st);
     for (size_t i = 0; i < L; i++) m->b[i] = unit(&st);
+    /* Drawn last, so P, q, V, u and b are those of the quadratic model. */
+    for (size_t i = 0; i < (size_t)L * K; i++) m->t[i] = ANALYTIC_T_SCALE * unit(&st);
     return m;
 }
 
@@ -172,7 +178,7 @@ void analytic_free(analytic_model *m)
         return;
     if (m->release_flag)
         (*m->release_flag)++;
-    free(m->P); free(m->q); free(m->V); free(m->u); free(m->b);
+    free(m->P); free(m->q); free(m->V); free(m->u); free(m->b); free(m->t);
     free(m->acts); free(m->logits); free(m->grad); free(m->S); free(m->seed);
     free(m);
 }
@@ -405,6 +411,11 @@ void analytic_params(const analytic_model *m, const double **P, const double **q
     if (b) *b = m->b;
 }
 
+void analytic_params_cubic(const analytic_model *m, const double **t)
+{
+    if (t) *t = m->t;
+}
+
 void analytic_set_release_counter(analytic_model *m, int *flag) { m->release_flag = flag; }
 
 analytic_counters analytic_get_counters(const analytic_model *m) { return m->cnt; }
@@ -561,8 +572,10 @@ double analytic_gradcam(const analytic_model *m, const float *x, const double *s
     return total;
 }
 
-/* Seeded parameters: Vs = sum_l s_l V_l (K*h*w), us = sum_l s_l u_l (K). */
-static void seeded(const analytic_model *m, const double *seed, double *Vs, double *us)
+/* Seeded parameters: Vs = sum_l s_l V_l (K*h*w), us = sum_l s_l u_l (K),
+ * ts = sum_l s_l t_l (K). */
+static void seeded(const analytic_model *m, const double *seed, double *Vs, double *us,
+                   double *ts)
 {
     const size_t n = act_size(m);
     for (size_t e = 0; e < n; e++) {
@@ -571,40 +584,46 @@ static void seeded(const analytic_model *m, const double *seed, double *Vs, doub
             Vs[e] += seed[l] * m->V[l * n + e];
     }
     for (uint32_t k = 0; k < m->d.K; k++) {
-        us[k] = 0;
-        for (uint32_t l = 0; l < m->d.L; l++)
+        us[k] = ts[k] = 0;
+        for (uint32_t l = 0; l < m->d.L; l++) {
             us[k] += seed[l] * m->u[l * m->d.K + k];
+            ts[k] += seed[l] * m->t[l * m->d.K + k];
+        }
     }
 }
 
 /*
  * Integrated Grad-CAM. z_m = b + alpha_m (x - b) and A is affine, so
  * A(z_m) = A(b) + alpha_m D with D = A(x) - A(b), S(z_m) = S_b + alpha_m dS,
- * and G(z_m) = Vs + us (S_b + alpha_m dS) is affine in alpha_m. Hence
- *   sum_m omega_m G(z_m) = Omega Vs + us (Omega S_b + abar dS),
- * Omega = sum omega_m (1 for every rule), abar = sum omega_m alpha_m
- * (1/2 for midpoint and trapezoid, (M-1)/(2M) left, (M+1)/(2M) right).
- * Completeness: sum D.Vs + sum_k us_k dS_k (S_b,k + abar dS_k), which equals
- * y(x) - y(b) = sum D.Vs + sum_k us_k dS_k (S_b,k + dS_k / 2) iff abar = 1/2.
+ * and G(z_m) = Vs + us (S_b + alpha_m dS) + ts/2 (S_b + alpha_m dS)^2 is a
+ * quadratic in alpha_m. A rule therefore enters only through its moments
+ *   W0 = sum omega_m,  W1 = sum omega_m alpha_m,  W2 = sum omega_m alpha_m^2:
+ *   sum_m omega_m G(z_m) = W0 Vs + us (W0 S_b + W1 dS)
+ *                          + ts/2 (W0 S_b^2 + 2 W1 S_b dS + W2 dS^2).
+ * The exact path integral is W = (1, 1/2, 1/3), and its completeness is
+ * y(x) - y(b) = sum D.Vs + sum_k [us_k/2 (S_x^2 - S_b^2) + ts_k/6 (S_x^3 - S_b^3)].
+ * Every rule has W0 = 1; W1 = 1/2 (midpoint, trapezoid), 1/2 -/+ 1/(2M)
+ * (left/right); W2 = 1/3 - 1/(12 M^2) (midpoint), 1/3 + 1/(6 (M-1)^2)
+ * (trapezoid), 1/3 -/+ 1/(2M) + 1/(6 M^2) (left/right). A rule's completeness
+ * is y(x) - y(b) + sum_k dS_k^2 (W1 - 1/2)(us_k + ts_k S_b,k)
+ *                + sum_k ts_k/2 dS_k^3 (W2 - 1/3):
+ * exact for no rule; midpoint is off by -sum_k ts_k dS_k^3 / (24 M^2).
  */
-double analytic_integrated(const analytic_model *m, const float *x, const float *b,
-                           uint32_t rule, uint32_t M, const double *seed,
-                           double *attr, double *weights)
+double analytic_integrated_nodes(const analytic_model *m, const float *x, const float *b,
+                                 uint32_t M, const double *alpha, const double *omega,
+                                 const double *seed, double *attr, double *weights)
 {
     const size_t n = act_size(m), hw = (size_t)m->d.h * m->d.w;
     const uint32_t K = m->d.K;
-    double *alpha = malloc(M * sizeof *alpha), *omega = malloc(M * sizeof *omega);
-    if (analytic_rule(rule, M, alpha, omega) != 0) {
-        free(alpha); free(omega);
-        return NAN;
-    }
-    double Omega = 0, abar = 0;
+    double W0 = 0, W1 = 0, W2 = 0;
     for (uint32_t i = 0; i < M; i++) {
-        Omega += omega[i];
-        abar += omega[i] * alpha[i];
+        W0 += omega[i];
+        W1 += omega[i] * alpha[i];
+        W2 += omega[i] * alpha[i] * alpha[i];
     }
     double *Ax = malloc(n * sizeof *Ax), *Ab = calloc(n, sizeof *Ab);
     double *Vs = malloc(n * sizeof *Vs), *us = malloc(K * sizeof *us);
+    double *ts = malloc(K * sizeof *ts);
     double *Sx = malloc(K * sizeof *Sx), *Sb = malloc(K * sizeof *Sb);
     double *T = attr ? attr : malloc(n * sizeof *T);
     acts_of(m, x, Ax);
@@ -617,48 +636,80 @@ double analytic_integrated(const analytic_model *m, const float *x, const float 
     }
     channel_sums(m, Ax, Sx);
     channel_sums(m, Ab, Sb);
-    seeded(m, seed, Vs, us);
+    seeded(m, seed, Vs, us, ts);
     for (size_t e = 0; e < n; e++) {
         const size_t k = e / hw;
-        const double Gbar = Omega * Vs[e] + us[k] * (Omega * Sb[k] + abar * (Sx[k] - Sb[k]));
+        const double dS = Sx[k] - Sb[k];
+        const double Gbar = W0 * Vs[e] + us[k] * (W0 * Sb[k] + W1 * dS)
+                          + 0.5 * ts[k] * (W0 * Sb[k] * Sb[k] + 2 * W1 * Sb[k] * dS
+                                           + W2 * dS * dS);
         T[e] = (Ax[e] - Ab[e]) * Gbar;
     }
     const double total = pool(m, T, weights);
-    free(alpha); free(omega); free(Ax); free(Ab); free(Vs); free(us); free(Sx); free(Sb);
+    free(Ax); free(Ab); free(Vs); free(us); free(ts); free(Sx); free(Sb);
     if (T != attr) free(T);
     return total;
 }
 
+double analytic_integrated(const analytic_model *m, const float *x, const float *b,
+                           uint32_t rule, uint32_t M, const double *seed,
+                           double *attr, double *weights)
+{
+    double *alpha = malloc((M ? M : 1) * sizeof *alpha);
+    double *omega = malloc((M ? M : 1) * sizeof *omega);
+    double total = NAN;
+    if (analytic_rule(rule, M, alpha, omega) == 0)
+        total = analytic_integrated_nodes(m, x, b, M, alpha, omega, seed, attr, weights);
+    free(alpha); free(omega);
+    return total;
+}
+
 /*
- * Expected Grad-CAM. With D_r = A(x) - A(x'_r), Le = the linear part of A
- * applied to eps (mean 0), SLe_k = sum_ij Le_kij, S_r = S(x'_r),
- * dS_r = S(x) - S_r:
- *   A(x+eps) - A(x'_r) = D_r + Le,
- *   G(z) = Vs + us (S_r + alpha dS_r + alpha SLe).
- * alpha, eps, r are independent, E alpha = 1/2, E Le = 0, so
- *   E[attr] = mean_r D_r . (Vs + us (S_r + dS_r/2)) + us_k/2 E[Le_kij SLe_k].
- * Le_kij = sum_c P_kc s^-2 sum_{p in block ij} eps_cp, blocks are disjoint,
- * so Cov(Le_kij, Le_ki'j') = delta_ii' delta_jj' sigma^2 s^-2 sum_c P_kc^2
- * and E[Le_kij SLe_k] = sigma^2 / s^2 sum_c P_kc^2 (every position alike).
- * The clean difference drops Le from the first factor: the noise term goes.
- * Completeness: mean_r (y(x) - y(x'_r)) + sum_k us_k/2 hw sigma^2/s^2 sum_c
- * P_kc^2, i.e. E y(x + eps) - E y(x') (the quadratic adds the variance).
+ * Expected Grad-CAM. Per sample a reference r (uniform over the set), alpha
+ * and eps ~ N(0, sigma^2 I), all independent. With D_r = A(x) - A(x'_r),
+ * S_r = S(x'_r), dS_r = S(x) - S_r, e = the linear part of A applied to eps
+ * (e_kij = sum_c P_kc s^-2 sum_{p in block ij} eps_cp, mean 0), E_k = sum_ij e_kij:
+ *   A(x + eps) - A(x'_r) = D_r + e,
+ *   S(z)_k = B_k + alpha E_k,   B_k = S_r,k + alpha dS_r,k,
+ *   G(z)_kij = Vs_kij + us_k S(z)_k + ts_k/2 S(z)_k^2.
+ * e and E are jointly Gaussian with mean 0; the blocks are disjoint, so
+ *   E[e_kij e_ki'j'] = delta_ii' delta_jj' c_k,   c_k = sigma^2/s^2 sum_c P_kc^2,
+ *   E[e_kij E_k] = c_k,   E[E_k^2] = v_k = hw c_k,   E[e_kij E_k^2] = 0 (odd).
+ * Over eps, for fixed r and alpha:
+ *   E[D_r G] = D_r (Vs + us B + ts/2 (B^2 + alpha^2 v)),
+ *   E[e G]   = us alpha c + ts/2 (2 B alpha c + alpha^2 E[e E^2]) = alpha c (us + ts B).
+ * Over alpha, with a1 = E alpha and a2 = E alpha^2 (1/2 and 1/3 for U(0, 1);
+ * no higher moment appears):
+ *   E[attr_kij] = mean_r D_r,kij (Vs + us (S_r + a1 dS_r)
+ *                       + ts/2 (S_r^2 + 2 a1 S_r dS_r + a2 (dS_r^2 + v)))
+ *               + mean_r c_k (a1 us + ts (a1 S_r + a2 dS_r)).
+ * The clean difference drops e from the first factor, so the second line goes;
+ * G is still taken at the noisy point, so v stays in the first.
+ * Completeness (noisy, U(0, 1)): mean_r (E y(x + eps) - y(x'_r)), where
+ * E y(x + eps) = y(x) + sum_k v_k (us_k + ts_k S_x,k) / 2 (Gaussian moments).
  */
-double analytic_expected(const analytic_model *m, const float *x, const float *refs,
-                         uint32_t R, double sigma, int clean, const double *seed,
-                         double *attr, double *weights)
+double analytic_expected_moments(const analytic_model *m, const float *x, const float *refs,
+                                 uint32_t R, double sigma, int clean, double a1, double a2,
+                                 const double *seed, double *attr, double *weights)
 {
     const size_t n = act_size(m), hw = (size_t)m->d.h * m->d.w;
     const uint32_t K = m->d.K, s = m->d.s;
     double *Ax = malloc(n * sizeof *Ax), *Ar = malloc(n * sizeof *Ar);
     double *Vs = malloc(n * sizeof *Vs), *us = malloc(K * sizeof *us);
+    double *ts = malloc(K * sizeof *ts), *c = malloc(K * sizeof *c);
     double *Sx = malloc(K * sizeof *Sx), *Sr = malloc(K * sizeof *Sr);
     double *T = attr ? attr : malloc(n * sizeof *T);
     float *zero = refs ? NULL : calloc(in_size(m), sizeof *zero);
     if (!refs) R = 1;
     acts_of(m, x, Ax);
     channel_sums(m, Ax, Sx);
-    seeded(m, seed, Vs, us);
+    seeded(m, seed, Vs, us, ts);
+    for (uint32_t k = 0; k < K; k++) {
+        double p2 = 0;
+        for (uint32_t ch = 0; ch < m->d.C; ch++)
+            p2 += m->P[k * m->d.C + ch] * m->P[k * m->d.C + ch];
+        c[k] = sigma * sigma / ((double)s * s) * p2;
+    }
     for (size_t e = 0; e < n; e++)
         T[e] = 0;
     for (uint32_t r = 0; r < R; r++) {
@@ -666,22 +717,27 @@ double analytic_expected(const analytic_model *m, const float *x, const float *r
         channel_sums(m, Ar, Sr);
         for (size_t e = 0; e < n; e++) {
             const size_t k = e / hw;
-            const double G = Vs[e] + us[k] * (Sr[k] + 0.5 * (Sx[k] - Sr[k]));
+            const double S0 = Sr[k], dS = Sx[k] - Sr[k], v = (double)hw * c[k];
+            const double G = Vs[e] + us[k] * (S0 + a1 * dS)
+                           + 0.5 * ts[k] * (S0 * S0 + 2 * a1 * S0 * dS + a2 * (dS * dS + v));
             T[e] += (Ax[e] - Ar[e]) * G / R;
+            if (!clean)
+                T[e] += c[k] * (a1 * us[k] + ts[k] * (a1 * S0 + a2 * dS)) / R;
         }
     }
-    if (!clean)
-        for (size_t e = 0; e < n; e++) {
-            const size_t k = e / hw;
-            double p2 = 0;
-            for (uint32_t c = 0; c < m->d.C; c++)
-                p2 += m->P[k * m->d.C + c] * m->P[k * m->d.C + c];
-            T[e] += 0.5 * us[k] * sigma * sigma / ((double)s * s) * p2;
-        }
     const double total = pool(m, T, weights);
-    free(Ax); free(Ar); free(Vs); free(us); free(Sx); free(Sr); free(zero);
+    free(Ax); free(Ar); free(Vs); free(us); free(ts); free(c); free(Sx); free(Sr);
+    free(zero);
     if (T != attr) free(T);
     return total;
+}
+
+double analytic_expected(const analytic_model *m, const float *x, const float *refs,
+                         uint32_t R, double sigma, int clean, const double *seed,
+                         double *attr, double *weights)
+{
+    return analytic_expected_moments(m, x, refs, R, sigma, clean, 0.5, 1.0 / 3.0, seed,
+                                     attr, weights);
 }
 
 void analytic_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)

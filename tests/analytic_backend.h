@@ -6,18 +6,28 @@
  *
  *   target layer   A_kij = q_k + sum_c P_kc * mean over the s x s block (i,j)
  *                  of x_c                               (K x h x w, h = H/s)
- *   logits         y_l = b_l + sum_kij V_lkij A_kij + 0.5 sum_k u_lk S_k^2,
- *                  S_k = sum_ij A_kij
+ *   logits         y_l = b_l + sum_kij V_lkij A_kij + 1/2 sum_k u_lk S_k^2
+ *                        + 1/6 sum_k t_lk S_k^3,      S_k = sum_ij A_kij
  *   gradient       for a seed s over the logits,
- *                  G_kij = sum_l s_l (V_lkij + u_lk S_k)
+ *                  G_kij = sum_l s_l (V_lkij + u_lk S_k + 1/2 t_lk S_k^2)
  *
- * A is affine in the input and y is quadratic in A, so the three estimators
+ * A is affine in the input and y is a cubic in A, so the three estimators
  * of the spec (estimators.md) have exact answers; the analytic_* helpers compute
  * them in double precision, independently of libegcam.
  *
+ * Why cubic: along a straight path G is then quadratic in the position
+ * alpha, so a quadrature rule shows through sum omega_m alpha_m^2 as well as
+ * sum omega_m and sum omega_m alpha_m, and Expected Grad-CAM depends on
+ * E[alpha^2], not just E[alpha]. With a quadratic model, flat weights on the
+ * trapezoid nodes, or alpha fixed at 1/2, would give the exact answers.
+ *
  * Parameters are fixed pseudo-random numbers (splitmix64 of a seed):
  * P, V, b in [-1, 1], q in [-0.5, 0.5], u in [-0.1, 0.1] (small, so that
- * u_lk S_k stays of the order of V).
+ * u_lk S_k stays of the order of V), t in [-ANALYTIC_T_SCALE, ANALYTIC_T_SCALE]
+ * (so that t_lk S_k^2 / 2 stays below V too: for the test models, |S_k| < 7
+ * for inputs in [-1, 1] or [-4, 4], whose pixels cancel in the sums, and
+ * < 13 for non-negative inputs in [0, 1], so t S^2 / 2 < 0.85). t is drawn
+ * after the others, which are those of the quadratic model of earlier versions.
  */
 #ifndef ANALYTIC_BACKEND_H
 #define ANALYTIC_BACKEND_H
@@ -29,6 +39,9 @@
 #include <egcam/egcam_backend.h>
 
 typedef struct analytic_model analytic_model;
+
+/** Range of the cubic coefficients t. */
+#define ANALYTIC_T_SCALE 0.01
 
 typedef struct analytic_shape {
     uint32_t C, H, W;   /* input */
@@ -61,6 +74,9 @@ analytic_shape analytic_get_shape(const analytic_model *m);
  *  u [L*K], b [L]. Any out pointer may be NULL. */
 void analytic_params(const analytic_model *m, const double **P, const double **q,
                      const double **V, const double **u, const double **b);
+
+/** The cubic coefficients t [L*K] (row-major, double). */
+void analytic_params_cubic(const analytic_model *m, const double **t);
 
 /** If flag is non-NULL, release (egcam_backend_free) adds 1 to *flag. */
 void analytic_set_release_counter(analytic_model *m, int *flag);
@@ -148,10 +164,18 @@ double analytic_gradcam(const analytic_model *m, const float *x, const double *s
                         double *grad, double *weights);
 
 /** Integrated Grad-CAM with baseline b (NULL: zeros), rule, M steps:
- *  attr = (A(x) - A(b)) . sum_m omega_m G(z_m). Returns sum(attr). */
+ *  attr = (A(x) - A(b)) . sum_m omega_m G(z_m). Returns sum(attr), the
+ *  completeness; it equals y(x) - y(b) for no rule (see the .c file for the
+ *  exact difference). NAN for an unknown rule. */
 double analytic_integrated(const analytic_model *m, const float *x, const float *b,
                            uint32_t rule, uint32_t M, const double *seed,
                            double *attr, double *weights);
+
+/** The same for any M nodes alpha[M] and weights omega[M] (e.g. a wrong rule
+ *  a test must reject, or a fine rule that approximates the exact integral). */
+double analytic_integrated_nodes(const analytic_model *m, const float *x, const float *b,
+                                 uint32_t M, const double *alpha, const double *omega,
+                                 const double *seed, double *attr, double *weights);
 
 /** Expected Grad-CAM: the exact expectation of the attribution over
  *  r uniform in refs[R] (refs NULL: one all-zero reference), alpha ~ U(0,1),
@@ -160,6 +184,13 @@ double analytic_integrated(const analytic_model *m, const float *x, const float 
 double analytic_expected(const analytic_model *m, const float *x, const float *refs,
                          uint32_t R, double sigma, int clean, const double *seed,
                          double *attr, double *weights);
+
+/** The same for any distribution of alpha with moments a1 = E[alpha] and
+ *  a2 = E[alpha^2] (the expectation depends on no other): analytic_expected
+ *  is a1 = 1/2, a2 = 1/3. a1 = 1/2, a2 = 1/4 is alpha fixed at 1/2. */
+double analytic_expected_moments(const analytic_model *m, const float *x, const float *refs,
+                                 uint32_t R, double sigma, int clean, double a1, double a2,
+                                 const double *seed, double *attr, double *weights);
 
 /** Fill x[n] with deterministic uniform values in [lo, hi). */
 void   analytic_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);

@@ -254,8 +254,10 @@ typedef struct egcam_config {
                                      (max(x) - min(x)); >= 0; default 0.1;
                                      0 turns smoothing off */
     float        blur_sigma;      /* pixels, for EGCAM_REFERENCES_BLUR; >= 0;
-                                     default 0: a tenth of min(H, W) */
+                                     default 0: a tenth of min(H, W); values
+                                     above 2 * max(H, W) act as that */
     uint32_t     reserved0;       /* must be 0 */
+    uint32_t     reserved1;       /* must be 0 */
     uint64_t     seed;            /* every random draw derives from it;
                                      default 0x6567636d (any value is valid) */
     uint8_t      reserved[64];    /* must be 0 */
@@ -270,6 +272,18 @@ EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_config_init_sized(egcam_config *cfg, size_t cfg_size);
 
 #define egcam_config_init(cfg) egcam_config_init_sized((cfg), sizeof *(cfg))
+
+/* ------------------------------------------------------------------------ */
+/* Backends are made by egcam_torch_open() (egcam_torch.h) or, for your own  */
+/* model code, egcam_backend_new() (egcam_backend.h).                        */
+/* ------------------------------------------------------------------------ */
+
+/** Release a backend and what it holds (its ops->release). NULL is a no-op.
+ *  Free the reference sets made on it first. */
+EGCAM_API void egcam_backend_free(egcam_backend *backend);
+
+/** The backend's name ("libtorch", ...); never NULL ("" for NULL). */
+EGCAM_API const char *egcam_backend_name(const egcam_backend *backend);
 
 /* ------------------------------------------------------------------------ */
 /* Reference sets                                                           */

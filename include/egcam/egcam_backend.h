@@ -95,10 +95,6 @@ EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, void *self,
                   egcam_backend **out);
 
-/** Release self (ops->release) and the wrapper. NULL is a no-op. Free the
- *  reference sets made on this backend first. */
-EGCAM_API void egcam_backend_free(egcam_backend *backend);
-
 /**
  * Record a failure in ctx, for code that builds on libegcam (a backend's
  * constructor, a wrapper): egcam_ctx_last_error(ctx) then returns message
@@ -109,9 +105,6 @@ EGCAM_API void egcam_backend_free(egcam_backend *backend);
  */
 EGCAM_API egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status,
                                            const char *message);
-
-/** The backend's name, from its table (never NULL). */
-EGCAM_API const char *egcam_backend_name(const egcam_backend *backend);
 
 #ifdef __cplusplus
 } /* extern "C" */
