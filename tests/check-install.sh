@@ -1,10 +1,10 @@
 #!/bin/sh
-# check-install.sh BUILDDIR PREFIX LIBDIR EXAMPLE.c
+# check-install.sh BUILDDIR PREFIX LIBDIR EXAMPLE.c [TORCH_FIXTURES]
 # Installs the build into a scratch DESTDIR, then compiles and runs an
 # example with nothing but what `pkg-config --cflags --libs egcam` gives,
 # as a user of the installed library would.
 set -eu
-build=$1 prefix=$2 libdir=$3 example=$4
+build=$1 prefix=$2 libdir=$3 example=$4 fixtures=${5:-}
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
 case $libdir in /*) ;; *) libdir=$prefix/$libdir ;; esac
@@ -32,25 +32,23 @@ done
 LD_LIBRARY_PATH="$dest$libdir" LD_DEBUG=libs "$dest/example" 2>&1 >/dev/null \
   | grep -q "$dest$libdir/libegcam.so.1" || { echo "example did not load the installed libegcam"; exit 1; }
 
-# libegcam-torch, when it was built: its .pc pulls in egcam, and a C program
-# links against it with nothing else.
+# libegcam-torch, when it was built: its .pc pulls in egcam, and the C and
+# C++ examples build against it and explain a fixture model's PNG.
 if [ -f "$dest$libdir/pkgconfig/egcam-torch.pc" ]; then
   [ -f "$root/include/egcam/egcam_torch.h" ] || { echo "egcam_torch.h not installed"; exit 1; }
-  cat > "$dest/torch_probe.c" <<'C'
-#include <stdio.h>
-#include <egcam/egcam_torch.h>
-int main(void)
-{
-    egcam_torch_options opts;
-    if (egcam_torch_options_init(&opts) != EGCAM_OK)
-        return 1;
-    printf("cuda available: %d\n", egcam_torch_cuda_available());
-    return egcam_version_number() == EGCAM_VERSION_NUMBER ? 0 : 1;
-}
-C
+  [ -x "$root/bin/egcam" ] || { echo "the egcam program is not installed"; exit 1; }
+  examples=$(dirname "$example")
   flags=$(pkg-config --define-variable=prefix="$root" --cflags --libs egcam-torch)
   echo "pkg-config --cflags --libs egcam-torch: $flags"
-  ${CC:-cc} -std=c11 -Wall -Werror "$dest/torch_probe.c" $flags -o "$dest/torch_probe"
-  LD_LIBRARY_PATH="$dest$libdir" "$dest/torch_probe"
+  ${CC:-cc} -std=c11 -Wall -Werror "$examples/explain_png.c" $flags -o "$dest/explain_png"
+  ${CXX:-c++} -std=c++17 -Wall -Werror "$examples/explain_cpp.cpp" $flags -o "$dest/explain_cpp"
+  LD_LIBRARY_PATH="$dest$libdir" "$dest/explain_png" "$fixtures/plain_cnn.pt" features.3 \
+    "$fixtures/input16.png" "$dest/overlay.png"
+  [ -s "$dest/overlay.png" ] || { echo "explain_png wrote no overlay"; exit 1; }
+  LD_LIBRARY_PATH="$dest$libdir" "$dest/explain_cpp" "$fixtures/plain_cnn.pt" features.3 \
+    "$fixtures/input16.png" > "$dest/cpp.txt"
+  cat "$dest/cpp.txt"
+  [ "$(grep -c 'class' "$dest/cpp.txt")" = 3 ] || { echo "explain_cpp: not three methods"; exit 1; }
+  LD_LIBRARY_PATH="$dest$libdir" "$root/bin/egcam" --version
 fi
 echo "ok: installed, found by pkg-config, examples compiled, linked and ran"

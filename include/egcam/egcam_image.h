@@ -41,30 +41,54 @@ EGCAM_API void egcam_tensor_free(egcam_tensor *tensor);
 /* ------------------------------------------------------------------------ */
 
 /* Largest image read: width * height above this is refused (EGCAM_E_FORMAT)
- * before anything is allocated. */
+ * before anything is allocated. (libpng also refuses a width or a height
+ * above 1000000, its default limit.) */
 #define EGCAM_PNG_MAX_PIXELS ((uint64_t)1 << 28)
 
 /**
  * Read a PNG file of any kind (gray, gray + alpha, RGB, RGBA, palette,
  * 1 to 16 bits, interlaced) as 8-bit pixels.
  *
+ * Samples become 8-bit as libpng's simplified API makes them: 1, 2 and
+ * 4-bit values v scale to v * 255 / (2^bits - 1), 16-bit ones to
+ * round(v / 257); gAMA and sRGB chunks are honoured (converted to sRGB), and
+ * files without them are taken as sRGB, 16-bit ones too.
+ * Alpha (an alpha channel or tRNS) is composited over black on those 8-bit
+ * sRGB values, per channel: round(v * alpha / 255) (not in linear light).
+ * Colour becomes gray (channels 1) by ITU-R BT.601 luma after compositing,
+ * (19595 R + 38470 G + 7471 B + 32768) >> 16 as Pillow's convert("L");
+ * gray becomes RGB by repetition.
+ * 16-bit interlaced files are decoded at 16 bits, because libpng's direct
+ * 16-to-8-bit path garbles them (libpng issue #853): their opaque pixels
+ * come out as above when the file has no gamma information; pixels with
+ * partial alpha may differ by 1, and files with gamma information are
+ * encoded with the 1/2.2 power, within 1 of the non-interlaced result
+ * (more in the darkest shades of linear files, where libpng's direct path
+ * is the less precise).
+ * A file that lacks only its final IEND chunk is read: every pixel is there.
+ *
  * @param[in]  channels  1: gray; 3: RGB; 0: as stored (1 for gray images,
- *                       3 otherwise). Alpha is composited over black.
- * @param[out] out       free with egcam_image_free()
- * @return EGCAM_OK, EGCAM_E_IO (cannot open), EGCAM_E_FORMAT (not a PNG,
- *         corrupt, truncated, or larger than EGCAM_PNG_MAX_PIXELS),
- *         EGCAM_E_INVALID_ARGUMENT, EGCAM_E_NULL_ARGUMENT,
- *         EGCAM_E_OUT_OF_MEMORY.
+ *                       3 otherwise: palette images are colour).
+ * @param[out] out       free with egcam_image_free(); NULL on failure
+ * @return EGCAM_OK, EGCAM_E_IO (cannot open or read), EGCAM_E_FORMAT (not
+ *         a PNG, corrupt, truncated, or larger than EGCAM_PNG_MAX_PIXELS;
+ *         the message quotes libpng), EGCAM_E_INVALID_ARGUMENT (channels),
+ *         EGCAM_E_NULL_ARGUMENT, EGCAM_E_OUT_OF_MEMORY.
  */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_png_read(egcam_ctx *ctx, const char *path, uint32_t channels, egcam_image **out);
 
-/** egcam_png_read() from size bytes in memory. */
+/** egcam_png_read() from size bytes in memory (0 bytes: EGCAM_E_FORMAT). */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_png_decode(egcam_ctx *ctx, const void *data, size_t size, uint32_t channels,
                  egcam_image **out);
 
-/** Write an 8-bit PNG: gray, RGB or RGBA after image->channels. */
+/** Write an 8-bit PNG: gray, RGB or RGBA after image->channels.
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT (path, image or its pixels),
+ *  EGCAM_E_STRUCT_SIZE (reserved not 0), EGCAM_E_EMPTY (a size of 0),
+ *  EGCAM_E_INVALID_ARGUMENT (channels not 1, 3 or 4; more than 1000000
+ *  pixels a side or 4 GiB in all, libpng's limits), EGCAM_E_IO (then a file
+ *  the call created is removed), EGCAM_E_OUT_OF_MEMORY. */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image *image);
 
@@ -72,14 +96,25 @@ egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image *image);
 /* NumPy .npy files: little-endian float32 in C order, 1 to 4 dimensions.    */
 /* ------------------------------------------------------------------------ */
 
-/** Read a .npy file (format 1.0 to 3.0, dtype '<f4', C order).
- *  @param[out] out  free with egcam_tensor_free()
+/** Read a .npy file (format 1.0 to 3.0, dtype '<f4', C order). The header
+ *  dict may list its keys in any order, with any spacing; it must end with
+ *  '\n', as the format says. Bytes after the data are ignored, as NumPy
+ *  ignores them.
+ *  @param[out] out  free with egcam_tensor_free(); NULL on failure
  *  @return EGCAM_OK, EGCAM_E_IO, EGCAM_E_FORMAT (bad magic or header, other
- *  dtype, Fortran order, more than 4 dimensions, truncated data). */
+ *  dtype, Fortran order, 0 or more than 4 dimensions, more than 2^40
+ *  elements, truncated data), EGCAM_E_EMPTY (a dimension of 0: an empty
+ *  array), EGCAM_E_NULL_ARGUMENT, EGCAM_E_OUT_OF_MEMORY. */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_npy_read(egcam_ctx *ctx, const char *path, egcam_tensor **out);
 
-/** Write a tensor as a .npy file (format 1.0, '<f4'). */
+/** Write a tensor as a .npy file (format 1.0, '<f4'), byte for byte as
+ *  NumPy 1.24's np.save: the header padded so that the data start at a
+ *  multiple of 64 bytes.
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_STRUCT_SIZE (reserved
+ *  not 0), EGCAM_E_INVALID_ARGUMENT (ndim not 1..4, over 2^40 elements),
+ *  EGCAM_E_EMPTY (a dimension <= 0), EGCAM_E_IO (then a file the call
+ *  created is removed). */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_npy_write(egcam_ctx *ctx, const char *path, const egcam_tensor *tensor);
 
@@ -136,34 +171,47 @@ egcam_preprocess_image(egcam_ctx *ctx, const egcam_image *image, const egcam_pre
 #define EGCAM_COLORMAP_VIRIDIS  3u
 #define EGCAM_COLORMAP_INFERNO  4u
 
-/** The colour of v in [0, 1] (clamped) in a colour map, into rgb[3].
- *  @return EGCAM_OK or EGCAM_E_INVALID_ARGUMENT for an unknown map. */
+/** The colour of v in a colour map, into rgb[3]: v is clamped to [0, 1]
+ *  (NaN counts as 0), then entry floor(v * 256) of the map's 256 (255 for
+ *  v = 1), as matplotlib looks up its colour maps.
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, or EGCAM_E_INVALID_ARGUMENT for
+ *  an unknown map. */
 EGCAM_API EGCAM_NODISCARD egcam_status egcam_colormap(uint32_t colormap, float v, uint8_t rgb[3]);
 
-/** Look a colour map up by name ("turbo", "jet", "viridis", "inferno");
- *  0 when unknown. */
+/** Look a colour map up by its lower-case name ("turbo", "jet", "viridis",
+ *  "inferno"); 0 when unknown or NULL. */
 EGCAM_API uint32_t egcam_colormap_by_name(const char *name);
 
 /**
  * The map (height x width values in [0, 1], e.g. EGCAM_MAP_NORMALIZED)
- * coloured and blended over image: out = (1 - opacity) * image + opacity *
- * colour. The map is resized to the image (bilinear) when sizes differ; a
- * gray image is shown as RGB. opacity in [0, 1].
+ * coloured and blended over image: out = round((1 - opacity) * image +
+ * opacity * colour) per channel. The map is resized to the image (as
+ * egcam_preprocess_image resizes) when sizes differ; a gray image is shown
+ * as RGB, and an RGBA image's alpha is ignored. opacity in [0, 1].
  * @param[out] out  RGB; free with egcam_image_free()
+ * @return EGCAM_OK; EGCAM_E_NON_FINITE for NaN or infinity in the map;
+ *         EGCAM_E_INVALID_ARGUMENT (opacity, colour map, image too large),
+ *         EGCAM_E_NULL_ARGUMENT, EGCAM_E_EMPTY, EGCAM_E_OUT_OF_MEMORY.
  */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_render_overlay(egcam_ctx *ctx, const egcam_image *image, const float *map, uint32_t height,
                      uint32_t width, uint32_t colormap, float opacity, egcam_image **out);
 
-/** One tile of a panel: a picture and the caption written under it. */
+/** One tile of a panel: a picture and the caption written under it. Passed
+ *  as an array, so its layout is frozen for the life of the SONAME; the
+ *  reserved pointer (must be NULL) leaves room for one later field. */
 typedef struct egcam_panel_tile {
-    const egcam_image *image;  /* borrowed */
-    const char        *caption; /* ASCII; may be NULL */
+    const egcam_image *image;    /* borrowed */
+    const char        *caption;  /* ASCII; may be NULL */
+    const void        *reserved; /* must be NULL */
 } egcam_panel_tile;
 
 /**
- * Tiles side by side, each scaled to the height of the first, with its
- * caption below in a built-in bitmap font, and an optional title above.
+ * Tiles side by side on white, with each caption centred below in black
+ * in a built-in bitmap font (X11 misc-fixed 6x10), and an optional title
+ * above. Tiles keep their aspect and are scaled to one height: the first
+ * tile's height times the smallest whole number that makes it at least
+ * 128 pixels, so small images stay legible; the text scales with it.
  * @param[out] out  RGB; free with egcam_image_free()
  */
 EGCAM_API EGCAM_NODISCARD egcam_status

@@ -1,0 +1,231 @@
+/* inputs.c - turn INPUT arguments into model inputs. */
+#define _POSIX_C_SOURCE 200809L
+#include "inputs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+static int has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n > m && strcasecmp(s + n - m, suffix) == 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int push(char ***list, int *count, int *cap, char *item)
+{
+    if (!item)
+        return -1;
+    if (*count == *cap) {
+        int n = *cap ? 2 * *cap : 16;
+        char **grown = realloc(*list, (size_t)n * sizeof *grown);
+        if (!grown) {
+            free(item);
+            return -1;
+        }
+        *list = grown;
+        *cap = n;
+    }
+    (*list)[(*count)++] = item;
+    return 0;
+}
+
+/* Append the .png files of folder dir, sorted. */
+static int push_folder(const char *dir, char ***list, int *count, int *cap)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "egcam: %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    int first = *count;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!has_suffix(e->d_name, ".png"))
+            continue;
+        size_t n = strlen(dir) + strlen(e->d_name) + 2;
+        char *p = malloc(n);
+        if (p)
+            snprintf(p, n, "%s/%s", dir, e->d_name);
+        if (push(list, count, cap, p) != 0) {
+            closedir(d);
+            fprintf(stderr, "egcam: out of memory\n");
+            return -1;
+        }
+    }
+    closedir(d);
+    if (*count == first) {
+        fprintf(stderr, "egcam: %s: no .png files in this folder\n", dir);
+        return -1;
+    }
+    qsort(*list + first, (size_t)(*count - first), sizeof **list, by_name);
+    return 0;
+}
+
+int cli_list_inputs(char **paths, int count, char ***out)
+{
+    char **list = NULL;
+    int n = 0, cap = 0;
+    for (int i = 0; i < count; i++) {
+        struct stat st;
+        if (stat(paths[i], &st) != 0) {
+            fprintf(stderr, "egcam: %s: %s\n", paths[i], strerror(errno));
+            cli_free_list(list, n);
+            return -1;
+        }
+        int rc = S_ISDIR(st.st_mode) ? push_folder(paths[i], &list, &n, &cap)
+                                     : push(&list, &n, &cap, strdup(paths[i]));
+        if (rc != 0) {
+            cli_free_list(list, n);
+            return -1;
+        }
+    }
+    *out = list;
+    return n;
+}
+
+void cli_free_list(char **list, int count)
+{
+    for (int i = 0; i < count; i++)
+        free(list[i]);
+    free(list);
+}
+
+static char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    const char *start = slash ? slash + 1 : path;
+    char *name = strdup(start);
+    char *dot = name ? strrchr(name, '.') : NULL;
+    if (dot && dot != name)
+        *dot = '\0';
+    return name;
+}
+
+/* A .npy model input: [C,H,W] or [1,C,H,W]. */
+static int load_npy(egcam_ctx *ctx, const char *path, cli_input *in)
+{
+    if (egcam_npy_read(ctx, path, &in->tensor) != EGCAM_OK) {
+        fprintf(stderr, "egcam: %s\n", egcam_ctx_last_error(ctx));
+        return 1;
+    }
+    egcam_tensor *t = in->tensor;
+    if (t->ndim == 4 && t->shape[0] == 1) { /* [1,C,H,W] -> [C,H,W] */
+        memmove(t->shape, t->shape + 1, 3 * sizeof t->shape[0]);
+        t->ndim = 3;
+    }
+    if (t->ndim != 3) {
+        fprintf(stderr, "egcam: %s: a model input must be [C,H,W] or [1,C,H,W]; this has %u "
+                        "dimensions\n", path, t->ndim);
+        return 1;
+    }
+    return 0;
+}
+
+int cli_load_input(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, cli_input *in)
+{
+    memset(in, 0, sizeof *in);
+    in->path = strdup(path);
+    in->name = base_name(path);
+    if (!in->path || !in->name) {
+        fprintf(stderr, "egcam: out of memory\n");
+        return 1;
+    }
+    if (has_suffix(path, ".npy"))
+        return load_npy(ctx, path, in);
+    if (egcam_png_read(ctx, path, 0, &in->image) != EGCAM_OK ||
+        egcam_preprocess_image(ctx, in->image, pre, &in->tensor) != EGCAM_OK) {
+        fprintf(stderr, "egcam: %s\n", egcam_ctx_last_error(ctx));
+        return 1;
+    }
+    return 0;
+}
+
+void cli_input_free(cli_input *in)
+{
+    free(in->path);
+    free(in->name);
+    egcam_image_free(in->image);
+    egcam_tensor_free(in->tensor);
+    memset(in, 0, sizeof *in);
+}
+
+/* Append rows of item floats to *data (which holds *rows rows). */
+static int append_rows(float **data, int64_t *rows, size_t item, const float *src, size_t n)
+{
+    float *grown = realloc(*data, ((size_t)*rows + n) * item * sizeof *grown);
+    if (!grown) {
+        fprintf(stderr, "egcam: out of memory\n");
+        return 1;
+    }
+    memcpy(grown + (size_t)*rows * item, src, n * item * sizeof *grown);
+    *data = grown;
+    *rows += (int64_t)n;
+    return 0;
+}
+
+int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre,
+                   egcam_tensor *out, float **storage)
+{
+    float *data = NULL;
+    int64_t shape[4] = {0};
+    int rc = 0;
+    if (has_suffix(path, ".npy")) { /* [R,C,H,W], or one [C,H,W] */
+        egcam_tensor *t;
+        if (egcam_npy_read(ctx, path, &t) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s\n", egcam_ctx_last_error(ctx));
+            return 1;
+        }
+        if (t->ndim != 3 && t->ndim != 4) {
+            fprintf(stderr, "egcam: %s: expected [R,C,H,W] or [C,H,W]; this has %u dimensions\n",
+                    path, t->ndim);
+            rc = 1;
+        } else {
+            const int64_t *s = t->ndim == 4 ? t->shape + 1 : t->shape;
+            memcpy(shape + 1, s, 3 * sizeof *s);
+            rc = append_rows(&data, &shape[0], (size_t)(s[0] * s[1] * s[2]), t->data,
+                             t->ndim == 4 ? (size_t)t->shape[0] : 1);
+        }
+        egcam_tensor_free(t);
+    } else { /* PNG files: preprocessed like the inputs */
+        char **files;
+        char *one[] = {(char *)path};
+        int n = cli_list_inputs(one, 1, &files);
+        if (n < 0)
+            return 1;
+        for (int i = 0; i < n && rc == 0; i++) {
+            cli_input in;
+            rc = cli_load_input(ctx, files[i], pre, &in);
+            const int64_t *s = in.tensor ? in.tensor->shape : NULL;
+            if (rc == 0 && i == 0)
+                memcpy(shape + 1, s, 3 * sizeof *s);
+            if (rc == 0 && memcmp(shape + 1, s, 3 * sizeof *s) != 0) {
+                fprintf(stderr, "egcam: %s: shape [%lld,%lld,%lld] differs from the first "
+                                "reference's\n", files[i], (long long)s[0], (long long)s[1],
+                        (long long)s[2]);
+                rc = 1;
+            }
+            if (rc == 0)
+                rc = append_rows(&data, &shape[0], (size_t)(s[0] * s[1] * s[2]),
+                                 in.tensor->data, 1);
+            cli_input_free(&in);
+        }
+        cli_free_list(files, n);
+    }
+    if (rc) {
+        free(data);
+        return rc;
+    }
+    *out = (egcam_tensor){data, {shape[0], shape[1], shape[2], shape[3]}, 4, 0};
+    *storage = data;
+    return 0;
+}

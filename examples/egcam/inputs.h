@@ -1,0 +1,32 @@
+/* inputs.h - the egcam program's INPUT arguments: PNG files, .npy tensors
+ * and folders of PNGs, loaded into model inputs. */
+#ifndef EGCAM_CLI_INPUTS_H
+#define EGCAM_CLI_INPUTS_H
+
+#include <egcam/egcam.h>
+#include <egcam/egcam_image.h>
+
+typedef struct cli_input {
+    char *path;           /* as found */
+    char *name;           /* file name without folder and extension */
+    egcam_image *image;   /* the PNG as read (NULL for .npy inputs) */
+    egcam_tensor *tensor; /* the model input [C,H,W] */
+} cli_input;
+
+/* Expand paths (files or folders of .png, sorted) into a list of input
+ * paths. Returns the count, or -1 after printing why to stderr. */
+int cli_list_inputs(char **paths, int count, char ***out);
+void cli_free_list(char **list, int count);
+
+/* Load one input: a .npy tensor as is, or a PNG preprocessed by pre.
+ * Returns 0, or 1 after printing one line naming the file. */
+int cli_load_input(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, cli_input *in);
+void cli_input_free(cli_input *in);
+
+/* A [R,C,H,W] tensor from a .npy file ([C,H,W] counts as R = 1) or a
+ * folder of PNGs preprocessed by pre, in *out, viewing *storage (free()
+ * it). Returns 0, or 1 after printing why. */
+int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre,
+                   egcam_tensor *out, float **storage);
+
+#endif

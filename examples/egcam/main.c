@@ -1,0 +1,441 @@
+/*
+ * egcam - explain image classifiers from the command line.
+ *
+ *   egcam explain --model FILE --layer PATH [options] INPUT...
+ *   egcam compare --model FILE --layer PATH [options] INPUT...
+ *   egcam layers  --model FILE --input-shape C,H,W
+ *
+ * Exit status: 0 success, 1 runtime error (the others inputs still run),
+ * 2 bad usage. Errors are one line on stderr naming the file or flag.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <egcam/egcam.h>
+#include <egcam/egcam_image.h>
+#include <egcam/egcam_torch.h>
+
+#include "inputs.h"
+#include "options.h"
+#include "progress.h"
+
+/* Everything one run shares across its inputs. */
+typedef struct run {
+    cli_options *o;
+    egcam_ctx *ctx;
+    egcam_backend *backend;
+    egcam_refset *references; /* --references, for Expected Grad-CAM */
+    egcam_refset *baseline;   /* --baseline FILE.npy */
+    char **labels;
+    int label_count;
+    cli_progress progress;
+} run;
+
+static const char *method_name(uint32_t m)
+{
+    return m == EGCAM_METHOD_GRADCAM ? "gradcam" : m == EGCAM_METHOD_INTEGRATED ? "integrated"
+                                                                                : "expected";
+}
+
+static const char *method_title(uint32_t m)
+{
+    return m == EGCAM_METHOD_GRADCAM      ? "Grad-CAM"
+           : m == EGCAM_METHOD_INTEGRATED ? "Integrated Grad-CAM"
+                                          : "Expected Grad-CAM";
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* One class name per line; a missing file is an error, not a silent skip. */
+static int read_labels(run *r, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "egcam: --labels %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char line[512];
+    int cap = 0;
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (r->label_count == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(r->labels, (size_t)cap * sizeof *grown);
+            if (!grown)
+                break;
+            r->labels = grown;
+        }
+        if (!(r->labels[r->label_count] = strdup(line)))
+            break;
+        r->label_count++;
+    }
+    fclose(f);
+    return 0;
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void print_json(const run *r, const cli_input *in, uint32_t method,
+                       const egcam_result *res, double ms)
+{
+    const egcam_config *cfg = &r->o->cfg;
+    int32_t cls = egcam_result_class(res);
+    uint32_t samples = method == EGCAM_METHOD_GRADCAM      ? 1
+                       : method == EGCAM_METHOD_INTEGRATED ? cfg->steps
+                                                           : cfg->samples;
+    printf("{\"input\": ");
+    json_string(in->path);
+    printf(", \"method\": \"%s\", \"class\": %d, \"label\": ", method_name(method), cls);
+    if (cls >= 0 && cls < r->label_count)
+        json_string(r->labels[cls]);
+    else
+        printf("null");
+    printf(", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %u, \"milliseconds\": %.3f}\n",
+           egcam_result_logit(res), egcam_result_completeness(res), samples, ms);
+    fflush(stdout);
+}
+
+static char *out_path(const run *r, const char *name, const char *suffix)
+{
+    size_t n = strlen(r->o->out_dir) + strlen(name) + strlen(suffix) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s", r->o->out_dir, name, suffix);
+    return p;
+}
+
+/* Write a row-major float map as a [h, w] .npy file. */
+static int write_map(run *r, const char *name, const char *suffix, const float *map, uint32_t h,
+                     uint32_t w)
+{
+    char *path = out_path(r, name, suffix);
+    egcam_tensor t = {map, {h, w}, 2, 0};
+    egcam_status st = path ? egcam_npy_write(r->ctx, path, &t) : EGCAM_E_OUT_OF_MEMORY;
+    if (st != EGCAM_OK)
+        fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(r->ctx) : "out of memory");
+    free(path);
+    return st != EGCAM_OK;
+}
+
+/* The picture of an input: the PNG as read, or for a .npy input its
+ * channel mean scaled to [0, 255]. */
+static egcam_image *input_picture(const cli_input *in, egcam_image *scratch, uint8_t **pixels)
+{
+    if (in->image)
+        return in->image;
+    const egcam_tensor *t = in->tensor;
+    size_t c = (size_t)t->shape[0], hw = (size_t)(t->shape[1] * t->shape[2]);
+    float *mean = calloc(hw, sizeof *mean);
+    *pixels = malloc(hw);
+    if (!mean || !*pixels) {
+        free(mean);
+        return NULL;
+    }
+    float lo = 0, hi = 0;
+    for (size_t p = 0; p < hw; p++) {
+        for (size_t k = 0; k < c; k++)
+            mean[p] += t->data[k * hw + p] / (float)c;
+        lo = p == 0 || mean[p] < lo ? mean[p] : lo;
+        hi = p == 0 || mean[p] > hi ? mean[p] : hi;
+    }
+    for (size_t p = 0; p < hw; p++)
+        (*pixels)[p] = (uint8_t)(hi > lo ? 255.0f * (mean[p] - lo) / (hi - lo) + 0.5f : 0);
+    free(mean);
+    *scratch = (egcam_image){*pixels, (uint32_t)t->shape[2], (uint32_t)t->shape[1], 1, 0};
+    return scratch;
+}
+
+/* The reference set method m uses, and the built-in choice it leaves. */
+static const egcam_refset *references_for(const run *r, uint32_t method, egcam_config *cfg)
+{
+    const egcam_refset *set = NULL;
+    if (method == EGCAM_METHOD_EXPECTED)
+        set = r->references ? r->references : r->baseline;
+    else if (method == EGCAM_METHOD_INTEGRATED)
+        set = r->baseline;
+    if (set) /* a set replaces the built-in choice */
+        cfg->references = EGCAM_REFERENCES_ZEROS;
+    if (method == EGCAM_METHOD_INTEGRATED && cfg->references == EGCAM_REFERENCES_UNIFORM)
+        cfg->references = EGCAM_REFERENCES_ZEROS; /* uniform is Expected's only */
+    return set;
+}
+
+static egcam_result *explain_one(run *r, const cli_input *in, uint32_t method, double *ms)
+{
+    egcam_config cfg = r->o->cfg;
+    cfg.method = method;
+    const egcam_refset *set = references_for(r, method, &cfg);
+    egcam_result *res = NULL;
+    double t0 = now_ms();
+    egcam_status st = egcam_explain(r->ctx, r->backend, &cfg, in->tensor, set, &res);
+    *ms = now_ms() - t0;
+    if (st != EGCAM_OK) {
+        cli_progress_done(&r->progress);
+        fprintf(stderr, "egcam: %s: %s: %s\n", in->path, method_title(method),
+                egcam_ctx_last_error(r->ctx));
+    }
+    return res;
+}
+
+static int explain_input(run *r, const cli_input *in)
+{
+    double ms;
+    egcam_result *res = explain_one(r, in, r->o->cfg.method, &ms);
+    if (!res)
+        return 1;
+    uint32_t h, w, lh, lw;
+    const float *map = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w);
+    const float *layer = egcam_result_map(res, EGCAM_MAP_LAYER, &lh, &lw);
+    int rc = write_map(r, in->name, ".map.npy", map, h, w) ||
+             write_map(r, in->name, ".layer.npy", layer, lh, lw);
+    if (!rc && in->image) {
+        egcam_image *overlay = NULL;
+        char *path = out_path(r, in->name, ".overlay.png");
+        if (!path || egcam_render_overlay(r->ctx, in->image, map, h, w, r->o->colormap,
+                                          r->o->opacity, &overlay) != EGCAM_OK ||
+            egcam_png_write(r->ctx, path, overlay) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(r->ctx) : "out of memory");
+            rc = 1;
+        }
+        egcam_image_free(overlay);
+        free(path);
+    }
+    if (!rc)
+        print_json(r, in, r->o->cfg.method, res, ms);
+    egcam_result_free(res);
+    return rc;
+}
+
+static int compare_input(run *r, const cli_input *in)
+{
+    static const uint32_t methods[3] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
+                                        EGCAM_METHOD_EXPECTED};
+    egcam_image scratch, *overlays[3] = {NULL, NULL, NULL};
+    uint8_t *pixels = NULL;
+    egcam_image *picture = input_picture(in, &scratch, &pixels);
+    char title[256] = "";
+    int rc = picture ? 0 : 1;
+    for (int m = 0; m < 3 && rc == 0; m++) {
+        double ms;
+        egcam_result *res = explain_one(r, in, methods[m], &ms);
+        if (!res) {
+            rc = 1;
+            break;
+        }
+        uint32_t h, w;
+        const float *map = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w);
+        if (egcam_render_overlay(r->ctx, picture, map, h, w, r->o->colormap, r->o->opacity,
+                                 &overlays[m]) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
+            rc = 1;
+        } else {
+            int32_t cls = egcam_result_class(res);
+            snprintf(title, sizeof title, "class %d%s%s  logit %.3f", cls,
+                     cls >= 0 && cls < r->label_count ? " " : "",
+                     cls >= 0 && cls < r->label_count ? r->labels[cls] : "",
+                     egcam_result_logit(res));
+            print_json(r, in, methods[m], res, ms);
+        }
+        egcam_result_free(res);
+    }
+    if (rc == 0) {
+        egcam_panel_tile tiles[4] = {{picture, in->name, NULL},
+                                     {overlays[0], method_title(methods[0]), NULL},
+                                     {overlays[1], method_title(methods[1]), NULL},
+                                     {overlays[2], method_title(methods[2]), NULL}};
+        egcam_image *panel = NULL;
+        char *path = out_path(r, in->name, ".panel.png");
+        if (!path || egcam_render_panel(r->ctx, tiles, 4, title, &panel) != EGCAM_OK ||
+            egcam_png_write(r->ctx, path, panel) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(r->ctx) : "out of memory");
+            rc = 1;
+        }
+        egcam_image_free(panel);
+        free(path);
+    }
+    for (int m = 0; m < 3; m++)
+        egcam_image_free(overlays[m]);
+    free(pixels);
+    return rc;
+}
+
+/* Reference sets named on the command line, forwarded once for all inputs. */
+static int load_references(run *r)
+{
+    const cli_options *o = r->o;
+    const char *paths[2] = {o->references, o->baseline_file};
+    egcam_refset **sets[2] = {&r->references, &r->baseline};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        egcam_tensor t;
+        float *storage;
+        if (cli_load_stack(r->ctx, paths[i], &o->pre, &t, &storage) != 0)
+            return 1;
+        int rc = 0;
+        if (i == 1 && t.shape[0] != 1) {
+            fprintf(stderr, "egcam: --baseline %s: holds %lld inputs; a baseline is one\n",
+                    paths[i], (long long)t.shape[0]);
+            rc = 1;
+        } else if (egcam_refset_new(r->ctx, r->backend, &t, o->cfg.batch_size, sets[i]) !=
+                   EGCAM_OK) {
+            fprintf(stderr, "egcam: %s %s: %s\n", i ? "--baseline" : "--references", paths[i],
+                    egcam_ctx_last_error(r->ctx));
+            rc = 1;
+        }
+        free(storage);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int make_out_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "egcam: --out %s: %s\n", dir, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+static int run_inputs(run *r, enum cli_command cmd)
+{
+    cli_options *o = r->o;
+    if (make_out_dir(o->out_dir))
+        return 1;
+    if (o->threads && egcam_torch_set_threads(r->ctx, o->threads) != EGCAM_OK) {
+        fprintf(stderr, "egcam: --threads: %s\n", egcam_ctx_last_error(r->ctx));
+        return 1;
+    }
+    if (o->labels && read_labels(r, o->labels))
+        return 1;
+    if (egcam_torch_open(r->ctx, o->model, o->layer, &o->torch, &r->backend) != EGCAM_OK) {
+        fprintf(stderr, "egcam: %s: %s\n", o->model, egcam_ctx_last_error(r->ctx));
+        return 1;
+    }
+    if (load_references(r))
+        return 1;
+    char **paths;
+    int n = cli_list_inputs(o->inputs, o->input_count, &paths);
+    if (n < 0)
+        return 1;
+    uint64_t per_item = cmd == CLI_COMPARE ? 1 + o->cfg.steps + o->cfg.samples
+                        : o->cfg.method == EGCAM_METHOD_INTEGRATED ? o->cfg.steps
+                                                                   : o->cfg.samples;
+    cli_progress_start(&r->progress, r->ctx, n, per_item);
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        cli_input in;
+        cli_progress_item(&r->progress, i, paths[i]);
+        if (cli_load_input(r->ctx, paths[i], &o->pre, &in) != 0)
+            rc = 1;
+        else if ((cmd == CLI_COMPARE ? compare_input(r, &in) : explain_input(r, &in)) != 0)
+            rc = 1;
+        cli_input_free(&in);
+    }
+    cli_progress_done(&r->progress);
+    cli_free_list(paths, n);
+    return rc;
+}
+
+static int list_layers(cli_options *o, egcam_ctx *ctx)
+{
+    egcam_torch_layers *layers;
+    if (egcam_torch_list_layers(ctx, o->model, (uint32_t)o->input_channels[0],
+                                (uint32_t)o->input_channels[1], (uint32_t)o->input_channels[2],
+                                &o->torch, &layers) != EGCAM_OK) {
+        fprintf(stderr, "egcam: %s: %s\n", o->model, egcam_ctx_last_error(ctx));
+        return 1;
+    }
+    for (size_t i = 0; i < egcam_torch_layers_count(layers); i++) {
+        int64_t shape[4];
+        uint32_t ndim = egcam_torch_layers_shape(layers, i, shape);
+        printf("%-40s ", egcam_torch_layers_path(layers, i));
+        if (!ndim)
+            printf("-");
+        for (uint32_t d = 0; d < ndim; d++)
+            printf("%s%lld", d ? " x " : "", (long long)shape[d]);
+        putchar('\n');
+    }
+    egcam_torch_layers_free(layers);
+    return 0;
+}
+
+static void usage(FILE *to)
+{
+    fputs("usage: egcam explain|compare|layers [options]   (egcam COMMAND --help for more)\n"
+          "\n"
+          "  explain  explain inputs with one method: maps as .npy, overlays as PNG\n"
+          "  compare  Grad-CAM, Integrated and Expected Grad-CAM side by side, as PNG panels\n"
+          "  layers   list a model's layers and their output shapes\n",
+          to);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("egcam %s\n", egcam_version_string());
+        return 0;
+    }
+    enum cli_command cmd;
+    if (strcmp(argv[1], "explain") == 0)
+        cmd = CLI_EXPLAIN;
+    else if (strcmp(argv[1], "compare") == 0)
+        cmd = CLI_COMPARE;
+    else if (strcmp(argv[1], "layers") == 0)
+        cmd = CLI_LAYERS;
+    else {
+        fprintf(stderr, "egcam: unknown command '%s' (explain, compare or layers)\n", argv[1]);
+        return 2;
+    }
+    cli_options o;
+    int rc = cli_parse(cmd, argc - 1, argv + 1, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    run r = {.o = &o};
+    if (egcam_ctx_new(&r.ctx) != EGCAM_OK) {
+        fprintf(stderr, "egcam: out of memory\n");
+        return 1;
+    }
+    rc = cmd == CLI_LAYERS ? list_layers(&o, r.ctx) : run_inputs(&r, cmd);
+    egcam_refset_free(r.references);
+    egcam_refset_free(r.baseline);
+    egcam_backend_free(r.backend);
+    for (int i = 0; i < r.label_count; i++)
+        free(r.labels[i]);
+    free(r.labels);
+    egcam_ctx_free(r.ctx);
+    return rc;
+}

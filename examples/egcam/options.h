@@ -1,0 +1,37 @@
+/* options.h - the egcam program's command line, parsed. */
+#ifndef EGCAM_CLI_OPTIONS_H
+#define EGCAM_CLI_OPTIONS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <egcam/egcam.h>
+#include <egcam/egcam_image.h>
+#include <egcam/egcam_torch.h>
+
+typedef struct cli_options {
+    const char *model, *layer, *out_dir, *labels, *device;
+    const char *references;       /* FILE.npy or FOLDER of PNGs */
+    const char *baseline_file;    /* --baseline FILE.npy */
+    egcam_config cfg;             /* method, class, samples, steps, rule, noise,
+                                     seed, batch, built-in references */
+    egcam_preprocess pre;         /* --size, --mean, --std, --preset, --channels */
+    egcam_torch_options torch;    /* --device, --layout, --prefix-tokens */
+    uint32_t threads;
+    uint32_t colormap;
+    float opacity;
+    int input_channels[3];        /* --input-shape C,H,W (layers) */
+    char **inputs;                /* positional arguments */
+    int input_count;
+} cli_options;
+
+/* Which flags a subcommand takes. */
+enum cli_command { CLI_EXPLAIN, CLI_COMPARE, CLI_LAYERS };
+
+/* Parse argv (after the subcommand) into o. Returns 0, or 2 after printing
+ * one line naming the bad flag to stderr; 1 when --help was printed. */
+int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o);
+
+void cli_usage(enum cli_command cmd, FILE *to);
+
+#endif

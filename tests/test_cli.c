@@ -1,0 +1,371 @@
+/*
+ * test_cli.c - the egcam program: its files and JSON against the library
+ * API on the same inputs, and its exit statuses and messages for bad
+ * usage (2) and runtime errors (1).
+ *
+ * Usage: test_cli EGCAM_PROGRAM FIXTURE_DIR (tests/fixtures/torch)
+ */
+#define _XOPEN_SOURCE 700 /* mkdtemp, realpath */
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include <egcam/egcam.h>
+#include <egcam/egcam_image.h>
+#include <egcam/egcam_torch.h>
+
+static const char *program, *fixtures;
+static char tmp[256];
+
+typedef struct outcome {
+    int status;       /* exit status */
+    char out[16384];  /* stdout */
+    char err[4096];   /* stderr */
+} outcome;
+
+static char *slurp(const char *path, char *buf, size_t size)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(buf, 1, size - 1, f) : 0;
+    buf[n] = '\0';
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* Run `egcam ARGS` (a format string) in the scratch folder. */
+static outcome *run(const char *fmt, ...)
+{
+    static outcome o;
+    char args[4096], cmd[8192], out[512], err[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(out, sizeof out, "%s/stdout.txt", tmp);
+    snprintf(err, sizeof err, "%s/stderr.txt", tmp);
+    snprintf(cmd, sizeof cmd, "cd %s && %s %s > %s 2> %s", tmp, program, args, out, err);
+    int st = system(cmd);
+    o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(out, o.out, sizeof o.out);
+    slurp(err, o.err, sizeof o.err);
+    return &o;
+}
+
+static void expect(const outcome *o, int status, const char *needle)
+{
+    if (o->status != status || (needle && !strstr(o->err, needle)))
+        fail_msg("exit %d (want %d), stderr: %s (want it to mention \"%s\")", o->status, status,
+                 o->err, needle ? needle : "");
+}
+
+static const char *fixture(const char *name)
+{
+    static char buf[4][512];
+    static int next;
+    char *p = buf[next++ % 4];
+    snprintf(p, sizeof buf[0], "%s/%s", fixtures, name);
+    return p;
+}
+
+static egcam_tensor *read_npy(const char *dir, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    egcam_ctx *ctx;
+    egcam_tensor *t = NULL;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    if (egcam_npy_read(ctx, path, &t) != EGCAM_OK)
+        fail_msg("%s", egcam_ctx_last_error(ctx));
+    egcam_ctx_free(ctx);
+    return t;
+}
+
+/* What the library gives for the same model, layer, input and config. */
+static egcam_result *api_explain(const egcam_tensor *input, uint32_t method)
+{
+    egcam_ctx *ctx;
+    egcam_backend *be;
+    egcam_config cfg;
+    egcam_result *res = NULL;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_torch_open(ctx, fixture("plain_cnn.pt"), "features.3", NULL, &be),
+                     EGCAM_OK);
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = method;
+    if (egcam_explain(ctx, be, &cfg, input, NULL, &res) != EGCAM_OK)
+        fail_msg("%s", egcam_ctx_last_error(ctx));
+    egcam_backend_free(be);
+    egcam_ctx_free(ctx);
+    return res;
+}
+
+static void assert_same_map(const egcam_tensor *file, const egcam_result *res, uint32_t kind)
+{
+    uint32_t h, w;
+    const float *map = egcam_result_map(res, kind, &h, &w);
+    assert_int_equal(file->ndim, 2);
+    assert_int_equal(file->shape[0], h);
+    assert_int_equal(file->shape[1], w);
+    /* Same library, same inputs, same seed: the same bits. */
+    assert_memory_equal(file->data, map, (size_t)h * w * sizeof(float));
+}
+
+static void test_explain_npy_matches_api(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *flag;
+        uint32_t method;
+    } methods[] = {{"gradcam", EGCAM_METHOD_GRADCAM},
+                   {"integrated", EGCAM_METHOD_INTEGRATED},
+                   {"expected", EGCAM_METHOD_EXPECTED}};
+    egcam_tensor *input = read_npy(fixtures, "plain_cnn.features.3/input.npy");
+    for (size_t m = 0; m < 3; m++) {
+        outcome *o = run("explain --model %s --layer features.3 --method %s --out out %s",
+                         fixture("plain_cnn.pt"), methods[m].flag,
+                         fixture("plain_cnn.features.3/input.npy"));
+        expect(o, 0, NULL);
+        egcam_result *res = api_explain(input, methods[m].method);
+        char json[256];
+        snprintf(json, sizeof json, "\"method\": \"%s\", \"class\": %d", methods[m].flag,
+                 egcam_result_class(res));
+        if (!strstr(o->out, json))
+            fail_msg("JSON %s lacks %s", o->out, json);
+        char dir[300];
+        snprintf(dir, sizeof dir, "%s/out", tmp);
+        egcam_tensor *map = read_npy(dir, "input.map.npy");
+        egcam_tensor *layer = read_npy(dir, "input.layer.npy");
+        assert_same_map(map, res, EGCAM_MAP_NORMALIZED);
+        assert_same_map(layer, res, EGCAM_MAP_LAYER);
+        egcam_tensor_free(map);
+        egcam_tensor_free(layer);
+        egcam_result_free(res);
+    }
+    egcam_tensor_free(input);
+}
+
+/* A 16 x 16 RGB picture as a PNG in the scratch folder. */
+static void write_png(const char *name, int seed)
+{
+    static uint8_t pixels[16 * 16 * 3];
+    for (size_t i = 0; i < sizeof pixels; i++)
+        pixels[i] = (uint8_t)((i * 37u + (unsigned)seed * 101u) % 251u);
+    egcam_image img = {pixels, 16, 16, 3, 0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    if (egcam_png_write(ctx, path, &img) != EGCAM_OK)
+        fail_msg("%s", egcam_ctx_last_error(ctx));
+    egcam_ctx_free(ctx);
+}
+
+static void test_explain_png_and_folder(void **state)
+{
+    (void)state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/pngs", tmp);
+    mkdir(dir, 0777);
+    write_png("pngs/a.png", 1);
+    write_png("pngs/b.png", 2);
+    outcome *o = run("explain --model %s --layer features.3 --labels %s/labels.txt --out out2 "
+                     "pngs",
+                     fixture("plain_cnn.pt"), tmp);
+    expect(o, 1, "labels.txt"); /* no labels file yet: a runtime error naming it */
+    char labels[300];
+    snprintf(labels, sizeof labels, "%s/labels.txt", tmp);
+    FILE *f = fopen(labels, "w");
+    assert_non_null(f);
+    fputs("zero\none\ntwo\nthree\nfour\n", f);
+    fclose(f);
+    o = run("explain --model %s --layer features.3 --labels labels.txt --out out2 pngs",
+            fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    /* One JSON line per image, in name order, with a label. */
+    char *a = strstr(o->out, "pngs/a.png"), *b = strstr(o->out, "pngs/b.png");
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(a < b);
+    assert_non_null(strstr(o->out, "\"label\": \""));
+    assert_non_null(strstr(o->out, "\"samples\": 50"));
+
+    /* The map is the library's for the image read and preprocessed the same way. */
+    egcam_ctx *ctx;
+    egcam_image *img;
+    egcam_tensor *t;
+    egcam_preprocess pre;
+    char png[300];
+    snprintf(png, sizeof png, "%s/pngs/a.png", tmp);
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_read(ctx, png, 0, &img), EGCAM_OK);
+    assert_int_equal(egcam_preprocess_init(&pre), EGCAM_OK);
+    assert_int_equal(egcam_preprocess_image(ctx, img, &pre, &t), EGCAM_OK);
+    egcam_result *res = api_explain(t, EGCAM_METHOD_EXPECTED);
+    snprintf(dir, sizeof dir, "%s/out2", tmp);
+    egcam_tensor *map = read_npy(dir, "a.map.npy");
+    assert_same_map(map, res, EGCAM_MAP_NORMALIZED);
+    /* The overlay is a picture of the input's size. */
+    egcam_image *overlay;
+    snprintf(png, sizeof png, "%s/out2/a.overlay.png", tmp);
+    assert_int_equal(egcam_png_read(ctx, png, 0, &overlay), EGCAM_OK);
+    assert_int_equal(overlay->width, 16);
+    assert_int_equal(overlay->height, 16);
+    egcam_image_free(overlay);
+    egcam_tensor_free(map);
+    egcam_result_free(res);
+    egcam_tensor_free(t);
+    egcam_image_free(img);
+    egcam_ctx_free(ctx);
+}
+
+static void test_compare_and_references(void **state)
+{
+    (void)state;
+    write_png("c.png", 3);
+    outcome *o = run("compare --model %s --layer features.3 --samples 8 --steps 8 "
+                     "--references pngs --out out3 c.png",
+                     fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "\"method\": \"gradcam\""));
+    assert_non_null(strstr(o->out, "\"method\": \"integrated\""));
+    assert_non_null(strstr(o->out, "\"method\": \"expected\""));
+    char png[300];
+    snprintf(png, sizeof png, "%s/out3/c.panel.png", tmp);
+    egcam_ctx *ctx;
+    egcam_image *panel;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_read(ctx, png, 0, &panel), EGCAM_OK);
+    assert_true(panel->width > 4 * 16); /* four tiles side by side */
+    egcam_image_free(panel);
+    egcam_ctx_free(ctx);
+
+    o = run("explain --model %s --layer features.3 --method integrated --baseline %s --out out3 "
+            "%s",
+            fixture("plain_cnn.pt"), fixture("plain_cnn.features.3/input.npy"),
+            fixture("plain_cnn.features.3/input.npy"));
+    expect(o, 0, NULL);
+}
+
+static void test_layers(void **state)
+{
+    (void)state;
+    outcome *o = run("layers --model %s --input-shape 3,16,16", fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "features.3"));
+    assert_non_null(strstr(o->out, "1 x 12 x 8 x 8"));
+    assert_non_null(strstr(o->out, "classifier"));
+}
+
+static void test_usage_errors_exit_2(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *needle;
+    } cases[] = {
+        {"", "usage"},
+        {"frobnicate", "unknown command"},
+        {"explain --layer features.3 x.npy", "--model is required"},
+        {"explain --model M x.npy", "--layer is required"},
+        {"explain --model M --layer features.3", "no INPUT"},
+        {"explain --model M --layer L --samples 0 x.npy", "--samples 0"},
+        {"explain --model M --layer L --samples many x.npy", "--samples many"},
+        {"explain --model M --layer L --method magic x.npy", "--method magic"},
+        {"explain --model M --layer L --rule simpson x.npy", "--rule simpson"},
+        {"explain --model M --layer L --noise -1 x.npy", "--noise -1"},
+        {"explain --model M --layer L --size 224 x.npy", "--size 224"},
+        {"explain --model M --layer L --std 1,0,1 x.npy", "--std 1,0,1"},
+        {"explain --model M --layer L --opacity 2 x.npy", "--opacity 2"},
+        {"explain --model M --layer L --colormap rainbow x.npy", "--colormap rainbow"},
+        {"explain --model M --layer L --bogus x.npy", "unknown flag --bogus"},
+        {"explain --model M --layer", "--layer needs a value"},
+        {"compare --model M --layer L --method gradcam x.npy", "only for explain"},
+        {"layers --model M", "--input-shape is required"},
+        {"layers --model M --input-shape 3,x,16", "--input-shape"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        outcome *o = run("%s", cases[i].args);
+        expect(o, 2, cases[i].needle);
+        if (i > 0) { /* one line, past the bare command's usage text */
+            const char *nl = strchr(o->err, '\n');
+            if (!nl || nl[1] != '\0')
+                fail_msg("not one line: %s", o->err);
+        }
+    }
+    for (const char *const *cmd = (const char *const[]){"explain", "compare", "layers", NULL};
+         *cmd; cmd++) {
+        outcome *o = run("%s --help", *cmd);
+        expect(o, 0, NULL);
+        assert_non_null(strstr(o->out, "usage: egcam"));
+    }
+}
+
+static void test_runtime_errors_exit_1(void **state)
+{
+    (void)state;
+    const char *model = fixture("plain_cnn.pt"), *npy = fixture("plain_cnn.features.3/input.npy");
+    outcome *o = run("explain --model %s --layer features.3 missing.npy", model);
+    expect(o, 1, "missing.npy");
+    o = run("explain --model nothere.pt --layer features.3 %s", npy);
+    expect(o, 1, "nothere.pt");
+    o = run("explain --model %s --layer features.99 %s", model, npy);
+    expect(o, 1, "closest");
+    char path[300];
+    snprintf(path, sizeof path, "%s/broken.png", tmp);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not a png at all", f);
+    fclose(f);
+    o = run("explain --model %s --layer features.3 broken.png", model);
+    expect(o, 1, "broken.png");
+    o = run("explain --model %s --layer features.3 --class 9 %s", model, npy);
+    expect(o, 1, "target_class");
+    /* One bad input does not stop the others, but the run reports it. */
+    o = run("explain --model %s --layer features.3 --out out4 broken.png %s", model, npy);
+    expect(o, 1, "broken.png");
+    assert_non_null(strstr(o->out, "input.npy"));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s EGCAM_PROGRAM FIXTURE_DIR\n", argv[0]);
+        return 2;
+    }
+    /* Absolute: the commands run from the scratch folder. */
+    static char program_path[4096], fixtures_path[4096];
+    if (!realpath(argv[1], program_path) || !realpath(argv[2], fixtures_path)) {
+        perror("realpath");
+        return 1;
+    }
+    program = program_path;
+    fixtures = fixtures_path;
+    snprintf(tmp, sizeof tmp, "%s/egcam-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(tmp)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_explain_npy_matches_api),
+        cmocka_unit_test(test_explain_png_and_folder),
+        cmocka_unit_test(test_compare_and_references),
+        cmocka_unit_test(test_layers),
+        cmocka_unit_test(test_usage_errors_exit_2),
+        cmocka_unit_test(test_runtime_errors_exit_1),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp);
+    return rc;
+}
