@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "egcam/egcam.h"
 #include "egcam/egcam_backend.h"
@@ -109,8 +110,10 @@ typedef struct egcam__rng {
 } egcam__rng;
 
 enum egcam__stream {
-    EGCAM__STREAM_SAMPLE = 1,    /* per Expected Grad-CAM sample */
-    EGCAM__STREAM_REFERENCE = 2  /* per built-in uniform reference */
+    EGCAM__STREAM_SAMPLE = 1,      /* per Expected Grad-CAM sample */
+    EGCAM__STREAM_REFERENCE = 2,   /* per built-in uniform reference */
+    EGCAM__STREAM_EVAL_NOISE = 3,  /* per infidelity perturbation (eval.c) */
+    EGCAM__STREAM_EVAL_BALL = 4    /* per max-sensitivity perturbation (eval.c) */
 };
 
 void     egcam__rng_init(egcam__rng *r, uint64_t seed, uint32_t purpose, uint64_t index);
@@ -250,5 +253,42 @@ size_t egcam__text_width(const char *text, uint32_t scale);
  * clipped to the buffer; only the glyphs' pixels are painted, in color. */
 void egcam__draw_text(uint8_t *rgb, size_t width, size_t height, ptrdiff_t x, ptrdiff_t y,
                       const char *text, uint32_t scale, const uint8_t color[3]);
+
+/* ---- metrics (eval.c, eval_curve.c) ------------------------------------ */
+#include "egcam/egcam_eval.h"
+
+/* What every metric of a backend checks and needs: the input's shape. */
+typedef struct egcam__eval_input {
+    const float *x;
+    egcam__shape shape;
+    size_t       size;    /* C*H*W */
+    size_t       area;    /* H*W */
+} egcam__eval_input;
+
+/* count elements of size bytes (size <= 16); NULL when count is 0, which is
+ * what egcam__count() gives for a size out of range. */
+static inline void *egcam__eval_alloc(size_t count, size_t size)
+{
+    return count && count <= EGCAM__MAX_ELEMENTS ? malloc(count * size) : NULL;
+}
+
+/* Check options: struct_size, reserved bytes, then every field. */
+egcam_status egcam__eval_check_options(egcam_ctx *ctx, const egcam_eval_options *opts);
+/* Check backend, input ([C,H,W] or [1,C,H,W], finite), map (H*W finite
+ * floats) and target (>= 0), in that order. */
+egcam_status egcam__eval_check(egcam_ctx *ctx, const char *fn, const egcam_backend *be,
+                               const egcam_tensor *input, const float *map,
+                               int32_t target, egcam__eval_input *in);
+/* What a score is: the class's softmax probability or its raw logit. */
+enum { EGCAM__SCORE_PROB = 0, EGCAM__SCORE_LOGIT = 1 };
+/* Forward `rows` inputs and write each row's score of class target to
+ * scores[rows]: EGCAM_E_CLASS_OUT_OF_RANGE when the model has no such
+ * logit, EGCAM_E_NON_FINITE for a NaN or infinite logit. */
+egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
+                                size_t rows, egcam__shape shape, egcam__dims *dims,
+                                int32_t target, int kind, double *scores);
+/* The fill of opts->fill for x, into out (C*H*W floats). */
+egcam_status egcam__eval_fill(egcam_ctx *ctx, const egcam__eval_input *in, uint32_t fill,
+                              float *out);
 
 #endif /* EGCAM_INTERNAL_H */

@@ -1,6 +1,7 @@
 /* The public headers compile as strict C99 with every warning an error. */
 #include <egcam/egcam.h>
 #include <egcam/egcam_backend.h>
+#include <egcam/egcam_eval.h>
 #include <egcam/egcam_image.h>
 #include <egcam/egcam_torch.h> /* plain C even though its library is C++ */
 

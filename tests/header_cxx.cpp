@@ -1,6 +1,7 @@
 // The public headers compile as C++ and link with C linkage.
 #include <egcam/egcam.h>
 #include <egcam/egcam_backend.h>
+#include <egcam/egcam_eval.h>
 #include <egcam/egcam_image.h>
 #include <egcam/egcam_torch.h> /* plain C even though its library is C++ */
 

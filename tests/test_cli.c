@@ -266,6 +266,49 @@ static void test_layers(void **state)
     assert_non_null(strstr(o->out, "classifier"));
 }
 
+/* egcam eval on 16 Fashion-MNIST items with the bundled classifier: the
+ * table, the reports and the curves, and the accuracy line. */
+static void test_eval(void **state)
+{
+    (void)state;
+    outcome *o = run("eval --model %s/../../../examples/fashion/classifier/model.pt --layer "
+                     "features.12 --data %s/../fashion --limit 4 --samples 4 --steps 4 "
+                     "--perturbations 2 --eval-steps 7 --out ev",
+                     fixtures, fixtures);
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "Deletion AUC"));
+    assert_non_null(strstr(o->out, "Max-sensitivity"));
+    assert_null(strstr(o->out, "Pointing game")); /* no boxes in plain IDX files */
+    char text[8192], path[512];
+    snprintf(path, sizeof path, "%s/ev/eval.md", tmp);
+    assert_non_null(strstr(slurp(path, text, sizeof text), "| Insertion AUC (higher) |"));
+    assert_non_null(strstr(text, "4 images"));
+    assert_non_null(strstr(text, "Top-1 accuracy"));
+    snprintf(path, sizeof path, "%s/ev/eval.csv", tmp);
+    assert_non_null(strstr(slurp(path, text, sizeof text), "Infidelity,expected,"));
+    egcam_ctx *ctx;
+    egcam_image *plot;
+    snprintf(path, sizeof path, "%s/ev/curves.png", tmp);
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_read(ctx, path, 0, &plot), EGCAM_OK);
+    egcam_image_free(plot);
+    egcam_ctx_free(ctx);
+
+    /* Canvases with boxes: the localisation metrics appear. */
+    o = run("eval --model %s/../../../examples/fashion/classifier/model.pt --layer features.12 "
+            "--data %s/../fashion --canvas 40 --size 28x28 --limit 2 --samples 2 --steps 2 "
+            "--perturbations 1 --eval-steps 4 --out ev2",
+            fixtures, fixtures);
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "Pointing game"));
+    assert_non_null(strstr(o->out, "Energy pointing game"));
+
+    expect(run("eval --model M --layer L"), 2, "--data is required");
+    expect(run("eval --model M --layer L --data D --fill smoke"), 2, "--fill smoke");
+    expect(run("eval --model %s/plain_cnn.pt --layer features.3 --data nowhere", fixtures), 1,
+           "nowhere");
+}
+
 static void test_usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -359,6 +402,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_explain_png_and_folder),
         cmocka_unit_test(test_compare_and_references),
         cmocka_unit_test(test_layers),
+        cmocka_unit_test(test_eval),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_runtime_errors_exit_1),
     };

@@ -4,6 +4,7 @@
  *   egcam explain --model FILE --layer PATH [options] INPUT...
  *   egcam compare --model FILE --layer PATH [options] INPUT...
  *   egcam layers  --model FILE --input-shape C,H,W
+ *   egcam eval    --model FILE --layer PATH --data PATH [options]
  *
  * Exit status: 0 success, 1 runtime error (the others inputs still run),
  * 2 bad usage. Errors are one line on stderr naming the file or flag.
@@ -13,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include <egcam/egcam.h>
 #include <egcam/egcam_image.h>
@@ -23,65 +22,11 @@
 #include "inputs.h"
 #include "options.h"
 #include "progress.h"
+#include "session.h"
 
-/* Everything one run shares across its inputs. */
-typedef struct run {
-    cli_options *o;
-    egcam_ctx *ctx;
-    egcam_backend *backend;
-    egcam_refset *references; /* --references, for Expected Grad-CAM */
-    egcam_refset *baseline;   /* --baseline FILE.npy */
-    char **labels;
-    int label_count;
-    cli_progress progress;
-} run;
+typedef cli_session run;
 
-static const char *method_name(uint32_t m)
-{
-    return m == EGCAM_METHOD_GRADCAM ? "gradcam" : m == EGCAM_METHOD_INTEGRATED ? "integrated"
-                                                                                : "expected";
-}
-
-static const char *method_title(uint32_t m)
-{
-    return m == EGCAM_METHOD_GRADCAM      ? "Grad-CAM"
-           : m == EGCAM_METHOD_INTEGRATED ? "Integrated Grad-CAM"
-                                          : "Expected Grad-CAM";
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-/* One class name per line; a missing file is an error, not a silent skip. */
-static int read_labels(run *r, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        fprintf(stderr, "egcam: --labels %s: %s\n", path, strerror(errno));
-        return 1;
-    }
-    char line[512];
-    int cap = 0;
-    while (fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (r->label_count == cap) {
-            cap = cap ? 2 * cap : 64;
-            char **grown = realloc(r->labels, (size_t)cap * sizeof *grown);
-            if (!grown)
-                break;
-            r->labels = grown;
-        }
-        if (!(r->labels[r->label_count] = strdup(line)))
-            break;
-        r->label_count++;
-    }
-    fclose(f);
-    return 0;
-}
+int cli_eval(cli_options *o); /* eval.c */
 
 static void json_string(const char *s)
 {
@@ -108,9 +53,9 @@ static void print_json(const run *r, const cli_input *in, uint32_t method,
                                                            : cfg->samples;
     printf("{\"input\": ");
     json_string(in->path);
-    printf(", \"method\": \"%s\", \"class\": %d, \"label\": ", method_name(method), cls);
-    if (cls >= 0 && cls < r->label_count)
-        json_string(r->labels[cls]);
+    printf(", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method), cls);
+    if (cli_label(r, cls))
+        json_string(cli_label(r, cls));
     else
         printf("null");
     printf(", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %u, \"milliseconds\": %.3f}\n",
@@ -168,42 +113,10 @@ static egcam_image *input_picture(const cli_input *in, egcam_image *scratch, uin
     return scratch;
 }
 
-/* The reference set method m uses, and the built-in choice it leaves. */
-static const egcam_refset *references_for(const run *r, uint32_t method, egcam_config *cfg)
-{
-    const egcam_refset *set = NULL;
-    if (method == EGCAM_METHOD_EXPECTED)
-        set = r->references ? r->references : r->baseline;
-    else if (method == EGCAM_METHOD_INTEGRATED)
-        set = r->baseline;
-    if (set) /* a set replaces the built-in choice */
-        cfg->references = EGCAM_REFERENCES_ZEROS;
-    if (method == EGCAM_METHOD_INTEGRATED && cfg->references == EGCAM_REFERENCES_UNIFORM)
-        cfg->references = EGCAM_REFERENCES_ZEROS; /* uniform is Expected's only */
-    return set;
-}
-
-static egcam_result *explain_one(run *r, const cli_input *in, uint32_t method, double *ms)
-{
-    egcam_config cfg = r->o->cfg;
-    cfg.method = method;
-    const egcam_refset *set = references_for(r, method, &cfg);
-    egcam_result *res = NULL;
-    double t0 = now_ms();
-    egcam_status st = egcam_explain(r->ctx, r->backend, &cfg, in->tensor, set, &res);
-    *ms = now_ms() - t0;
-    if (st != EGCAM_OK) {
-        cli_progress_done(&r->progress);
-        fprintf(stderr, "egcam: %s: %s: %s\n", in->path, method_title(method),
-                egcam_ctx_last_error(r->ctx));
-    }
-    return res;
-}
-
 static int explain_input(run *r, const cli_input *in)
 {
     double ms;
-    egcam_result *res = explain_one(r, in, r->o->cfg.method, &ms);
+    egcam_result *res = cli_explain(r, in->tensor, in->path, r->o->cfg.method, &ms);
     if (!res)
         return 1;
     uint32_t h, w, lh, lw;
@@ -240,7 +153,7 @@ static int compare_input(run *r, const cli_input *in)
     int rc = picture ? 0 : 1;
     for (int m = 0; m < 3 && rc == 0; m++) {
         double ms;
-        egcam_result *res = explain_one(r, in, methods[m], &ms);
+        egcam_result *res = cli_explain(r, in->tensor, in->path, methods[m], &ms);
         if (!res) {
             rc = 1;
             break;
@@ -254,8 +167,7 @@ static int compare_input(run *r, const cli_input *in)
         } else {
             int32_t cls = egcam_result_class(res);
             snprintf(title, sizeof title, "class %d%s%s  logit %.3f", cls,
-                     cls >= 0 && cls < r->label_count ? " " : "",
-                     cls >= 0 && cls < r->label_count ? r->labels[cls] : "",
+                     cli_label(r, cls) ? " " : "", cli_label(r, cls) ? cli_label(r, cls) : "",
                      egcam_result_logit(res));
             print_json(r, in, methods[m], res, ms);
         }
@@ -263,9 +175,9 @@ static int compare_input(run *r, const cli_input *in)
     }
     if (rc == 0) {
         egcam_panel_tile tiles[4] = {{picture, in->name, NULL},
-                                     {overlays[0], method_title(methods[0]), NULL},
-                                     {overlays[1], method_title(methods[1]), NULL},
-                                     {overlays[2], method_title(methods[2]), NULL}};
+                                     {overlays[0], cli_method_title(methods[0]), NULL},
+                                     {overlays[1], cli_method_title(methods[1]), NULL},
+                                     {overlays[2], cli_method_title(methods[2]), NULL}};
         egcam_image *panel = NULL;
         char *path = out_path(r, in->name, ".panel.png");
         if (!path || egcam_render_panel(r->ctx, tiles, 4, title, &panel) != EGCAM_OK ||
@@ -282,84 +194,32 @@ static int compare_input(run *r, const cli_input *in)
     return rc;
 }
 
-/* Reference sets named on the command line, forwarded once for all inputs. */
-static int load_references(run *r)
+static int run_inputs(cli_options *o, enum cli_command cmd)
 {
-    const cli_options *o = r->o;
-    const char *paths[2] = {o->references, o->baseline_file};
-    egcam_refset **sets[2] = {&r->references, &r->baseline};
-    for (int i = 0; i < 2; i++) {
-        if (!paths[i])
-            continue;
-        egcam_tensor t;
-        float *storage;
-        if (cli_load_stack(r->ctx, paths[i], &o->pre, &t, &storage) != 0)
-            return 1;
-        int rc = 0;
-        if (i == 1 && t.shape[0] != 1) {
-            fprintf(stderr, "egcam: --baseline %s: holds %lld inputs; a baseline is one\n",
-                    paths[i], (long long)t.shape[0]);
-            rc = 1;
-        } else if (egcam_refset_new(r->ctx, r->backend, &t, o->cfg.batch_size, sets[i]) !=
-                   EGCAM_OK) {
-            fprintf(stderr, "egcam: %s %s: %s\n", i ? "--baseline" : "--references", paths[i],
-                    egcam_ctx_last_error(r->ctx));
-            rc = 1;
-        }
-        free(storage);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int make_out_dir(const char *dir)
-{
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "egcam: --out %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
-    return 0;
-}
-
-static int run_inputs(run *r, enum cli_command cmd)
-{
-    cli_options *o = r->o;
-    if (make_out_dir(o->out_dir))
-        return 1;
-    if (o->threads && egcam_torch_set_threads(r->ctx, o->threads) != EGCAM_OK) {
-        fprintf(stderr, "egcam: --threads: %s\n", egcam_ctx_last_error(r->ctx));
-        return 1;
-    }
-    if (o->labels && read_labels(r, o->labels))
-        return 1;
-    if (egcam_torch_open(r->ctx, o->model, o->layer, &o->torch, &r->backend) != EGCAM_OK) {
-        fprintf(stderr, "egcam: %s: %s\n", o->model, egcam_ctx_last_error(r->ctx));
-        return 1;
-    }
-    if (load_references(r))
-        return 1;
-    char **paths;
-    int n = cli_list_inputs(o->inputs, o->input_count, &paths);
-    if (n < 0)
-        return 1;
+    run r;
+    char **paths = NULL;
+    int n = -1;
+    if (cli_session_open(&r, o) == 0)
+        n = cli_list_inputs(o->inputs, o->input_count, &paths);
+    int failed = n < 0;
     uint64_t per_item = cmd == CLI_COMPARE ? 1 + o->cfg.steps + o->cfg.samples
                         : o->cfg.method == EGCAM_METHOD_INTEGRATED ? o->cfg.steps
                                                                    : o->cfg.samples;
-    cli_progress_start(&r->progress, r->ctx, n, per_item);
-    int rc = 0;
-    for (int i = 0; i < n; i++) {
+    if (n > 0)
+        cli_progress_start(&r.progress, r.ctx, n, per_item);
+    for (int i = 0; i < n; i++) { /* a failed input is reported; the others still run */
         cli_input in;
-        cli_progress_item(&r->progress, i, paths[i]);
-        if (cli_load_input(r->ctx, paths[i], &o->pre, &in) != 0)
-            rc = 1;
-        else if ((cmd == CLI_COMPARE ? compare_input(r, &in) : explain_input(r, &in)) != 0)
-            rc = 1;
+        cli_progress_item(&r.progress, i, paths[i]);
+        if (cli_load_input(r.ctx, paths[i], &o->pre, &in) != 0 ||
+            (cmd == CLI_COMPARE ? compare_input(&r, &in) : explain_input(&r, &in)) != 0)
+            failed = 1;
         cli_input_free(&in);
     }
-    cli_progress_done(&r->progress);
-    cli_free_list(paths, n);
-    return rc;
+    cli_progress_done(&r.progress);
+    if (n > 0)
+        cli_free_list(paths, n);
+    cli_session_close(&r);
+    return failed;
 }
 
 static int list_layers(cli_options *o, egcam_ctx *ctx)
@@ -387,11 +247,12 @@ static int list_layers(cli_options *o, egcam_ctx *ctx)
 
 static void usage(FILE *to)
 {
-    fputs("usage: egcam explain|compare|layers [options]   (egcam COMMAND --help for more)\n"
+    fputs("usage: egcam explain|compare|layers|eval [options]   (egcam COMMAND --help for more)\n"
           "\n"
           "  explain  explain inputs with one method: maps as .npy, overlays as PNG\n"
           "  compare  Grad-CAM, Integrated and Expected Grad-CAM side by side, as PNG panels\n"
-          "  layers   list a model's layers and their output shapes\n",
+          "  layers   list a model's layers and their output shapes\n"
+          "  eval     score the three methods' faithfulness and localisation on a data set\n",
           to);
 }
 
@@ -416,26 +277,27 @@ int main(int argc, char **argv)
         cmd = CLI_COMPARE;
     else if (strcmp(argv[1], "layers") == 0)
         cmd = CLI_LAYERS;
+    else if (strcmp(argv[1], "eval") == 0)
+        cmd = CLI_EVAL;
     else {
-        fprintf(stderr, "egcam: unknown command '%s' (explain, compare or layers)\n", argv[1]);
+        fprintf(stderr, "egcam: unknown command '%s' (explain, compare, layers or eval)\n",
+                argv[1]);
         return 2;
     }
     cli_options o;
     int rc = cli_parse(cmd, argc - 1, argv + 1, &o);
     if (rc)
         return rc == 1 ? 0 : rc;
-    run r = {.o = &o};
-    if (egcam_ctx_new(&r.ctx) != EGCAM_OK) {
+    if (cmd == CLI_EVAL)
+        return cli_eval(&o);
+    if (cmd != CLI_LAYERS)
+        return run_inputs(&o, cmd);
+    egcam_ctx *ctx;
+    if (egcam_ctx_new(&ctx) != EGCAM_OK) {
         fprintf(stderr, "egcam: out of memory\n");
         return 1;
     }
-    rc = cmd == CLI_LAYERS ? list_layers(&o, r.ctx) : run_inputs(&r, cmd);
-    egcam_refset_free(r.references);
-    egcam_refset_free(r.baseline);
-    egcam_backend_free(r.backend);
-    for (int i = 0; i < r.label_count; i++)
-        free(r.labels[i]);
-    free(r.labels);
-    egcam_ctx_free(r.ctx);
+    rc = list_layers(&o, ctx);
+    egcam_ctx_free(ctx);
     return rc;
 }

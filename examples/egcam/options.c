@@ -13,7 +13,8 @@ enum {
     OPT_MODEL = 256, OPT_LAYER, OPT_METHOD, OPT_CLASS, OPT_SAMPLES, OPT_STEPS, OPT_RULE,
     OPT_NOISE, OPT_SEED, OPT_BATCH, OPT_REFERENCES, OPT_BASELINE, OPT_SIZE, OPT_MEAN, OPT_STD,
     OPT_PRESET, OPT_CHANNELS, OPT_LABELS, OPT_DEVICE, OPT_THREADS, OPT_OUT, OPT_COLORMAP,
-    OPT_OPACITY, OPT_LAYOUT, OPT_PREFIX_TOKENS, OPT_INPUT_SHAPE, OPT_CLEAN, OPT_HELP
+    OPT_OPACITY, OPT_LAYOUT, OPT_PREFIX_TOKENS, OPT_INPUT_SHAPE, OPT_CLEAN, OPT_HELP,
+    OPT_DATA, OPT_LIMIT, OPT_CANVAS, OPT_FILL, OPT_PERTURBATIONS, OPT_EVAL_STEPS
 };
 
 static const struct option long_options[] = {
@@ -45,10 +46,16 @@ static const struct option long_options[] = {
     {"prefix-tokens", required_argument, NULL, OPT_PREFIX_TOKENS},
     {"input-shape", required_argument, NULL, OPT_INPUT_SHAPE},
     {"help", no_argument, NULL, OPT_HELP},
+    {"data", required_argument, NULL, OPT_DATA},
+    {"limit", required_argument, NULL, OPT_LIMIT},
+    {"canvas", required_argument, NULL, OPT_CANVAS},
+    {"fill", required_argument, NULL, OPT_FILL},
+    {"perturbations", required_argument, NULL, OPT_PERTURBATIONS},
+    {"eval-steps", required_argument, NULL, OPT_EVAL_STEPS},
     {NULL, 0, NULL, 0},
 };
 
-static const char *const command_names[] = {"explain", "compare", "layers"};
+static const char *const command_names[] = {"explain", "compare", "layers", "eval"};
 
 void cli_usage(enum cli_command cmd, FILE *to)
 {
@@ -60,6 +67,28 @@ void cli_usage(enum cli_command cmd, FILE *to)
               to);
         return;
     }
+    if (cmd == CLI_EVAL)
+        fputs("usage: egcam eval --model FILE --layer PATH --data PATH [options]\n"
+              "\n"
+              "Score the three methods on many images: deletion and insertion AUC,\n"
+              "infidelity, max-sensitivity, complexity, average drop and increase in\n"
+              "confidence, and with boxes the pointing game and its energy variant.\n"
+              "Prints a table (mean and 95% interval per metric and method) and writes\n"
+              "eval.md, eval.csv and curves.png (mean deletion and insertion curves).\n"
+              "\n"
+              "  --data PATH               Fashion-MNIST IDX: a *-images-idx3-ubyte.gz file\n"
+              "                            or a folder with t10k-images-idx3-ubyte.gz; or a\n"
+              "                            folder of PNGs (boxes from its boxes.csv)\n"
+              "  --limit K                 the first K images (default all)\n"
+              "  --canvas N                IDX items on N x N canvases among fragments of\n"
+              "                            others, with their boxes (the localisation set)\n"
+              "  --fill F                  blur|zeros|mean: what deleted pixels become\n"
+              "  --perturbations P         draws for infidelity and max-sensitivity (10)\n"
+              "  --eval-steps S            deletion/insertion steps (28)\n"
+              "and the method, preprocessing, model and output flags of explain.\n",
+              to);
+    if (cmd == CLI_EVAL)
+        return;
     fprintf(to,
             "usage: egcam %s --model FILE --layer PATH [options] INPUT...\n"
             "\n"
@@ -162,7 +191,8 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
 {
     memset(o, 0, sizeof *o);
     if (egcam_config_init(&o->cfg) != EGCAM_OK || egcam_preprocess_init(&o->pre) != EGCAM_OK ||
-        egcam_torch_options_init(&o->torch) != EGCAM_OK)
+        egcam_torch_options_init(&o->torch) != EGCAM_OK ||
+        egcam_eval_options_init(&o->eval) != EGCAM_OK)
         return 2;
     o->out_dir = ".";
     o->colormap = EGCAM_COLORMAP_TURBO;
@@ -318,6 +348,31 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
                 o->input_channels[2] <= 0)
                 return bad(name, v, "expected C,H,W, e.g. 3,224,224");
             break;
+        case OPT_DATA: o->data = v; break;
+        case OPT_LIMIT:
+            if (parse_u32(v, 1, &o->limit) != 0)
+                return bad(name, v, "expected a whole number >= 1");
+            break;
+        case OPT_CANVAS:
+            if (parse_u32(v, 1, &o->canvas) != 0)
+                return bad(name, v, "expected a whole number >= 1");
+            break;
+        case OPT_PERTURBATIONS:
+            if (parse_u32(v, 1, &o->eval.perturbations) != 0)
+                return bad(name, v, "expected a whole number >= 1");
+            break;
+        case OPT_EVAL_STEPS:
+            if (parse_u32(v, 1, &o->eval.steps) != 0)
+                return bad(name, v, "expected a whole number >= 1");
+            break;
+        case OPT_FILL: {
+            static const char *const fills[] = {"blur", "zeros", "mean", NULL};
+            static const uint32_t fill_values[] = {EGCAM_FILL_BLUR, EGCAM_FILL_ZEROS,
+                                                   EGCAM_FILL_MEAN};
+            if (lookup(v, fills, fill_values, &o->eval.fill) != 0)
+                return bad(name, v, "expected blur, zeros or mean");
+            break;
+        }
         case ':':
             fprintf(stderr, "egcam %s: %s needs a value\n", command_names[cmd], argv[optind - 1]);
             return 2;
@@ -347,6 +402,20 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
     if (!o->layer) {
         fprintf(stderr, "egcam %s: --layer is required\n", command_names[cmd]);
         return 2;
+    }
+    if (cmd == CLI_EVAL) {
+        if (!o->data) {
+            fprintf(stderr, "egcam eval: --data is required\n");
+            return 2;
+        }
+        if (o->input_count) {
+            fprintf(stderr, "egcam eval: unexpected argument %s (images come from --data)\n",
+                    o->inputs[0]);
+            return 2;
+        }
+        o->eval.batch_size = o->cfg.batch_size;
+        o->eval.seed = o->cfg.seed;
+        return 0;
     }
     if (!o->input_count) {
         fprintf(stderr, "egcam %s: no INPUT given\n", command_names[cmd]);

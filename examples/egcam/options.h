@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include <egcam/egcam.h>
+#include <egcam/egcam_eval.h>
 #include <egcam/egcam_image.h>
 #include <egcam/egcam_torch.h>
 
@@ -21,12 +22,15 @@ typedef struct cli_options {
     uint32_t colormap;
     float opacity;
     int input_channels[3];        /* --input-shape C,H,W (layers) */
+    const char *data;             /* eval: --data */
+    uint32_t limit, canvas;       /* eval: --limit K, --canvas N */
+    egcam_eval_options eval;      /* eval: --fill, --perturbations, --eval-steps */
     char **inputs;                /* positional arguments */
     int input_count;
 } cli_options;
 
 /* Which flags a subcommand takes. */
-enum cli_command { CLI_EXPLAIN, CLI_COMPARE, CLI_LAYERS };
+enum cli_command { CLI_EXPLAIN, CLI_COMPARE, CLI_LAYERS, CLI_EVAL };
 
 /* Parse argv (after the subcommand) into o. Returns 0, or 2 after printing
  * one line naming the bad flag to stderr; 1 when --help was printed. */

@@ -1,0 +1,190 @@
+/* session.c - setting up and tearing down one run of the egcam program. */
+#define _POSIX_C_SOURCE 200809L
+#include "session.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <egcam/egcam_torch.h>
+
+#include "inputs.h"
+
+const char *cli_method_name(uint32_t m)
+{
+    return m == EGCAM_METHOD_GRADCAM ? "gradcam" : m == EGCAM_METHOD_INTEGRATED ? "integrated"
+                                                                                : "expected";
+}
+
+const char *cli_method_title(uint32_t m)
+{
+    return m == EGCAM_METHOD_GRADCAM      ? "Grad-CAM"
+           : m == EGCAM_METHOD_INTEGRATED ? "Integrated Grad-CAM"
+                                          : "Expected Grad-CAM";
+}
+
+const char *cli_label(const cli_session *s, int32_t cls)
+{
+    return cls >= 0 && cls < s->label_count ? s->labels[cls] : NULL;
+}
+
+double cli_now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* One class name per line; a missing file is an error, not a silent skip. */
+static int read_labels(cli_session *s, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "egcam: --labels %s: %s\n", path, strerror(errno));
+        return 1;
+    }
+    char line[512];
+    int cap = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (s->label_count == cap) {
+            cap = cap ? 2 * cap : 64;
+            char **grown = realloc(s->labels, (size_t)cap * sizeof *grown);
+            if (!grown) {
+                rc = 1;
+                break;
+            }
+            s->labels = grown;
+        }
+        if (!(s->labels[s->label_count] = strdup(line)))
+            rc = 1;
+        else
+            s->label_count++;
+    }
+    fclose(f);
+    if (rc)
+        fprintf(stderr, "egcam: --labels %s: out of memory\n", path);
+    return rc;
+}
+
+/* Reference sets named on the command line, forwarded once for all images. */
+static int load_references(cli_session *s)
+{
+    const cli_options *o = s->o;
+    const char *paths[2] = {o->references, o->baseline_file};
+    egcam_refset **sets[2] = {&s->references, &s->baseline};
+    for (int i = 0; i < 2; i++) {
+        if (!paths[i])
+            continue;
+        egcam_tensor t;
+        float *storage;
+        if (cli_load_stack(s->ctx, paths[i], &o->pre, &t, &storage) != 0)
+            return 1;
+        int rc = 0;
+        if (i == 1 && t.shape[0] != 1) {
+            fprintf(stderr, "egcam: --baseline %s: holds %lld inputs; a baseline is one\n",
+                    paths[i], (long long)t.shape[0]);
+            rc = 1;
+        } else if (egcam_refset_new(s->ctx, s->backend, &t, o->cfg.batch_size, sets[i]) !=
+                   EGCAM_OK) {
+            fprintf(stderr, "egcam: %s %s: %s\n", i ? "--baseline" : "--references", paths[i],
+                    egcam_ctx_last_error(s->ctx));
+            rc = 1;
+        }
+        free(storage);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+int cli_session_open(cli_session *s, cli_options *o)
+{
+    memset(s, 0, sizeof *s);
+    s->o = o;
+    if (egcam_ctx_new(&s->ctx) != EGCAM_OK) {
+        fprintf(stderr, "egcam: out of memory\n");
+        return 1;
+    }
+    if (make_dirs(o->out_dir) != 0) {
+        fprintf(stderr, "egcam: --out %s: %s\n", o->out_dir, strerror(errno));
+        return 1;
+    }
+    if (o->threads && egcam_torch_set_threads(s->ctx, o->threads) != EGCAM_OK) {
+        fprintf(stderr, "egcam: --threads: %s\n", egcam_ctx_last_error(s->ctx));
+        return 1;
+    }
+    if (o->labels && read_labels(s, o->labels))
+        return 1;
+    if (egcam_torch_open(s->ctx, o->model, o->layer, &o->torch, &s->backend) != EGCAM_OK) {
+        fprintf(stderr, "egcam: %s: %s\n", o->model, egcam_ctx_last_error(s->ctx));
+        return 1;
+    }
+    return load_references(s);
+}
+
+void cli_session_close(cli_session *s)
+{
+    egcam_refset_free(s->references);
+    egcam_refset_free(s->baseline);
+    egcam_backend_free(s->backend);
+    for (int i = 0; i < s->label_count; i++)
+        free(s->labels[i]);
+    free(s->labels);
+    egcam_ctx_free(s->ctx);
+    memset(s, 0, sizeof *s);
+}
+
+const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg)
+{
+    *cfg = s->o->cfg;
+    cfg->method = method;
+    const egcam_refset *set = NULL;
+    if (method == EGCAM_METHOD_EXPECTED)
+        set = s->references ? s->references : s->baseline;
+    else if (method == EGCAM_METHOD_INTEGRATED)
+        set = s->baseline;
+    if (set) /* a set replaces the built-in choice */
+        cfg->references = EGCAM_REFERENCES_ZEROS;
+    if (method == EGCAM_METHOD_INTEGRATED && cfg->references == EGCAM_REFERENCES_UNIFORM)
+        cfg->references = EGCAM_REFERENCES_ZEROS; /* uniform is Expected's only */
+    return set;
+}
+
+egcam_result *cli_explain(cli_session *s, const egcam_tensor *input, const char *path,
+                          uint32_t method, double *ms)
+{
+    egcam_config cfg;
+    const egcam_refset *set = cli_method_config(s, method, &cfg);
+    egcam_result *res = NULL;
+    double t0 = cli_now_ms();
+    egcam_status st = egcam_explain(s->ctx, s->backend, &cfg, input, set, &res);
+    *ms = cli_now_ms() - t0;
+    if (st != EGCAM_OK) {
+        cli_progress_done(&s->progress);
+        fprintf(stderr, "egcam: %s: %s: %s\n", path, cli_method_title(method),
+                egcam_ctx_last_error(s->ctx));
+    }
+    return res;
+}

@@ -1,0 +1,40 @@
+/* session.h - what one run of explain, compare or eval shares across its
+ * images: the context, the model, reference sets, labels, the progress bar. */
+#ifndef EGCAM_CLI_SESSION_H
+#define EGCAM_CLI_SESSION_H
+
+#include <egcam/egcam.h>
+
+#include "options.h"
+#include "progress.h"
+
+typedef struct cli_session {
+    cli_options *o;
+    egcam_ctx *ctx;
+    egcam_backend *backend;
+    egcam_refset *references; /* --references, for Expected Grad-CAM */
+    egcam_refset *baseline;   /* --baseline FILE.npy */
+    char **labels;
+    int label_count;
+    cli_progress progress;
+} cli_session;
+
+/* Make the output folder, set threads, read labels, open the model and
+ * forward the reference sets. Returns 0, or 1 after printing why. */
+int cli_session_open(cli_session *s, cli_options *o);
+void cli_session_close(cli_session *s);
+
+/* Explain input (named path in messages) with method, as the options say;
+ * NULL after printing why. *ms times the explanation. */
+egcam_result *cli_explain(cli_session *s, const egcam_tensor *input, const char *path,
+                          uint32_t method, double *ms);
+
+/* The config and reference set method runs with. */
+const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);
+
+const char *cli_method_name(uint32_t method);   /* gradcam, integrated, expected */
+const char *cli_method_title(uint32_t method);  /* Grad-CAM, ... */
+const char *cli_label(const cli_session *s, int32_t cls); /* NULL when unknown */
+double cli_now_ms(void);
+
+#endif
