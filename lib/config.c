@@ -1,24 +1,14 @@
 /* config.c - defaults and validation of egcam_config. */
 #include <math.h>
-#include <string.h>
 
 #include "internal.h"
 
-/* The sizes of egcam_config this library understands: the first release's,
- * up to a bound past which a size can only be garbage. */
-#define EGCAM__CONFIG_V1_SIZE sizeof(egcam_config)
-#define EGCAM__STRUCT_SIZE_MAX 4096
 
 egcam_status egcam_config_init_sized(egcam_config *cfg, size_t cfg_size)
 {
-    if (!cfg)
-        return EGCAM_E_NULL_ARGUMENT;
-    if (cfg_size < EGCAM__CONFIG_V1_SIZE || cfg_size > EGCAM__STRUCT_SIZE_MAX)
-        return EGCAM_E_STRUCT_SIZE;
-    /* A newer header's larger struct: its extra fields are zero, and zero
-     * means "default" for every field added after version 1. */
-    memset(cfg, 0, cfg_size);
-    cfg->struct_size = cfg_size;
+    egcam_status st = egcam__versioned_init(cfg, cfg_size, sizeof *cfg);
+    if (st != EGCAM_OK)
+        return st;
     cfg->method = EGCAM_METHOD_EXPECTED;
     cfg->target_class = -1;
     cfg->samples = 50;
@@ -32,38 +22,11 @@ egcam_status egcam_config_init_sized(egcam_config *cfg, size_t cfg_size)
     return EGCAM_OK;
 }
 
-static int all_zero(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
-}
-
-static egcam_status check_layout(egcam_ctx *ctx, const egcam_config *cfg)
-{
-    if (cfg->struct_size == 0)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "config.struct_size is 0: initialise it with egcam_config_init()");
-    if (cfg->struct_size < EGCAM__CONFIG_V1_SIZE || cfg->struct_size > EGCAM__STRUCT_SIZE_MAX)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "config.struct_size is %zu; this library knows %zu (a config from "
-                           "another header version, or not made by egcam_config_init())",
-                           cfg->struct_size, EGCAM__CONFIG_V1_SIZE);
-    if (cfg->reserved0 || cfg->reserved1 || !all_zero(cfg->reserved, sizeof cfg->reserved) ||
-        !all_zero((const char *)cfg + EGCAM__CONFIG_V1_SIZE,
-                  cfg->struct_size - EGCAM__CONFIG_V1_SIZE))
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "config has non-zero reserved bytes: settings this library (%s) "
-                           "does not know, from a newer header?",
-                           EGCAM_VERSION_STRING);
-    return EGCAM_OK;
-}
-
 egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
 {
-    egcam_status st = check_layout(ctx, cfg);
+    egcam_status st = egcam__versioned_check(
+        ctx, cfg, sizeof *cfg, "config", "egcam_config_init",
+        cfg->reserved0 || cfg->reserved1 || !egcam__all_zero(cfg->reserved, sizeof cfg->reserved));
     if (st != EGCAM_OK)
         return st;
     if (cfg->method < EGCAM_METHOD_GRADCAM || cfg->method > EGCAM_METHOD_EXPECTED)

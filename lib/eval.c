@@ -11,19 +11,12 @@
 
 #include "internal.h"
 
-/* The sizes of egcam_eval_options this library understands, as in config.c. */
-#define EGCAM__EVAL_OPTIONS_V1_SIZE sizeof(egcam_eval_options)
-#define EGCAM__STRUCT_SIZE_MAX 4096
 
 egcam_status egcam_eval_options_init_sized(egcam_eval_options *opts, size_t size)
 {
-    if (!opts)
-        return EGCAM_E_NULL_ARGUMENT;
-    if (size < EGCAM__EVAL_OPTIONS_V1_SIZE || size > EGCAM__STRUCT_SIZE_MAX)
-        return EGCAM_E_STRUCT_SIZE;
-    /* Fields a newer header adds past ours are zero, meaning "default". */
-    memset(opts, 0, size);
-    opts->struct_size = size;
+    egcam_status st = egcam__versioned_init(opts, size, sizeof *opts);
+    if (st != EGCAM_OK)
+        return st;
     opts->steps = 28;
     opts->fill = EGCAM_FILL_BLUR;
     opts->perturbations = 10;
@@ -34,37 +27,15 @@ egcam_status egcam_eval_options_init_sized(egcam_eval_options *opts, size_t size
     return EGCAM_OK;
 }
 
-static int all_zero(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
-}
-
 egcam_status egcam__eval_check_options(egcam_ctx *ctx, const egcam_eval_options *opts)
 {
     if (!opts)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "the evaluation options are NULL");
-    if (opts->struct_size == 0)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "eval options.struct_size is 0: initialise them with "
-                           "egcam_eval_options_init()");
-    if (opts->struct_size < EGCAM__EVAL_OPTIONS_V1_SIZE ||
-        opts->struct_size > EGCAM__STRUCT_SIZE_MAX)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "eval options.struct_size is %zu; this library knows %zu (options "
-                           "from another header version, or not made by "
-                           "egcam_eval_options_init())",
-                           opts->struct_size, EGCAM__EVAL_OPTIONS_V1_SIZE);
-    if (!all_zero(opts->reserved, sizeof opts->reserved) ||
-        !all_zero((const char *)opts + EGCAM__EVAL_OPTIONS_V1_SIZE,
-                  opts->struct_size - EGCAM__EVAL_OPTIONS_V1_SIZE))
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "eval options have non-zero reserved bytes: settings this library "
-                           "(%s) does not know, from a newer header?",
-                           EGCAM_VERSION_STRING);
+    egcam_status st = egcam__versioned_check(ctx, opts, sizeof *opts, "eval options",
+                                             "egcam_eval_options_init",
+                                             !egcam__all_zero(opts->reserved, sizeof opts->reserved));
+    if (st != EGCAM_OK)
+        return st;
     if (!opts->steps)
         return egcam__fail(ctx, EGCAM_E_EMPTY, "eval options.steps is 0");
     if (!opts->perturbations)

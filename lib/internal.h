@@ -95,6 +95,17 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
 egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed,
                              size_t rows, const egcam__dims *dims, const float **grad);
 
+/* ---- versioned settings structs (versioned.c) ---------------------------- */
+int egcam__all_zero(const void *p, size_t n);
+/* Zero size bytes of s and set its leading size_t struct_size; sizes below
+ * known (this library's sizeof) or absurd give EGCAM_E_STRUCT_SIZE. */
+egcam_status egcam__versioned_init(void *s, size_t size, size_t known);
+/* s's struct_size in range and its bytes past known zero; reserved_set says
+ * whether the struct's own reserved fields hold anything. name and init
+ * (the _init function) appear in the messages. */
+egcam_status egcam__versioned_check(egcam_ctx *ctx, const void *s, size_t known,
+                                    const char *name, const char *init, int reserved_set);
+
 /* ---- configuration (config.c) ------------------------------------------- */
 /* Validate cfg: its size and reserved bytes, then every field. */
 egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg);

@@ -8,19 +8,12 @@
 
 #include "internal.h"
 
-/* The sizes of egcam_preprocess this library understands, as in config.c. */
-#define EGCAM__PREPROCESS_V1_SIZE sizeof(egcam_preprocess)
-#define EGCAM__STRUCT_SIZE_MAX 4096
 
 egcam_status egcam_preprocess_init_sized(egcam_preprocess *p, size_t size)
 {
-    if (!p)
-        return EGCAM_E_NULL_ARGUMENT;
-    if (size < EGCAM__PREPROCESS_V1_SIZE || size > EGCAM__STRUCT_SIZE_MAX)
-        return EGCAM_E_STRUCT_SIZE;
-    /* Fields a newer header adds past ours are zero, meaning "default". */
-    memset(p, 0, size);
-    p->struct_size = size;
+    egcam_status st = egcam__versioned_init(p, size, sizeof *p);
+    if (st != EGCAM_OK)
+        return st;
     for (size_t c = 0; c < 3; c++) {
         p->mean[c] = 0.0f;
         p->std[c] = 1.0f;
@@ -40,35 +33,15 @@ egcam_status egcam_preprocess_init_imagenet_sized(egcam_preprocess *p, size_t si
     return EGCAM_OK;
 }
 
-static int all_zero(const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        if (b[i])
-            return 0;
-    return 1;
-}
-
 static egcam_status check_settings(egcam_ctx *ctx, const egcam_preprocess *p, uint32_t channels)
 {
     if (!p)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_preprocess_image: settings are NULL");
-    if (p->struct_size == 0)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "preprocess.struct_size is 0: initialise it with "
-                           "egcam_preprocess_init()");
-    if (p->struct_size < EGCAM__PREPROCESS_V1_SIZE || p->struct_size > EGCAM__STRUCT_SIZE_MAX)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "preprocess.struct_size is %zu; this library knows %zu (settings "
-                           "from another header version, or not made by egcam_preprocess_init())",
-                           p->struct_size, EGCAM__PREPROCESS_V1_SIZE);
-    if (p->reserved0 || !all_zero(p->reserved, sizeof p->reserved) ||
-        !all_zero((const char *)p + EGCAM__PREPROCESS_V1_SIZE,
-                  p->struct_size - EGCAM__PREPROCESS_V1_SIZE))
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "preprocess has non-zero reserved bytes: settings this library (%s) "
-                           "does not know, from a newer header?",
-                           EGCAM_VERSION_STRING);
+    egcam_status st = egcam__versioned_check(
+        ctx, p, sizeof *p, "preprocess", "egcam_preprocess_init",
+        p->reserved0 || !egcam__all_zero(p->reserved, sizeof p->reserved));
+    if (st != EGCAM_OK)
+        return st;
     if (p->channels != 0 && p->channels != 1 && p->channels != 3)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
                            "preprocess.channels is %u; expected 0 (the image's), 1 or 3",
