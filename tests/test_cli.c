@@ -309,6 +309,31 @@ static void test_eval(void **state)
            "nowhere");
 }
 
+/* A progress bar on a terminal for long work, silence otherwise. The
+ * terminal is script(1)'s, when the machine has it. */
+static void test_progress_only_on_terminal(void **state)
+{
+    (void)state;
+    const char *model = fixture("plain_cnn.pt"), *png = fixture("input16.png");
+    outcome *o = run("explain --model %s --layer features.3 --samples 64 --out p %s", model, png);
+    expect(o, 0, NULL);
+    assert_string_equal(o->err, ""); /* stderr is a file here: quiet */
+    if (system("command -v script > /dev/null 2>&1") != 0) {
+        skip();
+        return;
+    }
+    char cmd[2048], tty[300], text[8192];
+    snprintf(tty, sizeof tty, "%s/tty.txt", tmp);
+    snprintf(cmd, sizeof cmd,
+             "script -qec '%s explain --model %s --layer features.3 --samples 64 --out %s/p %s' "
+             "/dev/null > %s 2>&1",
+             program, model, tmp, png, tty);
+    assert_int_equal(system(cmd), 0);
+    slurp(tty, text, sizeof text);
+    assert_non_null(strstr(text, "[=============================="));
+    assert_non_null(strstr(text, "100%"));
+}
+
 static void test_usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -403,6 +428,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_compare_and_references),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_eval),
+        cmocka_unit_test(test_progress_only_on_terminal),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_runtime_errors_exit_1),
     };
