@@ -24,7 +24,7 @@
 #include <egcam/egcam_backend.h>
 #include <egcam/egcam_torch.h>
 
-#include "npy.h"
+#include <egcam/egcam_image.h>
 
 static const char *fixtures;
 
@@ -46,14 +46,31 @@ static char *path_of(const char *a, const char *b, const char *c)
     return p;
 }
 
+/* A fixture .npy, read with the library's own reader; with its element count. */
+typedef struct npy_array {
+    egcam_tensor *t;
+    const float *data;
+    const int64_t *shape;
+    size_t count;
+} npy_array;
+
 static npy_array load(const char *kase, const char *name)
 {
-    npy_array a;
-    char err[512];
-    if (npy_read(path_of(kase, "/", name), &a, err, sizeof err) != 0)
-        fail_msg("%s", err);
+    egcam_ctx *ctx;
+    npy_array a = {0};
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    if (egcam_npy_read(ctx, path_of(kase, "/", name), &a.t) != EGCAM_OK)
+        fail_msg("%s", egcam_ctx_last_error(ctx));
+    egcam_ctx_free(ctx);
+    a.data = a.t->data;
+    a.shape = a.t->shape;
+    a.count = 1;
+    for (uint32_t d = 0; d < a.t->ndim; d++)
+        a.count *= (size_t)a.t->shape[d];
     return a;
 }
+
+static void unload(npy_array *a) { egcam_tensor_free(a->t); }
 
 static void assert_close(const char *what, const float *got, const float *want, size_t n)
 {
@@ -156,14 +173,14 @@ static void test_case(void **state)
         snprintf(what, sizeof what, "%s %s completeness", kase, methods[m].name);
         assert_close(what, &got, total.data, 1);
 
-        free(w.data);
-        free(map.data);
-        free(total.data);
+        unload(&w);
+        unload(&map);
+        unload(&total);
         egcam_result_free(res);
     }
-    free(x.data);
-    free(logits.data);
-    free(acts.data);
+    unload(&x);
+    unload(&logits);
+    unload(&acts);
     egcam_backend_free(be);
     egcam_ctx_free(ctx);
 }
@@ -179,7 +196,7 @@ static void test_inplace_fixture_is_discriminating(void **state)
     for (size_t i = 0; i < acts.count; i++)
         negative += acts.data[i] < 0.0f;
     assert_true(negative > acts.count / 10);
-    free(acts.data);
+    unload(&acts);
 }
 
 static egcam_status open_status(egcam_ctx *ctx, const char *model_path, const char *layer,
