@@ -334,6 +334,61 @@ static void test_progress_only_on_terminal(void **state)
     assert_non_null(strstr(text, "100%"));
 }
 
+static void write_bytes(const char *name, const void *data, size_t n)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* Broken data sets are refused with a message, never a crash. */
+static void test_eval_bad_data(void **state)
+{
+    (void)state;
+    const char *model = fixture("plain_cnn.pt");
+    /* IDX dims whose product wraps 64 bits (gzread reads plain files too). */
+    static const unsigned char wraps[] = {0, 0, 8, 3, 0x40, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0,
+                                          1, 2, 3, 4};
+    write_bytes("wraps.idx", wraps, sizeof wraps);
+    outcome *o = run("eval --model %s --layer features.3 --data wraps.idx", model);
+    expect(o, 1, "truncated");
+    /* A canvas smaller than the items. */
+    o = run("eval --model %s --layer features.3 --data %s/../fashion --canvas 20 --limit 1",
+            model, fixtures);
+    expect(o, 1, "--canvas 20");
+    /* A boxes.csv whose box does not fit its image, and one that misses an image. */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/boxed", tmp);
+    mkdir(dir, 0777);
+    write_png("boxed/a.png", 4);
+    write_png("boxed/b.png", 5);
+    static const char outside[] = "name,x0,y0,x1,y1,class\na.png,0,0,8,8,1\nb.png,4,4,20,8,2\n";
+    write_bytes("boxed/boxes.csv", outside, sizeof outside - 1);
+    o = run("eval --model %s --layer features.3 --data boxed", model);
+    expect(o, 1, "boxes.csv:3");
+    static const char missing[] = "a.png,0,0,8,8,1\n";
+    write_bytes("boxed/boxes.csv", missing, sizeof missing - 1);
+    o = run("eval --model %s --layer features.3 --data boxed", model);
+    expect(o, 1, "no box for");
+    /* --out naming a file is refused before any work. */
+    o = run("eval --model %s --layer features.3 --data boxed --out boxed/a.png", model);
+    expect(o, 1, "--out");
+}
+
+/* A missing input among good ones is reported; the good ones still run. */
+static void test_missing_input_among_good_ones(void **state)
+{
+    (void)state;
+    outcome *o = run("explain --model %s --layer features.3 --samples 4 --out mixed missing.png %s",
+                     fixture("plain_cnn.pt"), fixture("input16.png"));
+    expect(o, 1, "missing.png");
+    assert_non_null(strstr(o->out, "input16.png"));
+    expect(run("explain --model M --layer L --size -1x28 x.npy"), 2, "--size -1x28");
+}
+
 static void test_usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -429,6 +484,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_eval),
         cmocka_unit_test(test_progress_only_on_terminal),
+        cmocka_unit_test(test_eval_bad_data),
+        cmocka_unit_test(test_missing_input_among_good_ones),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_runtime_errors_exit_1),
     };

@@ -64,10 +64,16 @@ static int idx_header(const char *path, const unsigned char *buf, size_t size, u
                 dims);
         return 1;
     }
-    uint64_t total = 1;
-    for (unsigned i = 0; i < dims; i++)
-        total *= (shape[i] = be32(buf + 4 + 4 * i));
-    if (total > size - 4 - 4 * (size_t)dims) {
+    uint64_t total = 1, avail = size - 4 - 4 * (uint64_t)dims;
+    for (unsigned i = 0; i < dims; i++) { /* checked: the product must not wrap */
+        shape[i] = be32(buf + 4 + 4 * i);
+        if (shape[i] && total > avail / shape[i]) {
+            total = avail + 1;
+            break;
+        }
+        total *= shape[i];
+    }
+    if (total > avail || (dims == 3 && total == 0)) {
         fprintf(stderr, "egcam: %s: truncated (%zu bytes for %llu items)\n", path, size,
                 (unsigned long long)total);
         return 1;
@@ -134,7 +140,8 @@ static void make_canvas(const unsigned char *items, uint32_t count, uint32_t i, 
         uint32_t dy = below(rng, size - s), dx = below(rng, size - s);
         for (uint32_t y = 0; y < s; y++)
             for (uint32_t x = 0; x < s; x++) {
-                uint8_t v = other[(sy + y) * side + sx + x], *o = &out[(dy + y) * size + dx + x];
+                uint8_t v = other[(size_t)(sy + y) * side + sx + x];
+                uint8_t *o = &out[(size_t)(dy + y) * size + dx + x];
                 *o = v > *o ? v : *o;
             }
     }
@@ -143,7 +150,7 @@ static void make_canvas(const unsigned char *items, uint32_t count, uint32_t i, 
     for (uint32_t y = 0; y < side; y++)
         for (uint32_t x = 0; x < side; x++)
             if (item[y * side + x])
-                out[(y0 + y) * size + x0 + x] = item[y * side + x];
+                out[(size_t)(y0 + y) * size + x0 + x] = item[y * side + x];
     box[0] = x0, box[1] = y0, box[2] = x0 + side, box[3] = y0 + side;
 }
 
@@ -158,16 +165,18 @@ static int load_idx(const char *images_path, uint32_t limit, uint32_t canvas, ui
     size_t isize, lsize = 0;
     unsigned char *ibuf = read_gz(images_path, &isize);
     unsigned char *lbuf = at && ibuf ? read_gz(labels_path, &lsize) : NULL;
-    uint32_t ishape[3], lshape[3];
+    uint32_t ishape[3] = {0}, lshape[3] = {0};
     int rc = !ibuf || (at && !lbuf) || idx_header(images_path, ibuf, isize, 3, ishape) ||
              (lbuf && idx_header(labels_path, lbuf, lsize, 1, lshape));
     if (!rc && lbuf && lshape[0] != ishape[0]) {
         fprintf(stderr, "egcam: %s: %u labels for %u images\n", labels_path, lshape[0], ishape[0]);
         rc = 1;
     }
-    if (!rc && canvas && (ishape[1] != ishape[2] || canvas <= ishape[1])) {
-        fprintf(stderr, "egcam: --canvas %u: must exceed the items' %ux%u\n", canvas, ishape[1],
-                ishape[2]);
+    if (!rc && canvas && (ishape[1] != ishape[2] || canvas <= ishape[1] || ishape[1] < 15 ||
+                          canvas > 4096)) {
+        fprintf(stderr, "egcam: --canvas %u: needs square items of at least 15x15 (these are "
+                        "%ux%u) and a canvas larger than them, at most 4096\n",
+                canvas, ishape[1], ishape[2]);
         rc = 1;
     }
     uint32_t count = limit && limit < ishape[0] ? limit : ishape[0];
@@ -200,39 +209,75 @@ static int load_idx(const char *images_path, uint32_t limit, uint32_t canvas, ui
     return rc;
 }
 
-/* boxes.csv: name,x0,y0,x1,y1,class — for the PNGs of a folder. */
-static void read_boxes(const char *dir, cli_dataset *d)
+/* boxes.csv: name,x0,y0,x1,y1,class for the PNGs of a folder (a header line
+ * is skipped). Every image needs a box that lies in it; 0 or 1 after
+ * printing the line at fault. */
+static int read_boxes(const char *dir, cli_dataset *d)
 {
-    char path[4096], line[512];
+    char path[4096], line[1024];
     snprintf(path, sizeof path, "%s/boxes.csv", dir);
     FILE *f = fopen(path, "r");
     if (!f)
-        return;
-    d->boxes = calloc(d->count, sizeof *d->boxes);
-    while (d->boxes && fgets(line, sizeof line, f)) {
+        return 0; /* no boxes: no localisation metrics */
+    int rc = 0, lineno = 0;
+    uint8_t *seen = calloc(d->count ? d->count : 1, 1);
+    d->boxes = calloc(d->count ? d->count : 1, sizeof *d->boxes);
+    if (!seen || !d->boxes) {
+        fprintf(stderr, "egcam: out of memory\n");
+        rc = 1;
+    }
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
         char name[256];
-        unsigned b[4];
-        int cls;
-        if (sscanf(line, "%255[^,],%u,%u,%u,%u,%d", name, &b[0], &b[1], &b[2], &b[3], &cls) != 6)
+        long long v[5];
+        int used = 0;
+        if (lineno == 1 && strncmp(line, "name,", 5) == 0)
             continue;
+        if (sscanf(line, "%255[^,],%lld,%lld,%lld,%lld,%lld%n", name, &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &used) != 6 || strspn(line + used, " \r\n") != strlen(line + used)) {
+            fprintf(stderr, "egcam: %s:%d: expected name,x0,y0,x1,y1,class\n", path, lineno);
+            rc = 1;
+            break;
+        }
         for (uint32_t i = 0; i < d->count; i++) {
             const char *base = strrchr(d->names[i], '/');
-            if (strcmp(base ? base + 1 : d->names[i], name) == 0) {
-                memcpy(d->boxes[i], b, sizeof b);
-                d->labels[i] = cls;
+            if (strcmp(base ? base + 1 : d->names[i], name) != 0)
+                continue;
+            const egcam_image *img = d->images[i];
+            if (v[0] < 0 || v[1] < 0 || v[0] >= v[2] || v[1] >= v[3] || v[2] > img->width ||
+                v[3] > img->height || v[4] < 0 || v[4] > INT32_MAX) {
+                fprintf(stderr, "egcam: %s:%d: box %lld,%lld,%lld,%lld or class %lld does not "
+                                "fit %s (%ux%u)\n", path, lineno, v[0], v[1], v[2], v[3], v[4],
+                        name, img->width, img->height);
+                rc = 1;
+                break;
             }
+            for (int k = 0; k < 4; k++)
+                d->boxes[i][k] = (uint32_t)v[k];
+            d->labels[i] = (int32_t)v[4];
+            seen[i] = 1;
         }
     }
+    for (uint32_t i = 0; !rc && i < d->count; i++)
+        if (!seen[i]) {
+            fprintf(stderr, "egcam: %s: no box for %s\n", path, d->names[i]);
+            rc = 1;
+        }
+    free(seen);
     fclose(f);
+    return rc;
 }
 
 static int load_folder(egcam_ctx *ctx, const char *dir, uint32_t limit, cli_dataset *d)
 {
     char **files;
     char *one[] = {(char *)dir};
-    int n = cli_list_inputs(one, 1, &files);
-    if (n < 0)
+    int bad, n = cli_list_inputs(one, 1, &files, &bad);
+    if (n < 0 || bad) {
+        if (n > 0)
+            cli_free_list(files, n);
         return 1;
+    }
     uint32_t count = limit && limit < (uint32_t)n ? limit : (uint32_t)n;
     int rc = alloc_dataset(d, count, 0);
     for (uint32_t i = 0; !rc && i < count; i++) {
@@ -254,9 +299,7 @@ static int load_folder(egcam_ctx *ctx, const char *dir, uint32_t limit, cli_data
         d->count = i + 1;
     }
     cli_free_list(files, n);
-    if (!rc)
-        read_boxes(dir, d);
-    return rc;
+    return rc ? rc : read_boxes(dir, d);
 }
 
 int cli_dataset_load(egcam_ctx *ctx, const char *path, uint32_t limit, uint32_t canvas,

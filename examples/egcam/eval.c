@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <egcam/egcam.h>
+#include <egcam/egcam_backend.h> /* egcam_ctx_set_error */
 #include <egcam/egcam_eval.h>
 #include <egcam/egcam_image.h>
 
@@ -128,6 +129,9 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
         if (!(rc = egcam_eval_pointing(norm, h, w, b, &hit, &v))) {
             add(&st[POINTING], hit);
             add(&st[ENERGY], v);
+        } else {
+            egcam_ctx_set_error(s->ctx, (egcam_status)rc, "the pointing game: the box does not "
+                                                          "fit the map");
         }
     }
     egcam_result_free(res);
@@ -136,7 +140,7 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
 
 static void cell(char *buf, size_t size, const stat *s, double scale)
 {
-    if (!s->n)
+    if (s->n < 2) /* no interval from fewer than two values */
         snprintf(buf, size, "-");
     else
         snprintf(buf, size, "%.4g ± %.2g", mean_of(s) * scale, half_width(s) * scale);
@@ -236,13 +240,21 @@ int cli_eval(cli_options *o)
     int rc = cli_session_open(&s, o);
     if (!rc)
         rc = cli_dataset_load(s.ctx, o->data, o->limit, o->canvas, o->cfg.seed, &d);
+    if (!rc && d.count == 0) {
+        fprintf(stderr, "egcam eval: --data %s holds no images\n", o->data);
+        rc = 1;
+    }
     size_t points = (size_t)o->eval.steps + 1;
+    int oom = 0;
     for (int m = 0; !rc && m < METHODS; m++)
         for (int k = 0; k < 2; k++)
-            if (!(ev.curves[m][k] = calloc(points, sizeof(double))))
-                rc = 1;
-    if (!rc && !(ev.curve = calloc(points, sizeof(float))))
+            oom |= !(ev.curves[m][k] = calloc(points, sizeof(double)));
+    if (!rc)
+        oom |= !(ev.curve = calloc(points, sizeof(float)));
+    if (!rc && oom) {
+        fprintf(stderr, "egcam eval: out of memory for curves of %zu points\n", points);
         rc = 1;
+    }
     ev.have_boxes = d.boxes != NULL;
     double t0 = cli_now_ms();
     if (!rc)

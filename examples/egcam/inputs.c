@@ -58,8 +58,7 @@ static int push_folder(const char *dir, char ***list, int *count, int *cap)
             snprintf(p, n, "%s/%s", dir, e->d_name);
         if (push(list, count, cap, p) != 0) {
             closedir(d);
-            fprintf(stderr, "egcam: out of memory\n");
-            return -1;
+            return -2;
         }
     }
     closedir(d);
@@ -71,23 +70,26 @@ static int push_folder(const char *dir, char ***list, int *count, int *cap)
     return 0;
 }
 
-int cli_list_inputs(char **paths, int count, char ***out)
+int cli_list_inputs(char **paths, int count, char ***out, int *bad)
 {
     char **list = NULL;
     int n = 0, cap = 0;
+    *bad = 0;
     for (int i = 0; i < count; i++) {
         struct stat st;
         if (stat(paths[i], &st) != 0) {
             fprintf(stderr, "egcam: %s: %s\n", paths[i], strerror(errno));
-            cli_free_list(list, n);
-            return -1;
+            ++*bad;
+            continue;
         }
         int rc = S_ISDIR(st.st_mode) ? push_folder(paths[i], &list, &n, &cap)
-                                     : push(&list, &n, &cap, strdup(paths[i]));
-        if (rc != 0) {
+                                     : (push(&list, &n, &cap, strdup(paths[i])) ? -2 : 0);
+        if (rc == -2) {
             cli_free_list(list, n);
+            fprintf(stderr, "egcam: out of memory\n");
             return -1;
         }
+        *bad += rc != 0;
     }
     *out = list;
     return n;
@@ -199,9 +201,12 @@ int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre
     } else { /* PNG files: preprocessed like the inputs */
         char **files;
         char *one[] = {(char *)path};
-        int n = cli_list_inputs(one, 1, &files);
-        if (n < 0)
+        int bad, n = cli_list_inputs(one, 1, &files, &bad);
+        if (n < 0 || bad) {
+            if (n > 0)
+                cli_free_list(files, n);
             return 1;
+        }
         for (int i = 0; i < n && rc == 0; i++) {
             cli_input in;
             rc = cli_load_input(ctx, files[i], pre, &in);

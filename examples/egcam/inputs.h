@@ -14,8 +14,10 @@ typedef struct cli_input {
 } cli_input;
 
 /* Expand paths (files or folders of .png, sorted) into a list of input
- * paths. Returns the count, or -1 after printing why to stderr. */
-int cli_list_inputs(char **paths, int count, char ***out);
+ * paths. A path that does not exist, or a folder without PNGs, is reported
+ * on stderr, counted in *bad and skipped. Returns the count listed, or -1
+ * when out of memory. */
+int cli_list_inputs(char **paths, int count, char ***out, int *bad);
 void cli_free_list(char **list, int count);
 
 /* Load one input: a .npy tensor as is, or a PNG preprocessed by pre.

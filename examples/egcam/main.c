@@ -106,8 +106,10 @@ static egcam_image *input_picture(const cli_input *in, egcam_image *scratch, uin
         lo = p == 0 || mean[p] < lo ? mean[p] : lo;
         hi = p == 0 || mean[p] > hi ? mean[p] : hi;
     }
-    for (size_t p = 0; p < hw; p++)
-        (*pixels)[p] = (uint8_t)(hi > lo ? 255.0f * (mean[p] - lo) / (hi - lo) + 0.5f : 0);
+    for (size_t p = 0; p < hw; p++) { /* NaN and infinities (refused later) as 0 */
+        float v = hi > lo ? 255.0f * (mean[p] - lo) / (hi - lo) + 0.5f : 0.0f;
+        (*pixels)[p] = (uint8_t)(v >= 0.0f && v <= 255.0f ? v : 0.0f);
+    }
     free(mean);
     *scratch = (egcam_image){*pixels, (uint32_t)t->shape[2], (uint32_t)t->shape[1], 1, 0};
     return scratch;
@@ -199,9 +201,10 @@ static int run_inputs(cli_options *o, enum cli_command cmd)
     run r;
     char **paths = NULL;
     int n = -1;
+    int bad = 0;
     if (cli_session_open(&r, o) == 0)
-        n = cli_list_inputs(o->inputs, o->input_count, &paths);
-    int failed = n < 0;
+        n = cli_list_inputs(o->inputs, o->input_count, &paths, &bad);
+    int failed = n < 0 || bad;
     uint64_t per_item = cmd == CLI_COMPARE ? 1 + o->cfg.steps + o->cfg.samples
                         : o->cfg.method == EGCAM_METHOD_INTEGRATED ? o->cfg.steps
                                                                    : o->cfg.samples;

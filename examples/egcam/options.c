@@ -265,8 +265,8 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
         case OPT_SEED: {
             char *end;
             errno = 0;
-            unsigned long long s = strtoull(v, &end, 0);
-            if (errno || end == v || *end || v[0] == '-')
+            unsigned long long s = strtoull(v, &end, 10);
+            if (errno || end == v || *end || !(v[0] >= '0' && v[0] <= '9'))
                 return bad(name, v, "expected a whole number");
             o->cfg.seed = s;
             break;
@@ -290,10 +290,17 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
             }
             break;
         case OPT_SIZE: {
-            unsigned h, w;
-            char tail;
-            if (sscanf(v, "%ux%u%c", &h, &w, &tail) != 2 || !h || !w)
+            char hbuf[16];
+            const char *x = strchr(v, 'x');
+            size_t hl = x ? (size_t)(x - v) : 0;
+            uint32_t h, w;
+            if (!x || hl == 0 || hl >= sizeof hbuf)
                 return bad(name, v, "expected HxW, e.g. 224x224");
+            memcpy(hbuf, v, hl);
+            hbuf[hl] = '\0';
+            if (parse_u32(hbuf, 1, &h) != 0 || parse_u32(x + 1, 1, &w) != 0 || h > 65535 ||
+                w > 65535)
+                return bad(name, v, "expected HxW, e.g. 224x224, each 1 to 65535");
             o->pre.height = h;
             o->pre.width = w;
             break;
@@ -358,12 +365,12 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
                 return bad(name, v, "expected a whole number >= 1");
             break;
         case OPT_PERTURBATIONS:
-            if (parse_u32(v, 1, &o->eval.perturbations) != 0)
-                return bad(name, v, "expected a whole number >= 1");
+            if (parse_u32(v, 1, &o->eval.perturbations) != 0 || o->eval.perturbations > 10000)
+                return bad(name, v, "expected a whole number from 1 to 10000");
             break;
         case OPT_EVAL_STEPS:
-            if (parse_u32(v, 1, &o->eval.steps) != 0)
-                return bad(name, v, "expected a whole number >= 1");
+            if (parse_u32(v, 1, &o->eval.steps) != 0 || o->eval.steps > 10000)
+                return bad(name, v, "expected a whole number from 1 to 10000");
             break;
         case OPT_FILL: {
             static const char *const fills[] = {"blur", "zeros", "mean", NULL};
@@ -377,8 +384,12 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
             fprintf(stderr, "egcam %s: %s needs a value\n", command_names[cmd], argv[optind - 1]);
             return 2;
         default:
-            fprintf(stderr, "egcam %s: unknown flag %s (see egcam %s --help)\n",
-                    command_names[cmd], argv[optind - 1], command_names[cmd]);
+            if (optopt > 0 && optopt < 256) /* a short flag: name it, not its cluster */
+                fprintf(stderr, "egcam %s: unknown flag -%c (see egcam %s --help)\n",
+                        command_names[cmd], optopt, command_names[cmd]);
+            else
+                fprintf(stderr, "egcam %s: unknown flag %s (see egcam %s --help)\n",
+                        command_names[cmd], argv[optind - 1], command_names[cmd]);
             return 2;
         }
     }

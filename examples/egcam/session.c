@@ -46,9 +46,10 @@ static int read_labels(cli_session *s, const char *path)
         fprintf(stderr, "egcam: --labels %s: %s\n", path, strerror(errno));
         return 1;
     }
-    char line[512];
+    char *line = NULL;
+    size_t size = 0;
     int cap = 0, rc = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
+    while (!rc && getline(&line, &size, f) >= 0) { /* any length */
         line[strcspn(line, "\r\n")] = '\0';
         if (s->label_count == cap) {
             cap = cap ? 2 * cap : 64;
@@ -64,6 +65,7 @@ static int read_labels(cli_session *s, const char *path)
         else
             s->label_count++;
     }
+    free(line);
     fclose(f);
     if (rc)
         fprintf(stderr, "egcam: --labels %s: out of memory\n", path);
@@ -116,7 +118,14 @@ static int make_dirs(const char *path)
                 return -1;
             *p = '/';
         }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+        return -1;
+    struct stat st; /* it may have existed as something else */
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
 }
 
 int cli_session_open(cli_session *s, cli_options *o)
