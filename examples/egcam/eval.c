@@ -48,12 +48,12 @@ static const struct {
     [ENERGY] = {"Energy pointing game", "higher", 1},
 };
 
-typedef struct stat {
+typedef struct summary {
     double sum, squares;
     uint64_t n;
-} stat;
+} summary;
 
-static void add(stat *s, double v)
+static void add(summary *s, double v)
 {
     if (isfinite(v)) {
         s->sum += v;
@@ -62,9 +62,9 @@ static void add(stat *s, double v)
     }
 }
 
-static double mean_of(const stat *s) { return s->n ? s->sum / (double)s->n : NAN; }
+static double mean_of(const summary *s) { return s->n ? s->sum / (double)s->n : NAN; }
 
-static double half_width(const stat *s)
+static double half_width(const summary *s)
 {
     if (s->n < 2)
         return NAN;
@@ -74,7 +74,7 @@ static double half_width(const stat *s)
 }
 
 typedef struct evaluation {
-    stat stats[METHODS][METRICS];
+    summary stats[METHODS][METRICS];
     double *curves[METHODS][2]; /* summed deletion / insertion curves */
     float *curve;               /* one curve, scratch */
     uint64_t curve_n[METHODS];
@@ -97,7 +97,7 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
     const float *norm = egcam_result_map(res, EGCAM_MAP_NORMALIZED, NULL, NULL);
     int32_t cls = ev->top = egcam_result_class(res);
     const egcam_eval_options *eo = &s->o->eval;
-    stat *st = ev->stats[m];
+    summary *st = ev->stats[m];
     double v;
     int increase, hit, rc = 0;
     for (uint32_t insertion = 0; insertion < 2 && !rc; insertion++) {
@@ -138,7 +138,7 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
     return rc;
 }
 
-static void cell(char *buf, size_t size, const stat *s, double scale)
+static void cell(char *buf, size_t size, const summary *s, double scale)
 {
     if (s->n < 2) /* no interval from fewer than two values */
         snprintf(buf, size, "-");
@@ -183,7 +183,7 @@ static int write_reports(cli_session *s, evaluation *ev, const cli_dataset *d, d
         printf("%-28s", metric_info[k].name);
         for (int m = 0; m < METHODS; m++) {
             char c[64];
-            const stat *st = &ev->stats[m][k];
+            const summary *st = &ev->stats[m][k];
             cell(c, sizeof c, st, scale);
             fprintf(md, " %s |", c);
             printf(" %-22s", c);
