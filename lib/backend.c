@@ -92,6 +92,7 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
                        4, 0};
     egcam_tensor acts = {0}, logits = {0};
     char msg[EGCAM__ERRBUF_SIZE] = "";
+    be->pending_rows = 0;
     egcam_status st = be->ops.forward(be->self, &in, flags, &acts, &logits, msg, sizeof msg);
     msg[sizeof msg - 1] = '\0';
     if (st != EGCAM_OK)
@@ -118,6 +119,10 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
                            be->ops.name, dims->act.c, dims->act.h, dims->act.w, act.c, act.h,
                            act.w, dims->classes, classes);
     }
+    if (flags & EGCAM_FORWARD_FOR_BACKWARD) {
+        be->pending_rows = rows;
+        be->pending_act = act;
+    }
     out->acts = acts.data;
     out->logits = logits.data;
     return EGCAM_OK;
@@ -128,6 +133,7 @@ egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *see
 {
     egcam_tensor g = {0};
     char msg[EGCAM__ERRBUF_SIZE] = "";
+    be->pending_rows = 0; /* one backward per forward */
     egcam_status st = be->ops.backward(be->self, seed, &g, msg, sizeof msg);
     msg[sizeof msg - 1] = '\0';
     if (st != EGCAM_OK)
@@ -142,5 +148,63 @@ egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *see
                            be->ops.name, (long long)g.shape[1], (long long)g.shape[2],
                            (long long)g.shape[3], dims->act.c, dims->act.h, dims->act.w);
     *grad = g.data;
+    return EGCAM_OK;
+}
+
+/* ---- the public wrappers: the same checks, for callers outside the engine */
+
+egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egcam_tensor *inputs,
+                                   uint32_t flags, egcam_tensor *activations,
+                                   egcam_tensor *logits)
+{
+    egcam__clear_error(ctx);
+    if (!be || !activations || !logits)
+        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT,
+                           "egcam_backend_forward: backend, activations or logits is NULL");
+    *activations = (egcam_tensor){0};
+    *logits = (egcam_tensor){0};
+    if (flags & ~EGCAM_FORWARD_FOR_BACKWARD)
+        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
+                           "egcam_backend_forward: unknown flags 0x%x", flags);
+    size_t rows;
+    egcam__shape item;
+    egcam_status st = egcam__check_batch(ctx, inputs, "the inputs", 0, &rows, &item);
+    if (st != EGCAM_OK)
+        return st;
+    egcam__dims dims = {0};
+    egcam__forward_out fw;
+    if ((st = egcam__forward(ctx, be, inputs->data, rows, item, flags, &dims, &fw)) != EGCAM_OK)
+        return st;
+    *activations = (egcam_tensor){fw.acts,
+                                  {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h,
+                                   (int64_t)dims.act.w},
+                                  4, 0};
+    *logits = (egcam_tensor){fw.logits, {(int64_t)rows, (int64_t)dims.classes}, 2, 0};
+    return EGCAM_OK;
+}
+
+egcam_status egcam_backend_backward(egcam_ctx *ctx, egcam_backend *be, const float *seed,
+                                    egcam_tensor *grad)
+{
+    egcam__clear_error(ctx);
+    if (!be || !seed || !grad)
+        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT,
+                           "egcam_backend_backward: backend, seed or grad is NULL");
+    *grad = (egcam_tensor){0};
+    size_t rows = be->pending_rows;
+    if (!rows)
+        return egcam__fail(ctx, EGCAM_E_MISUSE,
+                           "egcam_backend_backward: the last forward on backend '%s' was not "
+                           "made with EGCAM_FORWARD_FOR_BACKWARD, or its backward was taken",
+                           be->ops.name);
+    egcam__dims dims = {.known = 1, .act = be->pending_act};
+    const float *g;
+    egcam_status st = egcam__backward(ctx, be, seed, rows, &dims, &g);
+    if (st != EGCAM_OK)
+        return st;
+    *grad = (egcam_tensor){g,
+                           {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h,
+                            (int64_t)dims.act.w},
+                           4, 0};
     return EGCAM_OK;
 }

@@ -70,6 +70,10 @@ void egcam__minmax(const float *v, size_t n, float *min, float *max);
 struct egcam_backend {
     egcam_backend_ops ops;  /* the caller's table, widened to this version */
     void             *self;
+    /* The last forward, for egcam_backend_backward()'s checks: its rows
+     * when it was made for backward (0 otherwise) and its shapes. */
+    size_t            pending_rows;
+    egcam__shape      pending_act;
 };
 
 /* The shapes a backend produced for one input shape: fixed by the first

@@ -378,6 +378,80 @@ static void test_backend_abi_gate(void **state)
     assert_string_equal(egcam_backend_name(NULL), "");
 }
 
+/* egcam_backend_forward/backward: the backend's own numbers, with the
+ * engine's checks, and misuse refused before the backend sees it. */
+static void test_backend_direct_calls(void **state)
+{
+    fixture *f = *state;
+    analytic_shape sh = analytic_get_shape(f->model);
+    float xs[2 * C * H * W];
+    analytic_fill_uniform(xs, 2 * C * H * W, 11, -1.0f, 1.0f);
+    egcam_tensor in = {xs, {2, C, H, W}, 4, 0}, acts, logits, grad;
+
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, 0, &acts, &logits),
+                     EGCAM_OK);
+    assert_int_equal(acts.ndim, 4);
+    assert_int_equal(acts.shape[0], 2);
+    assert_int_equal(acts.shape[1], (int64_t)sh.K);
+    assert_int_equal(logits.ndim, 2);
+    assert_int_equal(logits.shape[1], L);
+    size_t act_size = (size_t)(sh.K * sh.h * sh.w);
+    double A[K * H * W], y[L], G[K * H * W];
+    for (int n = 0; n < 2; n++) {
+        analytic_activations(f->model, xs + n * C * H * W, A);
+        analytic_logits(f->model, xs + n * C * H * W, y);
+        for (size_t j = 0; j < act_size; j++)
+            assert_float_equal(acts.data[n * act_size + j], A[j], 1e-5);
+        for (int j = 0; j < L; j++)
+            assert_float_equal(logits.data[n * L + j], y[j], 1e-4);
+    }
+    /* Backward after an inference forward is misuse, caught here. */
+    float seed[2 * L] = {0};
+    seed[1] = 1.0f;
+    seed[L + 2] = 1.0f;
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "EGCAM_FORWARD_FOR_BACKWARD"));
+    assert_null(grad.data);
+
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, EGCAM_FORWARD_FOR_BACKWARD,
+                                           &acts, &logits),
+                     EGCAM_OK);
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_OK);
+    assert_int_equal(grad.shape[0], 2);
+    for (int n = 0; n < 2; n++) {
+        double one_hot[L] = {0};
+        one_hot[n ? 2 : 1] = 1.0;
+        analytic_gradient(f->model, xs + n * C * H * W, one_hot, G);
+        for (size_t j = 0; j < act_size; j++)
+            assert_float_equal(grad.data[n * act_size + j], G[j], 1e-4);
+    }
+    /* One backward per forward. */
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
+
+    /* Bad arguments. */
+    assert_int_equal(egcam_backend_forward(f->ctx, NULL, &in, 0, &acts, &logits),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, NULL, 0, &acts, &logits),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, 0, NULL, &logits),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, 0x10, &acts, &logits),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "flags 0x10"));
+    egcam_tensor three = {xs, {C, H, W}, 3, 0};
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &three, 0, &acts, &logits),
+                     EGCAM_E_SHAPE_MISMATCH);
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, NULL, &grad),
+                     EGCAM_E_NULL_ARGUMENT);
+    /* A failing backend: its message comes through, nothing is pending. */
+    analytic_fail_forward(f->model, 1);
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, EGCAM_FORWARD_FOR_BACKWARD,
+                                           &acts, &logits),
+                     EGCAM_E_BACKEND);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), ANALYTIC_FORWARD_FAILURE));
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
+}
+
 static void test_refset_errors(void **state)
 {
     fixture *f = *state;
@@ -488,6 +562,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_target_weights, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_abi_gate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_backend_direct_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refset_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_getters_and_errors_cleared, setup, teardown),
     };

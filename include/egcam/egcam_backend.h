@@ -106,6 +106,39 @@ egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, void *self,
 EGCAM_API egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status,
                                            const char *message);
 
+/**
+ * Run a backend's forward directly, with the checks libegcam applies to
+ * what a backend hands back (ranks, row counts, sizes). For programs that
+ * test or time a backend on its own: bench/ times the forward and backward
+ * passes an explanation cannot avoid this way.
+ *
+ * @param[in]  inputs       [N, C, H, W], N >= 1; borrowed for the call
+ * @param[in]  flags        EGCAM_FORWARD_FOR_BACKWARD when
+ *                          egcam_backend_backward() follows, else 0
+ * @param[out] activations  [N, K, h, w], a view of the backend's memory
+ * @param[out] logits       [N, L], likewise
+ * The views stay valid until the next call on the backend.
+ * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_SHAPE_MISMATCH,
+ *         EGCAM_E_EMPTY, EGCAM_E_INVALID_ARGUMENT (flags, sizes),
+ *         EGCAM_E_BACKEND or the backend's own failure. @since 0.1
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_backend_forward(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *inputs,
+                      uint32_t flags, egcam_tensor *activations, egcam_tensor *logits);
+
+/**
+ * Run a backend's backward for the batch of the last forward, which must
+ * have been made with EGCAM_FORWARD_FOR_BACKWARD (else EGCAM_E_MISUSE).
+ *
+ * @param[in]  seed  N x L floats: row n weighs the logits of input n
+ * @param[out] grad  [N, K, h, w], a view valid until the next call
+ * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_MISUSE, EGCAM_E_BACKEND
+ *         or the backend's own failure. @since 0.1
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_backend_backward(egcam_ctx *ctx, egcam_backend *backend, const float *seed,
+                       egcam_tensor *grad);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
