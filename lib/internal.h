@@ -120,8 +120,6 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg);
  * batch size cannot change which numbers a sample sees. */
 typedef struct egcam__rng {
     uint64_t s[4];
-    double   spare;     /* second normal of a Box-Muller pair */
-    int      has_spare;
 } egcam__rng;
 
 enum egcam__stream {

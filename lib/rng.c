@@ -6,6 +6,7 @@
 #include <math.h>
 
 #include "internal.h"
+#include "ziggurat_table.h"
 
 static uint64_t splitmix64(uint64_t *x)
 {
@@ -28,8 +29,6 @@ void egcam__rng_init(egcam__rng *r, uint64_t seed, uint32_t purpose, uint64_t in
     x = k;
     for (int i = 0; i < 4; i++)
         r->s[i] = splitmix64(&x);
-    r->has_spare = 0;
-    r->spare = 0.0;
 }
 
 uint64_t egcam__rng_next(egcam__rng *r)
@@ -60,18 +59,38 @@ uint32_t egcam__rng_below(egcam__rng *r, uint32_t n)
     return (uint32_t)(m >> 32);
 }
 
+/* The tail beyond the ziggurat's base, |x| > EGCAM__ZIG_TAIL (Marsaglia,
+ * 1964); 1 - u keeps the logarithms' arguments in (0, 1]. */
+static double normal_tail(egcam__rng *r, int negative)
+{
+    double x, y;
+    do {
+        x = log(1.0 - egcam__rng_uniform(r)) / EGCAM__ZIG_TAIL;
+        y = log(1.0 - egcam__rng_uniform(r));
+    } while (-2.0 * y < x * x);
+    return negative ? x - EGCAM__ZIG_TAIL : EGCAM__ZIG_TAIL - x;
+}
+
 double egcam__rng_normal(egcam__rng *r)
 {
-    if (r->has_spare) {
-        r->has_spare = 0;
-        return r->spare;
+    /* Ziggurat: one 64-bit draw picks a block (its low 7 bits) and a point
+     * in it (its high 53 bits, independent of the low ones). About 99% of
+     * draws land inside a block's rectangle and cost a multiply; the rest
+     * test the wedge or go to the tail. Expected Grad-CAM draws C*H*W of
+     * these per sample, which is why this is not Box-Muller (a logarithm,
+     * a square root and a sine per number). */
+    for (;;) {
+        uint64_t bits = egcam__rng_next(r);
+        unsigned i = (unsigned)(bits & (EGCAM__ZIG_BLOCKS - 1));
+        double u = 2.0 * ((double)(bits >> 11) * 0x1.0p-53) - 1.0; /* [-1, 1) */
+        if (fabs(u) < zig_ratio[i])
+            return u * zig_x[i];
+        if (i == 0)
+            return normal_tail(r, u < 0.0);
+        double x = u * zig_x[i];
+        double f0 = exp(-0.5 * (zig_x[i] * zig_x[i] - x * x));
+        double f1 = exp(-0.5 * (zig_x[i + 1] * zig_x[i + 1] - x * x));
+        if (f1 + egcam__rng_uniform(r) * (f0 - f1) < 1.0)
+            return x;
     }
-    /* Box-Muller; 1 - u keeps the logarithm's argument in (0, 1]. */
-    double u = 1.0 - egcam__rng_uniform(r);
-    double v = egcam__rng_uniform(r);
-    double radius = sqrt(-2.0 * log(u));
-    double angle = 6.283185307179586 * v;
-    r->spare = radius * sin(angle);
-    r->has_spare = 1;
-    return radius * cos(angle);
 }
