@@ -21,7 +21,11 @@ void egcam__result_maps(egcam_result *res, const float *acts)
     }
     /* The shared resampler without antialiasing is PyTorch's interpolate(
      * mode="bilinear", align_corners=False), even where the input is smaller
-     * than the layer; with no scratch it cannot fail, as this step must not. */
-    egcam__resample(res->layer_map, res->lh, res->lw, res->input_map, res->ih, res->iw, 0, NULL);
+     * than the layer. Its scratch (lh x iw) is the normalized map, written
+     * only afterwards: filtering each layer row once instead of once per
+     * output row, with the same bits, and no allocation that could fail. */
+    float *scratch = res->lh <= res->ih ? res->normalized : NULL;
+    egcam__resample(res->layer_map, res->lh, res->lw, res->input_map, res->ih, res->iw, 0,
+                    scratch);
     egcam__normalize(res->input_map, res->normalized, (size_t)res->ih * res->iw);
 }
