@@ -1,0 +1,371 @@
+/*
+ * bench.c - how much an explanation costs over the passes it cannot avoid.
+ *
+ * For one TorchScript model, layer, input size, method, N and batch size it
+ * times, alternately in one process:
+ *
+ *   explain  egcam_explain() end to end (with a cached reference set);
+ *   floor    the same backend's forward and backward passes that the method
+ *            needs at the same batch size, through egcam_backend_forward()
+ *            and egcam_backend_backward(), and nothing else:
+ *              Grad-CAM             1 forward for backward + 1 backward
+ *              Integrated Grad-CAM  1 forward (A(x)) + M forwards for
+ *                                   backward + M backwards
+ *              Expected Grad-CAM    1 forward (A(x)) + N forwards for
+ *                                   backward + N backwards, + N forwards
+ *                                   (A(x + eps)) unless clean difference
+ *
+ * and prints the median of each, their ratio, forward rows per second and
+ * the peak resident memory. Alternating the two keeps slow drifts of a
+ * shared machine out of the ratio.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "egcam/egcam_backend.h"
+#include "egcam/egcam_torch.h"
+
+typedef struct options {
+    const char *model, *layer, *device, *method_name, *json;
+    uint32_t channels, height, width;
+    uint32_t method, samples, batch, refs, repeats, warmup, threads;
+    int clean_difference, skip_floor;
+} options;
+
+static void usage(FILE *to)
+{
+    fprintf(to,
+            "usage: egcam-bench --model FILE.pt --layer PATH [options]\n"
+            "  --size CxHxW          input size (default 3x224x224)\n"
+            "  --method NAME         gradcam, integrated or expected (default expected)\n"
+            "  --samples N           N (expected) or M (integrated); default 50\n"
+            "  --batch B             inputs per backend call (default 16)\n"
+            "  --refs R              cached references (default 16; integrated uses 1)\n"
+            "  --clean-difference    Expected Grad-CAM's clean-difference option\n"
+            "  --repeats K           timed repeats of each (default 5)\n"
+            "  --warmup K            untimed repeats first (default 1)\n"
+            "  --threads T           LibTorch intra-op threads (default: LibTorch's)\n"
+            "  --device NAME         cpu (default), cuda, cuda:N\n"
+            "  --no-floor            time the explanation only\n"
+            "  --json FILE           also append the result as one JSON line\n");
+}
+
+static int parse_u32(const char *s, uint32_t *out, uint32_t min)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || v < min || v > UINT32_MAX || s[0] == '-')
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    *o = (options){.device = "cpu", .method_name = "expected", .channels = 3, .height = 224,
+                   .width = 224, .method = EGCAM_METHOD_EXPECTED, .samples = 50, .batch = 16,
+                   .refs = 16, .repeats = 5, .warmup = 1};
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'},   {"layer", required_argument, 0, 'l'},
+        {"size", required_argument, 0, 's'},    {"method", required_argument, 0, 'M'},
+        {"samples", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
+        {"refs", required_argument, 0, 'r'},    {"clean-difference", no_argument, 0, 'c'},
+        {"repeats", required_argument, 0, 'k'}, {"warmup", required_argument, 0, 'w'},
+        {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
+        {"no-floor", no_argument, 0, 'F'},      {"json", required_argument, 0, 'j'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'l': o->layer = optarg; break;
+        case 'd': o->device = optarg; break;
+        case 'j': o->json = optarg; break;
+        case 'c': o->clean_difference = 1; break;
+        case 'F': o->skip_floor = 1; break;
+        case 's': {
+            unsigned a, b, d;
+            char tail;
+            bad = sscanf(optarg, "%ux%ux%u%c", &a, &b, &d, &tail) != 3 || !a || !b || !d;
+            o->channels = a, o->height = b, o->width = d;
+            break;
+        }
+        case 'M':
+            o->method_name = optarg;
+            o->method = !strcmp(optarg, "gradcam")      ? EGCAM_METHOD_GRADCAM
+                        : !strcmp(optarg, "integrated") ? EGCAM_METHOD_INTEGRATED
+                        : !strcmp(optarg, "expected")   ? EGCAM_METHOD_EXPECTED
+                                                        : 0;
+            bad = !o->method;
+            break;
+        case 'n': bad = parse_u32(optarg, &o->samples, 1); break;
+        case 'b': bad = parse_u32(optarg, &o->batch, 1); break;
+        case 'r': bad = parse_u32(optarg, &o->refs, 1); break;
+        case 'k': bad = parse_u32(optarg, &o->repeats, 1); break;
+        case 'w': bad = parse_u32(optarg, &o->warmup, 0); break;
+        case 't': bad = parse_u32(optarg, &o->threads, 1); break;
+        case 'h': usage(stdout); exit(0);
+        default: return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "egcam-bench: bad value '%s'\n", optarg);
+            return -1;
+        }
+    }
+    if (optind != argc || !o->model || !o->layer) {
+        fprintf(stderr, "egcam-bench: --model and --layer are required\n");
+        return -1;
+    }
+    if (o->method == EGCAM_METHOD_INTEGRATED)
+        o->refs = 1;
+    return 0;
+}
+
+static double clock_ms(clockid_t id)
+{
+    struct timespec t;
+    clock_gettime(id, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, uint32_t n)
+{
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* Deterministic inputs in [lo, hi): the numbers do not matter for speed. */
+static void fill(float *v, size_t n, uint64_t seed, float lo, float hi)
+{
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        v[i] = lo + (hi - lo) * (float)((s >> 40) * 0x1.0p-24);
+    }
+}
+
+typedef struct bench {
+    options        o;
+    egcam_ctx     *ctx;
+    egcam_backend *be;
+    egcam_refset  *refs;
+    egcam_config   cfg;
+    float         *x;       /* one input */
+    float         *rows;    /* batch copies of x, for the floor */
+    float         *seed;    /* batch one-hot rows over the logits */
+    size_t         in_size;
+} bench;
+
+static int failed(bench *b, const char *what, egcam_status st)
+{
+    fprintf(stderr, "egcam-bench: %s: %s: %s\n", what, egcam_status_string(st),
+            egcam_ctx_last_error(b->ctx));
+    return -1;
+}
+
+/* Forward `count` rows in batches, each followed by a backward when
+ * for_backward; the rows are copies of x (their values do not change the
+ * cost of a dense network). */
+static int floor_passes(bench *b, uint64_t count, int for_backward)
+{
+    for (uint64_t done = 0; done < count;) {
+        uint32_t rows = count - done < b->o.batch ? (uint32_t)(count - done) : b->o.batch;
+        egcam_tensor in = {b->rows, {rows, b->o.channels, b->o.height, b->o.width}, 4, 0};
+        egcam_tensor acts, logits, grad;
+        egcam_status st = egcam_backend_forward(
+            b->ctx, b->be, &in, for_backward ? EGCAM_FORWARD_FOR_BACKWARD : 0, &acts, &logits);
+        if (st != EGCAM_OK)
+            return failed(b, "floor forward", st);
+        if (for_backward && (st = egcam_backend_backward(b->ctx, b->be, b->seed, &grad)) != EGCAM_OK)
+            return failed(b, "floor backward", st);
+        done += rows;
+    }
+    return 0;
+}
+
+/* The passes the method cannot avoid. */
+static int run_floor(bench *b)
+{
+    uint64_t n = b->o.method == EGCAM_METHOD_GRADCAM ? 1 : b->o.samples;
+    int noisy_diff = b->o.method == EGCAM_METHOD_EXPECTED && !b->o.clean_difference;
+    if (b->o.method != EGCAM_METHOD_GRADCAM && floor_passes(b, 1, 0)) /* A(x) */
+        return -1;
+    if (noisy_diff && floor_passes(b, n, 0)) /* A(x + eps) */
+        return -1;
+    return floor_passes(b, n, 1);
+}
+
+static int run_explain(bench *b)
+{
+    egcam_tensor in = {b->x, {1, b->o.channels, b->o.height, b->o.width}, 4, 0};
+    egcam_result *res = NULL;
+    egcam_status st = egcam_explain(b->ctx, b->be, &b->cfg, &in,
+                                    b->o.method == EGCAM_METHOD_GRADCAM ? NULL : b->refs, &res);
+    if (st != EGCAM_OK)
+        return failed(b, "explain", st);
+    egcam_result_free(res);
+    return 0;
+}
+
+static int setup(bench *b)
+{
+    const options *o = &b->o;
+    egcam_status st;
+    if ((st = egcam_ctx_new(&b->ctx)) != EGCAM_OK) {
+        fprintf(stderr, "egcam-bench: %s\n", egcam_status_string(st));
+        return -1;
+    }
+    if (o->threads && (st = egcam_torch_set_threads(b->ctx, o->threads)) != EGCAM_OK)
+        return failed(b, "threads", st);
+    egcam_torch_options topts;
+    if ((st = egcam_torch_options_init(&topts)) != EGCAM_OK)
+        return failed(b, "options", st);
+    topts.device = o->device;
+    if ((st = egcam_torch_open(b->ctx, o->model, o->layer, &topts, &b->be)) != EGCAM_OK)
+        return failed(b, "open", st);
+    b->in_size = (size_t)o->channels * o->height * o->width;
+    b->x = malloc(b->in_size * sizeof *b->x);
+    b->rows = malloc(b->in_size * o->batch * sizeof *b->rows);
+    float *refs = malloc(b->in_size * o->refs * sizeof *refs);
+    if (!b->x || !b->rows || !refs) {
+        free(refs);
+        fprintf(stderr, "egcam-bench: out of memory\n");
+        return -1;
+    }
+    fill(b->x, b->in_size, 1, -2.0f, 2.0f);
+    for (uint32_t r = 0; r < o->batch; r++)
+        memcpy(b->rows + r * b->in_size, b->x, b->in_size * sizeof *b->x);
+    /* References: Integrated Grad-CAM's baseline is zeros, Expected
+     * Grad-CAM's set is noise, both forwarded once, as a caller caches them. */
+    if (o->method == EGCAM_METHOD_INTEGRATED)
+        memset(refs, 0, b->in_size * sizeof *refs);
+    else
+        fill(refs, b->in_size * o->refs, 2, -2.0f, 2.0f);
+    egcam_tensor rt = {refs, {o->refs, o->channels, o->height, o->width}, 4, 0};
+    st = egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs);
+    free(refs);
+    if (st != EGCAM_OK)
+        return failed(b, "references", st);
+
+    /* The seed rows: the class Grad-CAM would pick, from one forward. */
+    egcam_tensor in = {b->x, {1, o->channels, o->height, o->width}, 4, 0}, acts, logits;
+    if ((st = egcam_backend_forward(b->ctx, b->be, &in, 0, &acts, &logits)) != EGCAM_OK)
+        return failed(b, "forward", st);
+    size_t classes = (size_t)logits.shape[1], top = 0;
+    for (size_t j = 1; j < classes; j++)
+        top = logits.data[j] > logits.data[top] ? j : top;
+    b->seed = calloc(classes * o->batch, sizeof *b->seed);
+    if (!b->seed) {
+        fprintf(stderr, "egcam-bench: out of memory\n");
+        return -1;
+    }
+    for (uint32_t r = 0; r < o->batch; r++)
+        b->seed[r * classes + top] = 1.0f;
+
+    if ((st = egcam_config_init(&b->cfg)) != EGCAM_OK)
+        return failed(b, "config", st);
+    b->cfg.method = o->method;
+    b->cfg.samples = b->cfg.steps = o->samples;
+    b->cfg.batch_size = o->batch;
+    b->cfg.target_class = (int32_t)top;
+    if (o->clean_difference)
+        b->cfg.flags |= EGCAM_FLAG_CLEAN_DIFFERENCE;
+    return 0;
+}
+
+static void teardown(bench *b)
+{
+    egcam_refset_free(b->refs);
+    egcam_backend_free(b->be);
+    egcam_ctx_free(b->ctx);
+    free(b->x);
+    free(b->rows);
+    free(b->seed);
+}
+
+static double peak_rss_mib(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
+}
+
+int main(int argc, char **argv)
+{
+    bench b = {0};
+    if (parse_options(argc, argv, &b.o)) {
+        usage(stderr);
+        return 2;
+    }
+    int rc = setup(&b);
+    /* Wall time, and the process's CPU time: on a busy machine the second
+     * is the steadier of the two (with one thread). */
+    double *t[4];
+    for (int k = 0; k < 4; k++)
+        if (!(t[k] = calloc(b.o.repeats, sizeof *t[k])))
+            rc = -1;
+    for (uint32_t i = 0; rc == 0 && i < b.o.warmup + b.o.repeats; i++) {
+        double w0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        rc = run_explain(&b);
+        double w1 = clock_ms(CLOCK_MONOTONIC), c1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        if (rc == 0 && !b.o.skip_floor)
+            rc = run_floor(&b);
+        double w2 = clock_ms(CLOCK_MONOTONIC), c2 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        if (i >= b.o.warmup) {
+            uint32_t r = i - b.o.warmup;
+            t[0][r] = w1 - w0, t[1][r] = w2 - w1, t[2][r] = c1 - c0, t[3][r] = c2 - c1;
+        }
+    }
+    if (rc == 0) {
+        double ms = median(t[0], b.o.repeats), floor_ms = median(t[1], b.o.repeats);
+        double cpu = median(t[2], b.o.repeats), floor_cpu = median(t[3], b.o.repeats);
+        uint64_t n = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : b.o.samples;
+        int noisy_diff = b.o.method == EGCAM_METHOD_EXPECTED && !b.o.clean_difference;
+        uint64_t rows = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : 1 + n + (noisy_diff ? n : 0);
+        double ratio = b.o.skip_floor ? 0.0 : ms / floor_ms;
+        double cpu_ratio = b.o.skip_floor ? 0.0 : cpu / floor_cpu;
+        printf("%-10s %-2s N=%-4llu batch=%-2u explain %8.1f ms  floor %8.1f ms  ratio %.3f  "
+               "(cpu %.3f)  %5.1f fwd/s  peak %6.1f MiB\n",
+               b.o.method_name, b.o.clean_difference ? "cd" : "", (unsigned long long)n,
+               b.o.batch, ms, floor_ms, ratio, cpu_ratio, (double)rows / (ms / 1e3),
+               peak_rss_mib());
+        if (b.o.json) {
+            FILE *f = fopen(b.o.json, "a");
+            if (!f) {
+                fprintf(stderr, "egcam-bench: %s: %s\n", b.o.json, strerror(errno));
+                rc = -1;
+            } else {
+                fprintf(f,
+                        "{\"model\":\"%s\",\"layer\":\"%s\",\"device\":\"%s\",\"method\":\"%s\","
+                        "\"clean_difference\":%d,\"n\":%llu,\"batch\":%u,\"refs\":%u,"
+                        "\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,\"floor_ms\":%.3f,"
+                        "\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
+                        "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
+                        b.o.model, b.o.layer, b.o.device, b.o.method_name,
+                        b.o.clean_difference, (unsigned long long)n, b.o.batch, b.o.refs,
+                        b.o.threads, b.o.repeats, ms, floor_ms, ratio, cpu, floor_cpu,
+                        (unsigned long long)rows, peak_rss_mib());
+                fclose(f);
+            }
+        }
+    }
+    for (int k = 0; k < 4; k++)
+        free(t[k]);
+    teardown(&b);
+    return rc ? 1 : 0;
+}
