@@ -47,7 +47,8 @@ static void usage(FILE *to)
             "  --method NAME         gradcam, integrated or expected (default expected)\n"
             "  --samples N           N (expected) or M (integrated); default 50\n"
             "  --batch B             inputs per backend call (default 16)\n"
-            "  --refs R              cached references (default 16; integrated uses 1)\n"
+            "  --refs R              cached references (default 16; integrated uses 1,\n"
+            "                        gradcam none)\n"
             "  --clean-difference    Expected Grad-CAM's clean-difference option\n"
             "  --repeats K           timed repeats of each (default 5)\n"
             "  --warmup K            untimed repeats first (default 1)\n"
@@ -127,6 +128,8 @@ static int parse_options(int argc, char **argv, options *o)
     }
     if (o->method == EGCAM_METHOD_INTEGRATED)
         o->refs = 1;
+    if (o->method == EGCAM_METHOD_GRADCAM)
+        o->refs = 0;
     return 0;
 }
 
@@ -241,7 +244,7 @@ static int setup(bench *b)
     b->in_size = (size_t)o->channels * o->height * o->width;
     b->x = malloc(b->in_size * sizeof *b->x);
     b->rows = malloc(b->in_size * o->batch * sizeof *b->rows);
-    float *refs = malloc(b->in_size * o->refs * sizeof *refs);
+    float *refs = malloc(b->in_size * (o->refs ? o->refs : 1) * sizeof *refs);
     if (!b->x || !b->rows || !refs) {
         free(refs);
         fprintf(stderr, "egcam-bench: out of memory\n");
@@ -251,13 +254,14 @@ static int setup(bench *b)
     for (uint32_t r = 0; r < o->batch; r++)
         memcpy(b->rows + r * b->in_size, b->x, b->in_size * sizeof *b->x);
     /* References: Integrated Grad-CAM's baseline is zeros, Expected
-     * Grad-CAM's set is noise, both forwarded once, as a caller caches them. */
+     * Grad-CAM's set is noise, both forwarded once, as a caller caches them.
+     * Grad-CAM has none. */
     if (o->method == EGCAM_METHOD_INTEGRATED)
         memset(refs, 0, b->in_size * sizeof *refs);
     else
         fill(refs, b->in_size * o->refs, 2, -2.0f, 2.0f);
     egcam_tensor rt = {refs, {o->refs, o->channels, o->height, o->width}, 4, 0};
-    st = egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs);
+    st = o->refs ? egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs) : EGCAM_OK;
     free(refs);
     if (st != EGCAM_OK)
         return failed(b, "references", st);
@@ -332,8 +336,9 @@ int main(int argc, char **argv)
         }
     }
     if (rc == 0) {
-        double ms = median(t[0], b.o.repeats), floor_ms = median(t[1], b.o.repeats);
-        double cpu = median(t[2], b.o.repeats), floor_cpu = median(t[3], b.o.repeats);
+        double ms = median(t[0], b.o.repeats), cpu = median(t[2], b.o.repeats);
+        double floor_ms = b.o.skip_floor ? 0.0 : median(t[1], b.o.repeats);
+        double floor_cpu = b.o.skip_floor ? 0.0 : median(t[3], b.o.repeats);
         uint64_t n = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : b.o.samples;
         int noisy_diff = b.o.method == EGCAM_METHOD_EXPECTED && !b.o.clean_difference;
         uint64_t rows = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : 1 + n + (noisy_diff ? n : 0);
