@@ -36,7 +36,7 @@ typedef struct options {
     const char *model, *layer, *device, *method_name, *json;
     uint32_t channels, height, width;
     uint32_t method, samples, batch, refs, repeats, warmup, threads;
-    int clean_difference, skip_floor;
+    int clean_difference, skip_floor, passes, uncached_refs;
 } options;
 
 static void usage(FILE *to)
@@ -55,6 +55,10 @@ static void usage(FILE *to)
             "  --threads T           LibTorch intra-op threads (default: LibTorch's)\n"
             "  --device NAME         cpu (default), cuda, cuda:N\n"
             "  --no-floor            time the explanation only\n"
+            "  --uncached-refs       Expected Grad-CAM makes R uniform references in\n"
+            "                        each call instead of using a cached set\n"
+            "  --passes              time the backend's passes alone, per row: an\n"
+            "                        inference forward, a forward for backward, a backward\n"
             "  --json FILE           also append the result as one JSON line\n");
 }
 
@@ -82,6 +86,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"repeats", required_argument, 0, 'k'}, {"warmup", required_argument, 0, 'w'},
         {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
         {"no-floor", no_argument, 0, 'F'},      {"json", required_argument, 0, 'j'},
+        {"passes", no_argument, 0, 'P'},        {"uncached-refs", no_argument, 0, 'U'},
         {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
@@ -93,6 +98,8 @@ static int parse_options(int argc, char **argv, options *o)
         case 'j': o->json = optarg; break;
         case 'c': o->clean_difference = 1; break;
         case 'F': o->skip_floor = 1; break;
+        case 'P': o->passes = 1; break;
+        case 'U': o->uncached_refs = 1; break;
         case 's': {
             unsigned a, b, d;
             char tail;
@@ -217,12 +224,60 @@ static int run_explain(bench *b)
 {
     egcam_tensor in = {b->x, {1, b->o.channels, b->o.height, b->o.width}, 4, 0};
     egcam_result *res = NULL;
-    egcam_status st = egcam_explain(b->ctx, b->be, &b->cfg, &in,
-                                    b->o.method == EGCAM_METHOD_GRADCAM ? NULL : b->refs, &res);
+    int cached = b->o.method != EGCAM_METHOD_GRADCAM && !b->o.uncached_refs;
+    egcam_status st = egcam_explain(b->ctx, b->be, &b->cfg, &in, cached ? b->refs : NULL, &res);
     if (st != EGCAM_OK)
         return failed(b, "explain", st);
     egcam_result_free(res);
     return 0;
+}
+
+/* --passes: the backend's three kinds of pass, in ms per row at the batch
+ * size, over `samples` rows: what inference mode and a backward that stops
+ * at the layer cost. */
+static int run_passes(bench *b)
+{
+    const options *o = &b->o;
+    double *t[3];
+    int rc = 0;
+    for (int k = 0; k < 3; k++)
+        if (!(t[k] = calloc(o->repeats, sizeof *t[k])))
+            rc = -1;
+    for (uint32_t i = 0; rc == 0 && i < o->warmup + o->repeats; i++) {
+        double inference = 0, forward = 0, backward = 0;
+        for (uint64_t done = 0; rc == 0 && done < o->samples;) {
+            uint32_t rows = o->samples - done < o->batch ? (uint32_t)(o->samples - done) : o->batch;
+            egcam_tensor in = {b->rows, {rows, o->channels, o->height, o->width}, 4, 0};
+            egcam_tensor acts, logits, grad;
+            double t0 = clock_ms(CLOCK_MONOTONIC);
+            egcam_status st = egcam_backend_forward(b->ctx, b->be, &in, 0, &acts, &logits);
+            double t1 = clock_ms(CLOCK_MONOTONIC);
+            if (st == EGCAM_OK)
+                st = egcam_backend_forward(b->ctx, b->be, &in, EGCAM_FORWARD_FOR_BACKWARD, &acts,
+                                           &logits);
+            double t2 = clock_ms(CLOCK_MONOTONIC);
+            if (st == EGCAM_OK)
+                st = egcam_backend_backward(b->ctx, b->be, b->seed, &grad);
+            double t3 = clock_ms(CLOCK_MONOTONIC);
+            if (st != EGCAM_OK)
+                rc = failed(b, "passes", st);
+            inference += t1 - t0, forward += t2 - t1, backward += t3 - t2;
+            done += rows;
+        }
+        if (i >= o->warmup) {
+            uint32_t r = i - o->warmup;
+            t[0][r] = inference / o->samples, t[1][r] = forward / o->samples;
+            t[2][r] = backward / o->samples;
+        }
+    }
+    if (rc == 0)
+        printf("passes per row, batch %u: inference forward %.2f ms  forward for backward "
+               "%.2f ms  backward to the layer %.2f ms\n",
+               o->batch, median(t[0], o->repeats), median(t[1], o->repeats),
+               median(t[2], o->repeats));
+    for (int k = 0; k < 3; k++)
+        free(t[k]);
+    return rc;
 }
 
 static int setup(bench *b)
@@ -289,6 +344,10 @@ static int setup(bench *b)
     b->cfg.target_class = (int32_t)top;
     if (o->clean_difference)
         b->cfg.flags |= EGCAM_FLAG_CLEAN_DIFFERENCE;
+    if (o->uncached_refs && o->method == EGCAM_METHOD_EXPECTED) {
+        b->cfg.references = EGCAM_REFERENCES_UNIFORM;
+        b->cfg.reference_count = o->refs;
+    }
     return 0;
 }
 
@@ -317,6 +376,11 @@ int main(int argc, char **argv)
         return 2;
     }
     int rc = setup(&b);
+    if (rc == 0 && b.o.passes) {
+        rc = run_passes(&b);
+        teardown(&b);
+        return rc ? 1 : 0;
+    }
     /* Wall time, and the process's CPU time: on a busy machine the second
      * is the steadier of the two (with one thread). */
     double *t[4];
@@ -357,12 +421,13 @@ int main(int argc, char **argv)
             } else {
                 fprintf(f,
                         "{\"model\":\"%s\",\"layer\":\"%s\",\"device\":\"%s\",\"method\":\"%s\","
-                        "\"clean_difference\":%d,\"n\":%llu,\"batch\":%u,\"refs\":%u,"
+                        "\"clean_difference\":%d,\"uncached_refs\":%d,\"n\":%llu,\"batch\":%u,\"refs\":%u,"
                         "\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,\"floor_ms\":%.3f,"
                         "\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
                         "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
                         b.o.model, b.o.layer, b.o.device, b.o.method_name,
-                        b.o.clean_difference, (unsigned long long)n, b.o.batch, b.o.refs,
+                        b.o.clean_difference, b.o.uncached_refs, (unsigned long long)n,
+                        b.o.batch, b.o.refs,
                         b.o.threads, b.o.repeats, ms, floor_ms, ratio, cpu, floor_cpu,
                         (unsigned long long)rows, peak_rss_mib());
                 fclose(f);
