@@ -16,6 +16,7 @@
 #            sanitized library, which ASan refuses to load).
 #   thread   -Db_sanitize=thread, core only (-Dtorch=disabled
 #            -Dexamples=false): builds and runs test_threads alone.
+# Neither builds bench/ (-Dbench=false), which no test runs.
 #
 # The nested build is kept between runs (incremental); delete
 # BUILD_DIR/sanitize-MODE to start over.
@@ -35,10 +36,10 @@ flags='-fno-omit-frame-pointer'
 case $mode in
   address)
     flags="$flags -fno-sanitize-recover=undefined"
-    options="-Db_sanitize=address,undefined -Db_lundef=false"
+    options="-Db_sanitize=address,undefined -Db_lundef=false -Dbench=false"
     ;;
   thread)
-    options="-Db_sanitize=thread -Db_lundef=false -Dtorch=disabled -Dexamples=false"
+    options="-Db_sanitize=thread -Db_lundef=false -Dtorch=disabled -Dexamples=false -Dbench=false"
     ;;
   *) echo "unknown mode '$mode'" >&2; exit 2 ;;
 esac
