@@ -253,6 +253,9 @@ static void test_config_struct_size(void **state)
     assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
     f->cfg.reserved0 = 3;
     assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
+    f->cfg.reserved1 = 1;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
 }
 
 static void test_null_arguments(void **state)
@@ -366,6 +369,8 @@ static void test_bad_inputs(void **state)
 {
     fixture *f = *state;
     egcam_tensor t = f->input;
+    t.ndim = 0;
+    assert_int_equal(explain_expecting(f, &t, NULL, "dimensions"), EGCAM_E_SHAPE_MISMATCH);
     t.ndim = 2;
     assert_int_equal(explain_expecting(f, &t, NULL, "dimensions"), EGCAM_E_SHAPE_MISMATCH);
     t.ndim = 5;
@@ -445,6 +450,11 @@ static void test_backend_direct_calls(void **state)
     float xs[2 * C * H * W];
     analytic_fill_uniform(xs, 2 * C * H * W, 11, -1.0f, 1.0f);
     egcam_tensor in = {xs, {2, C, H, W}, 4, 0}, acts, logits, grad;
+    float seed[2 * L] = {0};
+
+    /* A backward before any forward is misuse, caught before the backend. */
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "EGCAM_FORWARD_FOR_BACKWARD"));
 
     assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, 0, &acts, &logits),
                      EGCAM_OK);
@@ -464,7 +474,6 @@ static void test_backend_direct_calls(void **state)
             assert_float_equal(logits.data[n * L + j], y[j], 1e-4);
     }
     /* Backward after an inference forward is misuse, caught here. */
-    float seed[2 * L] = {0};
     seed[1] = 1.0f;
     seed[L + 2] = 1.0f;
     assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
@@ -526,6 +535,14 @@ static void test_refset_errors(void **state)
     assert_int_equal(egcam_refset_new(f->ctx, f->backend, &single, 0, &set),
                      EGCAM_E_SHAPE_MISMATCH);
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "[N,C,H,W]"));
+    egcam_tensor none = {refs, {0, C, H, W}, 4, 0};
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &none, 0, &set), EGCAM_E_EMPTY);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "dimension 0 is 0"));
+    egcam_tensor flagged = t;
+    flagged.reserved = 1;
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &flagged, 0, &set),
+                     EGCAM_E_STRUCT_SIZE);
+    assert_null(set);
     refs[3] = NAN;
     assert_int_equal(egcam_refset_new(f->ctx, f->backend, &t, 0, &set), EGCAM_E_NON_FINITE);
     refs[3] = 0.0f;
