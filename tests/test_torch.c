@@ -257,6 +257,8 @@ static void test_open_errors(void **state)
     assert_int_equal(open_status(ctx, path_of("no_such_model", ".pt", NULL), "x", NULL,
                                  "No such file"),
                      EGCAM_E_IO);
+    assert_int_equal(open_status(ctx, fixtures, "features.3", NULL, "not a regular file"),
+                     EGCAM_E_IO);
     const char *text = scratch_file("text.pt", NULL, 0, "this is not a model\n");
     assert_int_equal(open_status(ctx, text, "features.3", NULL, "not a TorchScript model"),
                      EGCAM_E_FORMAT);
@@ -276,11 +278,14 @@ static void test_open_errors(void **state)
                      EGCAM_E_INVALID_ARGUMENT);
     assert_int_equal(open_status(ctx, plain, "classifer", NULL, "classifier"),
                      EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(open_status(ctx, plain, "", NULL, "no module ''"), EGCAM_E_INVALID_ARGUMENT);
     /* `alt` runs only for some inputs: refused, with the reason. */
     assert_int_equal(open_status(ctx, path_of("branchy", ".pt", NULL), "alt", NULL, "branch"),
                      EGCAM_E_UNSUPPORTED);
 
     egcam_torch_options opts;
+    assert_int_equal(egcam_torch_options_init_sized(NULL, sizeof opts), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_torch_options_init_sized(&opts, sizeof opts - 1), EGCAM_E_STRUCT_SIZE);
     assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
     opts.struct_size = 3;
     assert_int_equal(open_status(ctx, plain, "features.3", &opts, "struct_size"),
@@ -317,6 +322,12 @@ static void test_explain_errors(void **state)
     assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
     cfg.method = EGCAM_METHOD_GRADCAM;
     static float pixels[3 * 20 * 20];
+
+    /* A backward with no forward before it: refused before LibTorch sees it. */
+    float seed[5] = {1.0f};
+    egcam_tensor grad;
+    assert_int_equal(egcam_backend_backward(ctx, be, seed, &grad), EGCAM_E_MISUSE);
+    assert_null(grad.data);
 
     egcam_tensor gray = {pixels, {1, 16, 16}, 3, 0}; /* 1 channel; the model wants 3 */
     assert_int_equal(egcam_explain(ctx, be, &cfg, &gray, NULL, &res), EGCAM_E_BACKEND);
@@ -400,6 +411,12 @@ static void test_list_layers(void **state)
     assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 2, 16, 16,
                                              NULL, &layers),
                      EGCAM_E_BACKEND);
+    assert_null(layers);
+    /* A file that is not a model. */
+    assert_int_equal(egcam_torch_list_layers(ctx, path_of("cases.txt", NULL, NULL), 3, 16, 16,
+                                             NULL, &layers),
+                     EGCAM_E_FORMAT);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "not a TorchScript model"));
     assert_null(layers);
     egcam_ctx_free(ctx);
 }
