@@ -355,6 +355,20 @@ static void test_eval_bad_data(void **state)
     write_bytes("wraps.idx", wraps, sizeof wraps);
     outcome *o = run("eval --model %s --layer features.3 --data wraps.idx", model);
     expect(o, 1, "truncated");
+    /* Not IDX: the magic's type byte is not 8 (unsigned bytes). */
+    static const unsigned char magic[] = {0, 0, 9, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2,
+                                          1, 2, 3, 4};
+    write_bytes("magic.idx", magic, sizeof magic);
+    o = run("eval --model %s --layer features.3 --data magic.idx", model);
+    expect(o, 1, "not an IDX file");
+    /* Labels that do not match the images in number. */
+    static const unsigned char images[16 + 16 * 16] = {0, 0, 8, 3, 0, 0, 0, 1,
+                                                       0, 0, 0, 16, 0, 0, 0, 16};
+    static const unsigned char labels[] = {0, 0, 8, 1, 0, 0, 0, 2, 1, 2};
+    write_bytes("x-images-idx3-ubyte", images, sizeof images);
+    write_bytes("x-labels-idx1-ubyte", labels, sizeof labels);
+    o = run("eval --model %s --layer features.3 --data x-images-idx3-ubyte", model);
+    expect(o, 1, "2 labels for 1 images");
     /* A canvas smaller than the items. */
     o = run("eval --model %s --layer features.3 --data %s/../fashion --canvas 20 --limit 1",
             model, fixtures);
@@ -369,6 +383,11 @@ static void test_eval_bad_data(void **state)
     write_bytes("boxed/boxes.csv", outside, sizeof outside - 1);
     o = run("eval --model %s --layer features.3 --data boxed", model);
     expect(o, 1, "boxes.csv:3");
+    static const char malformed[] = "name,x0,y0,x1,y1,class\na.png,0,zero,8,8,1\n"
+                                    "b.png,4,4,8,8,2\n";
+    write_bytes("boxed/boxes.csv", malformed, sizeof malformed - 1);
+    o = run("eval --model %s --layer features.3 --data boxed", model);
+    expect(o, 1, "boxes.csv:2: expected name,x0,y0,x1,y1,class");
     static const char missing[] = "a.png,0,0,8,8,1\n";
     write_bytes("boxed/boxes.csv", missing, sizeof missing - 1);
     o = run("eval --model %s --layer features.3 --data boxed", model);
@@ -458,6 +477,56 @@ static void test_runtime_errors_exit_1(void **state)
     assert_non_null(strstr(o->out, "input.npy"));
 }
 
+/* A float32 .npy in the scratch folder, written by the library. */
+static void write_npy(const char *name, const float *data, const int64_t shape[4], uint32_t ndim)
+{
+    egcam_tensor t = {data, {shape[0], shape[1], shape[2], shape[3]}, ndim, 0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmp, name);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    if (egcam_npy_write(ctx, path, &t) != EGCAM_OK)
+        fail_msg("%s", egcam_ctx_last_error(ctx));
+    egcam_ctx_free(ctx);
+}
+
+/* Files explain cannot use, each a runtime error that names the problem. */
+static void test_bad_files_exit_1(void **state)
+{
+    (void)state;
+    const char *model = fixture("plain_cnn.pt"), *npy = fixture("plain_cnn.features.3/input.npy");
+    static const char not_npy[] = "not a .npy file\n";
+    write_bytes("broken.npy", not_npy, sizeof not_npy - 1);
+    expect(run("explain --model %s --layer features.3 broken.npy", model), 1, "broken.npy");
+    /* A .npy the model cannot take: [H,W], no channels. */
+    static float flat[16 * 16], two[2 * 3 * 16 * 16];
+    write_npy("flat.npy", flat, (const int64_t[4]){16, 16, 0, 0}, 2);
+    expect(run("explain --model %s --layer features.3 flat.npy", model), 1,
+           "[C,H,W] or [1,C,H,W]");
+    expect(run("explain --model %s --layer features.3 --references flat.npy %s", model, npy), 1,
+           "expected [R,C,H,W] or [C,H,W]");
+    /* A baseline of two inputs. */
+    write_npy("two.npy", two, (const int64_t[4]){2, 3, 16, 16}, 4);
+    expect(run("explain --model %s --layer features.3 --method integrated --baseline two.npy %s",
+               model, npy),
+           1, "a baseline is one");
+    /* A model file that is not TorchScript, and a model whose forward
+     * returns a tuple. */
+    static const char text[] = "not a model\n";
+    write_bytes("text.pt", text, sizeof text - 1);
+    expect(run("explain --model text.pt --layer features.3 %s", npy), 1,
+           "not a TorchScript model");
+    expect(run("explain --model %s --layer conv %s", fixture("tuple_out.pt"), npy), 1,
+           "returns Tuple");
+    /* --out naming a file. */
+    expect(run("explain --model %s --layer features.3 --out broken.npy %s", model, npy), 1,
+           "--out broken.npy");
+    /* CUDA asked of a LibTorch without it (checked only where there is none). */
+    if (!egcam_torch_cuda_available())
+        expect(run("explain --model %s --layer features.3 --device cuda %s", model, npy), 1,
+               "no CUDA");
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -488,6 +557,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_missing_input_among_good_ones),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_runtime_errors_exit_1),
+        cmocka_unit_test(test_bad_files_exit_1),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[512];
