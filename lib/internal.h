@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "egcam/egcam.h"
@@ -214,6 +215,14 @@ void egcam__normalize(const float *in, float *out, size_t n);
  * not const). NULL when the shape is invalid or too large, or memory runs
  * out: validate shapes first to tell those apart. Defined in npy.c. */
 egcam_tensor *egcam__tensor_new(const int64_t *shape, uint32_t ndim);
+
+/* egcam_npy_read() on an open stream, from its current position; `path`
+ * names it in messages. *out is set only on success; the stream is left
+ * open. It asks the stream for its length (ftell/fseek) to refuse sizes
+ * the file cannot hold before allocating: a FILE from fmemopen() works,
+ * which is how tests/fuzz/fuzz_npy.c feeds it bytes. Defined in npy.c. */
+egcam_status egcam__npy_read_stream(egcam_ctx *ctx, FILE *f, const char *path,
+                                    egcam_tensor **out);
 
 /* egcam__image_new: a width x height image (each >= 1) of 1, 3 or 4
  * channels; pixels zeroed and aligned for any type; reserved 0. NULL when

@@ -308,7 +308,8 @@ static long long bytes_left(FILE *f)
     return (long long)end - here;
 }
 
-static egcam_status npy_read_file(egcam_ctx *ctx, FILE *f, const char *path, egcam_tensor **out)
+egcam_status egcam__npy_read_stream(egcam_ctx *ctx, FILE *f, const char *path,
+                                    egcam_tensor **out)
 {
     unsigned char pre[12];
     if (fread(pre, 1, 8, f) != 8) {
@@ -416,7 +417,7 @@ egcam_status egcam_npy_read(egcam_ctx *ctx, const char *path, egcam_tensor **out
     FILE *f = fopen(path, "rb");
     if (!f)
         return egcam__fail(ctx, EGCAM_E_IO, "%s: %s", path, strerror(errno));
-    egcam_status st = npy_read_file(ctx, f, path, out);
+    egcam_status st = egcam__npy_read_stream(ctx, f, path, out);
     fclose(f);
     return st;
 }
