@@ -119,10 +119,6 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
                            be->ops.name, dims->act.c, dims->act.h, dims->act.w, act.c, act.h,
                            act.w, dims->classes, classes);
     }
-    if (flags & EGCAM_FORWARD_FOR_BACKWARD) {
-        be->pending_rows = rows;
-        be->pending_act = act;
-    }
     out->acts = acts.data;
     out->logits = logits.data;
     return EGCAM_OK;
@@ -175,6 +171,13 @@ egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egca
     egcam__forward_out fw;
     if ((st = egcam__forward(ctx, be, inputs->data, rows, item, flags, &dims, &fw)) != EGCAM_OK)
         return st;
+    /* Only this forward opens a backward for the caller: the engine's own
+     * forwards for backward are pulled back by the engine, or abandoned
+     * when it fails in between, and their rows are not the caller's. */
+    if (flags & EGCAM_FORWARD_FOR_BACKWARD) {
+        be->pending_rows = rows;
+        be->pending_act = dims.act;
+    }
     *activations = (egcam_tensor){fw.acts,
                                   {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h,
                                    (int64_t)dims.act.w},

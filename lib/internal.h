@@ -71,8 +71,10 @@ void egcam__minmax(const float *v, size_t n, float *min, float *max);
 struct egcam_backend {
     egcam_backend_ops ops;  /* the caller's table, widened to this version */
     void             *self;
-    /* The last forward, for egcam_backend_backward()'s checks: its rows
-     * when it was made for backward (0 otherwise) and its shapes. */
+    /* For egcam_backend_backward()'s checks: the rows (0: none) and shapes
+     * of the last forward when it was an egcam_backend_forward() made for
+     * backward. Every forward and backward resets it; only that public
+     * forward sets it, never the engine's own forwards. */
     size_t            pending_rows;
     egcam__shape      pending_act;
 };

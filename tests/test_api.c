@@ -517,6 +517,18 @@ static void test_backend_direct_calls(void **state)
                      EGCAM_E_BACKEND);
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), ANALYTIC_FORWARD_FAILURE));
     assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
+
+    /* Nor does an explanation that fails between its own forward for
+     * backward and the backward (Grad-CAM, a class the model lacks): its
+     * batch is not the caller's to pull back (tests/fuzz/regressions/backend). */
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    f->cfg.target_class = L;
+    egcam_result *res = (egcam_result *)&res;
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &f->input, NULL, &res),
+                     EGCAM_E_CLASS_OUT_OF_RANGE);
+    uint64_t backward_calls = analytic_get_counters(f->model).backward_calls;
+    assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
+    assert_int_equal(analytic_get_counters(f->model).backward_calls, backward_calls);
 }
 
 static void test_refset_errors(void **state)

@@ -128,7 +128,9 @@ egcam_backend_forward(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor
 
 /**
  * Run a backend's backward for the batch of the last forward, which must
- * have been made with EGCAM_FORWARD_FOR_BACKWARD (else EGCAM_E_MISUSE).
+ * have been an egcam_backend_forward() made with EGCAM_FORWARD_FOR_BACKWARD
+ * (else EGCAM_E_MISUSE; the forwards inside egcam_explain() and
+ * egcam_refset_new() never count, even when those calls fail).
  *
  * @param[in]  seed  N x L floats: row n weighs the logits of input n
  * @param[out] grad  [N, K, h, w], a view valid until the next call
