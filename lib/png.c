@@ -163,6 +163,28 @@ static int has_colour_chunk(const unsigned char *d, size_t n)
     return 1;
 }
 
+/* The offset of the first chunk before the image data that claims more
+ * bytes (with its CRC) than the file has left, or 0 when there is none or d
+ * is not a PNG. libpng reads every chunk before the first IDAT whole, and
+ * for some (tEXt, iTXt, ...) first allocates and zeroes a buffer of the
+ * length claimed, up to 2^31 - 1 bytes (Debian 12's libpng 1.6.39 does not
+ * cap it), before it finds the data missing: such a file fails anyway, and
+ * checking first keeps 50 bytes of it from costing 2 GiB of memory. */
+static size_t truncated_chunk(const unsigned char *d, size_t n)
+{
+    if (n < 8 || memcmp(d, png_signature, sizeof png_signature) != 0)
+        return 0;
+    for (size_t off = 8; n - off >= 8;) {
+        uint32_t len = be32(d + off);
+        if (memcmp(d + off + 4, "IDAT", 4) == 0)
+            return 0;
+        if ((uint64_t)len + 12 > n - off)
+            return off;
+        off += 12 + (size_t)len;
+    }
+    return 0; /* a chunk header cut short: libpng says so */
+}
+
 /* Convert n pixels of native-endian 16-bit samples (src_ch channels, colour
  * premultiplied by alpha) in place to 8-bit dst_ch channels, with enc the
  * encoding of an unpremultiplied 16-bit value. */
@@ -238,6 +260,18 @@ static egcam_status decode(egcam_ctx *ctx, const unsigned char *data, size_t siz
 {
     if (size == 0)
         return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: not a valid PNG (it is empty)", name);
+    size_t cut = truncated_chunk(data, size);
+    if (cut) {
+        char type[5] = "";
+        for (int i = 0; i < 4; i++) {
+            unsigned char c = data[cut + 4 + i];
+            type[i] = (c | 0x20) >= 'a' && (c | 0x20) <= 'z' ? (char)c : '?';
+        }
+        return egcam__fail(ctx, EGCAM_E_FORMAT,
+                           "%s: not a valid PNG (truncated: its %s chunk claims %lu bytes, "
+                           "%zu are left)",
+                           name, type, (unsigned long)be32(data + cut), size - cut - 8);
+    }
     png_image pi;
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;

@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -895,6 +896,47 @@ static void test_png_truncated(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* A chunk before the image data that claims more bytes than the file has
+ * is refused before libpng sees it: libpng would allocate and zero what it
+ * claims (up to 2 GiB for a tEXt chunk) before finding the data missing
+ * (tests/fuzz/regressions/png). After the image data, such a chunk is never
+ * read, and the file decodes as before. */
+static void test_png_chunk_longer_than_file(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    membuf m = small_rgb_png();
+    size_t idat = find_chunk(&m, "IDAT");
+    const uint32_t claims[] = {0x7fffffffu, 0x10000000u, (uint32_t)(m.size - idat)};
+    for (int i = 0; i < 3; i++) {
+        membuf bad = {malloc(m.size + 8), m.size + 8, 0};
+        assert_non_null(bad.data);
+        memcpy(bad.data, m.data, idat);
+        put_be32(bad.data + idat, claims[i]);
+        memcpy(bad.data + idat + 4, "tEXt", 4);
+        memcpy(bad.data + idat + 8, m.data + idat, m.size - idat);
+#ifdef __linux__
+        struct rusage before, after;
+        getrusage(RUSAGE_SELF, &before);
+#endif
+        expect_broken(ctx, &bad, bad.size, "tEXt chunk claims", "a long tEXt");
+#ifdef __linux__
+        getrusage(RUSAGE_SELF, &after);
+        assert_true(after.ru_maxrss - before.ru_maxrss < 256 * 1024); /* KiB */
+#endif
+        free(bad.data);
+    }
+    size_t iend = find_chunk(&m, "IEND");
+    put_be32(m.data + iend, 0x7fffffffu);
+    memcpy(m.data + iend + 4, "tEXt", 4);
+    egcam_image *img = NULL;
+    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, &img), EGCAM_OK, NULL);
+    egcam_image_free(img);
+    free(m.data);
+    egcam_ctx_free(ctx);
+}
+
 static void test_png_bad_crc(void **state)
 {
     (void)state;
@@ -1529,6 +1571,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_png_write_read_roundtrip),
         cmocka_unit_test(test_png_write_bad_arguments),
         cmocka_unit_test(test_png_truncated),
+        cmocka_unit_test(test_png_chunk_longer_than_file),
         cmocka_unit_test(test_png_bad_crc),
         cmocka_unit_test(test_png_bad_header),
         cmocka_unit_test(test_png_not_png),
