@@ -183,7 +183,7 @@ static int load_idx(const char *images_path, uint32_t limit, uint32_t canvas, ui
     if (!rc)
         rc = alloc_dataset(d, count, canvas > 0);
     uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 1;
-    const unsigned char *items = ibuf + 16;
+    const unsigned char *items = rc ? NULL : ibuf + 16; /* ibuf may be NULL when rc is set */
     for (uint32_t i = 0; !rc && i < count; i++) {
         uint32_t w = canvas ? canvas : ishape[2], h = canvas ? canvas : ishape[1];
         egcam_image *img = own_image(w, h, 1);
