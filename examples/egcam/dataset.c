@@ -192,6 +192,8 @@ static int load_idx(const char *images_path, uint32_t limit, uint32_t canvas, ui
         d->names[i] = strdup(name);
         if (!img || !d->names[i]) {
             own_image_free(img);
+            free(d->names[i]); /* not counted in d->count: cli_dataset_free skips it */
+            d->names[i] = NULL;
             fprintf(stderr, "egcam: out of memory\n");
             rc = 1;
             break;
