@@ -91,6 +91,15 @@ def make_png():
     write("png", "graya16-adam7-file-as-rgb.bin", b"\x82" + png(3, 3, 16, 4, ga16, 1))
     rgb = [[(x * 100, y * 100, 50) for x in range(2)] for y in range(2)]
     write("png", "rgb8-no-iend.bin", b"\x00" + png(2, 2, 8, 2, rgb, iend=False))
+    write("png", "rgb8-as-gray.bin", b"\x01" + png(2, 2, 8, 2, rgb))
+    ga8 = [[(x * 60, 255 - y * 80) for x in range(3)] for y in range(2)]
+    write("png", "graya8-as-gray.bin", b"\x01" + png(3, 2, 8, 4, ga8))
+    rgba8 = [[(x * 60, y * 90, 200, 128 + x) for x in range(3)] for y in range(2)]
+    write("png", "rgba8-file-as-gray.bin", b"\x81" + png(3, 2, 8, 6, rgba8))
+    huge = png(1, 1, 8, 0, [[(0,)]])
+    ihdr = struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0)
+    huge = huge[:8] + chunk(b"IHDR", ihdr) + huge[8 + 25:]
+    write("png", "ihdr-over-the-limit.bin", b"\x00" + huge)
     trunc = png(8, 8, 8, 0, [[(x * y,) for x in range(8)] for y in range(8)])
     write("png", "gray8-truncated.bin", b"\x01" + trunc[:len(trunc) // 2])
 
