@@ -73,6 +73,27 @@ static int parse_u32(const char *s, uint32_t *out, uint32_t min)
     return 0;
 }
 
+/* CxHxW, each a positive decimal number; the whole input under 2^28 floats. */
+static int parse_size(const char *s, options *o)
+{
+    uint32_t v[3];
+    for (int i = 0; i < 3; i++) {
+        char *end;
+        if (*s < '1' || *s > '9')
+            return -1;
+        errno = 0;
+        unsigned long x = strtoul(s, &end, 10);
+        if (errno || x > 65536 || *end != (i < 2 ? 'x' : '\0'))
+            return -1;
+        v[i] = (uint32_t)x;
+        s = end + (i < 2);
+    }
+    if ((uint64_t)v[0] * v[1] * v[2] > (1u << 28))
+        return -1;
+    o->channels = v[0], o->height = v[1], o->width = v[2];
+    return 0;
+}
+
 static int parse_options(int argc, char **argv, options *o)
 {
     *o = (options){.device = "cpu", .method_name = "expected", .channels = 3, .height = 224,
@@ -100,13 +121,7 @@ static int parse_options(int argc, char **argv, options *o)
         case 'F': o->skip_floor = 1; break;
         case 'P': o->passes = 1; break;
         case 'U': o->uncached_refs = 1; break;
-        case 's': {
-            unsigned a, b, d;
-            char tail;
-            bad = sscanf(optarg, "%ux%ux%u%c", &a, &b, &d, &tail) != 3 || !a || !b || !d;
-            o->channels = a, o->height = b, o->width = d;
-            break;
-        }
+        case 's': bad = parse_size(optarg, o); break;
         case 'M':
             o->method_name = optarg;
             o->method = !strcmp(optarg, "gradcam")      ? EGCAM_METHOD_GRADCAM
@@ -131,6 +146,16 @@ static int parse_options(int argc, char **argv, options *o)
     }
     if (optind != argc || !o->model || !o->layer) {
         fprintf(stderr, "egcam-bench: --model and --layer are required\n");
+        return -1;
+    }
+    /* Bounds that keep every product below and the repeat count sane. */
+    if (o->batch > 4096 || o->refs > 4096 || o->repeats > 100000 || o->warmup > 100000) {
+        fprintf(stderr, "egcam-bench: --batch and --refs are at most 4096, --repeats and "
+                        "--warmup at most 100000\n");
+        return -1;
+    }
+    if (o->uncached_refs && o->method != EGCAM_METHOD_EXPECTED) {
+        fprintf(stderr, "egcam-bench: --uncached-refs is for --method expected\n");
         return -1;
     }
     if (o->method == EGCAM_METHOD_INTEGRATED)
@@ -361,6 +386,22 @@ static void teardown(bench *b)
     free(b->seed);
 }
 
+/* s as a JSON string body: quotes, backslashes and control bytes escaped. */
+static void json_string(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            fprintf(f, "\\%c", c);
+        else if (c < 0x20)
+            fprintf(f, "\\u%04x", c);
+        else
+            fputc(c, f);
+    }
+}
+
+/* The process's peak resident memory so far: setup, model, references and
+ * the floor passes included. */
 static double peak_rss_mib(void)
 {
     struct rusage ru;
@@ -406,6 +447,8 @@ int main(int argc, char **argv)
         uint64_t n = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : b.o.samples;
         int noisy_diff = b.o.method == EGCAM_METHOD_EXPECTED && !b.o.clean_difference;
         uint64_t rows = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : 1 + n + (noisy_diff ? n : 0);
+        if (b.o.uncached_refs) /* the references are forwarded in every call */
+            rows += b.o.refs;
         double ratio = b.o.skip_floor ? 0.0 : ms / floor_ms;
         double cpu_ratio = b.o.skip_floor ? 0.0 : cpu / floor_cpu;
         printf("%-10s %-2s N=%-4llu batch=%-2u explain %8.1f ms  floor %8.1f ms  ratio %.3f  "
@@ -419,17 +462,23 @@ int main(int argc, char **argv)
                 fprintf(stderr, "egcam-bench: %s: %s\n", b.o.json, strerror(errno));
                 rc = -1;
             } else {
+                fputs("{\"model\":\"", f);
+                json_string(f, b.o.model);
+                fputs("\",\"layer\":\"", f);
+                json_string(f, b.o.layer);
+                fputs("\",\"device\":\"", f);
+                json_string(f, b.o.device);
                 fprintf(f,
-                        "{\"model\":\"%s\",\"layer\":\"%s\",\"device\":\"%s\",\"method\":\"%s\","
-                        "\"clean_difference\":%d,\"uncached_refs\":%d,\"n\":%llu,\"batch\":%u,\"refs\":%u,"
+                        "\",\"method\":\"%s\","
+                        "\"clean_difference\":%d,\"uncached_refs\":%d,\"n\":%llu,"
+                        "\"batch\":%u,\"refs\":%u,"
                         "\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,\"floor_ms\":%.3f,"
                         "\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
                         "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
-                        b.o.model, b.o.layer, b.o.device, b.o.method_name,
-                        b.o.clean_difference, b.o.uncached_refs, (unsigned long long)n,
-                        b.o.batch, b.o.refs,
-                        b.o.threads, b.o.repeats, ms, floor_ms, ratio, cpu, floor_cpu,
-                        (unsigned long long)rows, peak_rss_mib());
+                        b.o.method_name, b.o.clean_difference, b.o.uncached_refs,
+                        (unsigned long long)n, b.o.batch, b.o.refs, b.o.threads, b.o.repeats,
+                        ms, floor_ms, ratio, cpu, floor_cpu, (unsigned long long)rows,
+                        peak_rss_mib());
                 fclose(f);
             }
         }

@@ -6,9 +6,9 @@ depend on its weights.
 
     /usr/bin/python3 bench/make_models.py OUTDIR [--resnet50]
 
-Writes OUTDIR/{resnet18,vgg11}.pt (traced, eval mode, fixed seed), and
-OUTDIR/resnet50.pt with --resnet50; without torchvision, only ResNet-50,
-from an equivalent definition here."""
+Writes OUTDIR/{resnet18,vgg11}.pt (traced, eval mode, fixed seed), or
+with --resnet50 only OUTDIR/resnet50.pt, from an equivalent definition here
+where torchvision is missing."""
 import argparse
 import os
 
@@ -93,12 +93,11 @@ def main():
     ap.add_argument("--resnet50", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
-    if args.resnet50:
+    if args.resnet50:  # the GPU run's model, alone
         torch.manual_seed(0)
         export("resnet50", torchvision.models.resnet50(weights=None) if torchvision
                else resnet50_plain(), args.outdir)
-        if not torchvision:
-            return
+        return
     torch.manual_seed(0)
     export("resnet18", torchvision.models.resnet18(weights=None), args.outdir)
     torch.manual_seed(0)

@@ -1,7 +1,8 @@
 /*
  * test_rng.c - the library's private generator (lib/rng.c, compiled in):
  * streams are reproducible and independent of each other, and the normal
- * draws have the standard normal's distribution: moments, the tail beyond
+ * draws match the Python reimplementation the fixtures use and have the
+ * standard normal's distribution: moments, the tail beyond
  * the ziggurat's base, and a chi-square over 100 equiprobable-ish bins.
  * Expected Grad-CAM's smoothing noise and the eval noise come from here.
  */
@@ -38,6 +39,37 @@ static void test_streams_reproducible(void **state)
     egcam__rng_init(&a, 42, EGCAM__STREAM_SAMPLE, 7);
     egcam__rng_init(&c, 42, EGCAM__STREAM_EVAL_NOISE, 7);
     assert_true(egcam__rng_next(&a) != egcam__rng_next(&c));
+}
+
+/* The first draws of two streams, as tests/fixtures/make_torch_fixtures.py
+ * computes them in Python from the same table: the two implementations must
+ * agree, since the LibTorch fixtures compare Expected Grad-CAM sample for
+ * sample. Stream 351 holds a draw from the tail (3.49). Compared to 1e-12,
+ * not bit for bit: the tail's logarithm may differ by an ulp across libms. */
+static void test_normal_pinned(void **state)
+{
+    (void)state;
+    static const struct {
+        uint64_t index;
+        double   draws[8];
+    } streams[] = {
+        {0, {0x1.47c0ba618fca6p-1, 0x1.ea0da1d32d2cep-1, 0x1.063f9c0c8b2efp+0,
+             0x1.0be55f1587384p-1, 0x1.7e325170a756dp+0, -0x1.961c0273c91c7p-2,
+             0x1.1c1532d526ea7p+0, -0x1.129863b04a7cbp+1}},
+        {351, {0x1.25a53c1254b1ap-1, -0x1.7dd759e40f4ccp-2, 0x1.ded564f1a4ceap-2,
+               0x1.bf155d04a87ddp+1, -0x1.f8cdad2899ed4p-1, 0x1.04b6806a6ca6dp-1,
+               0x1.2c36a0b9ccfedp+1, 0x1.3b7ca8faa9751p-1}},
+    };
+    for (size_t s = 0; s < sizeof streams / sizeof streams[0]; s++) {
+        egcam__rng r;
+        egcam__rng_init(&r, 0x6567636d, EGCAM__STREAM_SAMPLE, streams[s].index);
+        for (int i = 0; i < 8; i++) {
+            double x = egcam__rng_normal(&r), want = streams[s].draws[i];
+            if (fabs(x - want) > 1e-12 * fabs(want))
+                fail_msg("stream %llu draw %d: %.17g, expected %.17g",
+                         (unsigned long long)streams[s].index, i, x, want);
+        }
+    }
 }
 
 static void test_normal_distribution(void **state)
@@ -123,6 +155,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_streams_reproducible),
+        cmocka_unit_test(test_normal_pinned),
         cmocka_unit_test(test_normal_distribution),
         cmocka_unit_test(test_uniform_and_below),
     };

@@ -117,7 +117,8 @@ EGCAM_API egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status,
  *                          egcam_backend_backward() follows, else 0
  * @param[out] activations  [N, K, h, w], a view of the backend's memory
  * @param[out] logits       [N, L], likewise
- * The views stay valid until the next call on the backend.
+ * The views stay valid until the next call on the backend. ctx receives
+ * the message on failure and may be NULL, as for egcam_backend_new().
  * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_SHAPE_MISMATCH,
  *         EGCAM_E_EMPTY, EGCAM_E_INVALID_ARGUMENT (flags, sizes),
  *         EGCAM_E_BACKEND or the backend's own failure. @since 0.1
