@@ -143,24 +143,40 @@ static void convert_pixels(uint8_t *p, size_t n, unsigned src_ch, unsigned dst_c
  * the rest may differ by one level (alpha is undone and redone at 8 bits).
  */
 
+/* The chunks before the image data, walked by the two checks below. */
+enum chunk_kind { CHUNK_IDAT, CHUNK_WHOLE, CHUNK_CUT };
+
+/* The chunk whose header starts at off (8 for the first; off <= n):
+ * CHUNK_IDAT when it is the first IDAT; CHUNK_CUT when its header is cut
+ * short or it claims more bytes (with its CRC) than n - off; else
+ * CHUNK_WHOLE, with *next where the following chunk starts. */
+static enum chunk_kind chunk_at(const unsigned char *d, size_t n, size_t off, size_t *next)
+{
+    if (n - off < 8)
+        return CHUNK_CUT;
+    if (memcmp(d + off + 4, "IDAT", 4) == 0)
+        return CHUNK_IDAT;
+    uint32_t len = be32(d + off);
+    if ((uint64_t)len + 12 > n - off)
+        return CHUNK_CUT;
+    *next = off + 12 + (size_t)len;
+    return CHUNK_WHOLE;
+}
+
 /* Whether a chunk before the first IDAT can tell libpng the transfer
  * function. Malformed chunk lists answer yes (the safe route). */
 static int has_colour_chunk(const unsigned char *d, size_t n)
 {
     static const char types[][5] = {"gAMA", "sRGB", "iCCP", "cICP"};
-    size_t off = 8;
-    while (n >= 12 && off <= n - 12) {
-        uint32_t len = be32(d + off);
-        if (memcmp(d + off + 4, "IDAT", 4) == 0)
-            return 0;
+    size_t off = 8, next;
+    enum chunk_kind kind = CHUNK_CUT;
+    while (n >= off && (kind = chunk_at(d, n, off, &next)) == CHUNK_WHOLE) {
         for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
             if (memcmp(d + off + 4, types[i], 4) == 0)
                 return 1;
-        if (len > n - off - 12)
-            return 1;
-        off += 12 + (size_t)len;
+        off = next;
     }
-    return 1;
+    return kind != CHUNK_IDAT;
 }
 
 /* The offset of the first chunk before the image data that claims more
@@ -174,15 +190,12 @@ static size_t truncated_chunk(const unsigned char *d, size_t n)
 {
     if (n < 8 || memcmp(d, png_signature, sizeof png_signature) != 0)
         return 0;
-    for (size_t off = 8; n - off >= 8;) {
-        uint32_t len = be32(d + off);
-        if (memcmp(d + off + 4, "IDAT", 4) == 0)
-            return 0;
-        if ((uint64_t)len + 12 > n - off)
-            return off;
-        off += 12 + (size_t)len;
-    }
-    return 0; /* a chunk header cut short: libpng says so */
+    size_t off = 8, next;
+    enum chunk_kind kind;
+    while ((kind = chunk_at(d, n, off, &next)) == CHUNK_WHOLE)
+        off = next;
+    /* A chunk header cut short is left to libpng, which says so. */
+    return kind == CHUNK_CUT && n - off >= 8 ? off : 0;
 }
 
 /* Convert n pixels of native-endian 16-bit samples (src_ch channels, colour
