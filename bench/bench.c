@@ -165,6 +165,29 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
+/* The method's gradients: N, M, or Grad-CAM's one. */
+static uint64_t gradients(const options *o)
+{
+    return o->method == EGCAM_METHOD_GRADCAM ? 1 : o->samples;
+}
+
+/* Whether Expected Grad-CAM also forwards each x + eps (its default). */
+static int noisy_difference(const options *o)
+{
+    return o->method == EGCAM_METHOD_EXPECTED && !o->clean_difference;
+}
+
+/* Rows an explanation forwards in all: A(x), the gradient points, the
+ * noisy tops, and references made per call. Grad-CAM's one forward serves
+ * both its activations and its gradient. */
+static uint64_t forward_rows(const options *o)
+{
+    if (o->method == EGCAM_METHOD_GRADCAM)
+        return 1;
+    uint64_t n = gradients(o);
+    return 1 + n + (noisy_difference(o) ? n : 0) + (o->uncached_refs ? o->refs : 0);
+}
+
 static double clock_ms(clockid_t id)
 {
     struct timespec t;
@@ -236,11 +259,10 @@ static int floor_passes(bench *b, uint64_t count, int for_backward)
 /* The passes the method cannot avoid. */
 static int run_floor(bench *b)
 {
-    uint64_t n = b->o.method == EGCAM_METHOD_GRADCAM ? 1 : b->o.samples;
-    int noisy_diff = b->o.method == EGCAM_METHOD_EXPECTED && !b->o.clean_difference;
+    uint64_t n = gradients(&b->o);
     if (b->o.method != EGCAM_METHOD_GRADCAM && floor_passes(b, 1, 0)) /* A(x) */
         return -1;
-    if (noisy_diff && floor_passes(b, n, 0)) /* A(x + eps) */
+    if (noisy_difference(&b->o) && floor_passes(b, n, 0)) /* A(x + eps) */
         return -1;
     return floor_passes(b, n, 1);
 }
@@ -409,6 +431,44 @@ static double peak_rss_mib(void)
     return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
 
+/* Print the medians (ms of wall and CPU time) and their ratios; append
+ * them to the --json file. */
+static int report(const bench *b, double ms, double floor_ms, double cpu, double floor_cpu)
+{
+    const options *o = &b->o;
+    if (o->skip_floor)
+        floor_ms = floor_cpu = 0.0;
+    double ratio = o->skip_floor ? 0.0 : ms / floor_ms;
+    double cpu_ratio = o->skip_floor ? 0.0 : cpu / floor_cpu;
+    uint64_t n = gradients(o), rows = forward_rows(o);
+    printf("%-10s %-2s N=%-4llu batch=%-2u explain %8.1f ms  floor %8.1f ms  ratio %.3f  "
+           "(cpu %.3f)  %5.1f fwd/s  peak %6.1f MiB\n",
+           o->method_name, o->clean_difference ? "cd" : "", (unsigned long long)n, o->batch, ms,
+           floor_ms, ratio, cpu_ratio, (double)rows / (ms / 1e3), peak_rss_mib());
+    if (!o->json)
+        return 0;
+    FILE *f = fopen(o->json, "a");
+    if (!f) {
+        fprintf(stderr, "egcam-bench: %s: %s\n", o->json, strerror(errno));
+        return -1;
+    }
+    fputs("{\"model\":\"", f);
+    json_string(f, o->model);
+    fputs("\",\"layer\":\"", f);
+    json_string(f, o->layer);
+    fputs("\",\"device\":\"", f);
+    json_string(f, o->device);
+    fprintf(f,
+            "\",\"method\":\"%s\",\"clean_difference\":%d,\"uncached_refs\":%d,\"n\":%llu,"
+            "\"batch\":%u,\"refs\":%u,\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,"
+            "\"floor_ms\":%.3f,\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
+            "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
+            o->method_name, o->clean_difference, o->uncached_refs, (unsigned long long)n,
+            o->batch, o->refs, o->threads, o->repeats, ms, floor_ms, ratio, cpu, floor_cpu,
+            (unsigned long long)rows, peak_rss_mib());
+    return fclose(f) == 0 ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     bench b = {0};
@@ -440,49 +500,9 @@ int main(int argc, char **argv)
             t[0][r] = w1 - w0, t[1][r] = w2 - w1, t[2][r] = c1 - c0, t[3][r] = c2 - c1;
         }
     }
-    if (rc == 0) {
-        double ms = median(t[0], b.o.repeats), cpu = median(t[2], b.o.repeats);
-        double floor_ms = b.o.skip_floor ? 0.0 : median(t[1], b.o.repeats);
-        double floor_cpu = b.o.skip_floor ? 0.0 : median(t[3], b.o.repeats);
-        uint64_t n = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : b.o.samples;
-        int noisy_diff = b.o.method == EGCAM_METHOD_EXPECTED && !b.o.clean_difference;
-        uint64_t rows = b.o.method == EGCAM_METHOD_GRADCAM ? 1 : 1 + n + (noisy_diff ? n : 0);
-        if (b.o.uncached_refs) /* the references are forwarded in every call */
-            rows += b.o.refs;
-        double ratio = b.o.skip_floor ? 0.0 : ms / floor_ms;
-        double cpu_ratio = b.o.skip_floor ? 0.0 : cpu / floor_cpu;
-        printf("%-10s %-2s N=%-4llu batch=%-2u explain %8.1f ms  floor %8.1f ms  ratio %.3f  "
-               "(cpu %.3f)  %5.1f fwd/s  peak %6.1f MiB\n",
-               b.o.method_name, b.o.clean_difference ? "cd" : "", (unsigned long long)n,
-               b.o.batch, ms, floor_ms, ratio, cpu_ratio, (double)rows / (ms / 1e3),
-               peak_rss_mib());
-        if (b.o.json) {
-            FILE *f = fopen(b.o.json, "a");
-            if (!f) {
-                fprintf(stderr, "egcam-bench: %s: %s\n", b.o.json, strerror(errno));
-                rc = -1;
-            } else {
-                fputs("{\"model\":\"", f);
-                json_string(f, b.o.model);
-                fputs("\",\"layer\":\"", f);
-                json_string(f, b.o.layer);
-                fputs("\",\"device\":\"", f);
-                json_string(f, b.o.device);
-                fprintf(f,
-                        "\",\"method\":\"%s\","
-                        "\"clean_difference\":%d,\"uncached_refs\":%d,\"n\":%llu,"
-                        "\"batch\":%u,\"refs\":%u,"
-                        "\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,\"floor_ms\":%.3f,"
-                        "\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
-                        "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
-                        b.o.method_name, b.o.clean_difference, b.o.uncached_refs,
-                        (unsigned long long)n, b.o.batch, b.o.refs, b.o.threads, b.o.repeats,
-                        ms, floor_ms, ratio, cpu, floor_cpu, (unsigned long long)rows,
-                        peak_rss_mib());
-                fclose(f);
-            }
-        }
-    }
+    if (rc == 0)
+        rc = report(&b, median(t[0], b.o.repeats), median(t[1], b.o.repeats),
+                    median(t[2], b.o.repeats), median(t[3], b.o.repeats));
     for (int k = 0; k < 4; k++)
         free(t[k]);
     teardown(&b);
