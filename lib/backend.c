@@ -38,6 +38,7 @@ egcam_status egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, voi
     if (!be->ops.name)
         be->ops.name = "unnamed";
     be->self = self;
+    atomic_init(&be->owner, NULL);
     *out = be;
     return EGCAM_OK;
 }
@@ -53,6 +54,34 @@ void egcam_backend_free(egcam_backend *be)
 
 const char *egcam_backend_name(const egcam_backend *be) { return be ? be->ops.name : ""; }
 
+/* Callers without a context are told apart by thread: the address of a
+ * thread-local object is unique to its thread while the thread lives. */
+static _Thread_local char thread_token;
+
+egcam_status egcam__backend_enter(egcam_ctx *ctx, egcam_backend *be, const char *fn,
+                                  int *entered)
+{
+    const void *me = ctx ? (const void *)ctx : (const void *)&thread_token;
+    const void *idle = NULL;
+    *entered = 0;
+    if (atomic_compare_exchange_strong(&be->owner, &idle, me)) {
+        *entered = 1;
+        return EGCAM_OK;
+    }
+    if (idle == me) /* our own nested call */
+        return EGCAM_OK;
+    return egcam__fail(ctx, EGCAM_E_MISUSE,
+                       "%s: backend '%s' is in use by another call (another thread or "
+                       "context): a backend serves one call at a time (docs/threading.md)",
+                       fn, be->ops.name);
+}
+
+void egcam__backend_leave(egcam_backend *be, int entered)
+{
+    if (entered)
+        atomic_store(&be->owner, NULL);
+}
+
 /* A backend's own status, kept when it is a failure libegcam knows. */
 static egcam_status backend_failure(egcam_ctx *ctx, const egcam_backend *be, egcam_status st,
                                     const char *slot, const char *msg)
@@ -63,24 +92,43 @@ static egcam_status backend_failure(egcam_ctx *ctx, const egcam_backend *be, egc
                        msg[0] ? msg : egcam_status_string(st));
 }
 
+/* "[1, 4, 0, 16]" for messages; entries past ndim are not part of it. */
+static void shape_text(const egcam_tensor *t, char *buf, size_t size)
+{
+    size_t n = (size_t)snprintf(buf, size, "[");
+    for (uint32_t i = 0; i < t->ndim && i < 4 && n < size; i++)
+        n += (size_t)snprintf(buf + n, size - n, i ? ", %lld" : "%lld", (long long)t->shape[i]);
+    if (n < size)
+        snprintf(buf + n, size - n, "]");
+}
+
 /* Check a [rows, ...] tensor from the backend against the dims expected. */
 static egcam_status check_rows(egcam_ctx *ctx, const egcam_backend *be, const egcam_tensor *t,
                                const char *what, uint32_t ndim, size_t rows)
 {
-    if (!t->data || t->ndim != ndim)
+    char shape[96];
+    shape_text(t, shape, sizeof shape);
+    if (t->ndim != ndim)
         return egcam__fail(ctx, EGCAM_E_BACKEND,
-                           "backend '%s' returned %s with %s (ndim %u, expected %u)",
-                           be->ops.name, what, t->data ? "the wrong rank" : "no data", t->ndim,
-                           ndim);
+                           "backend '%s' returned %s with %u dimensions (shape %s); expected %u",
+                           be->ops.name, what, t->ndim, t->ndim <= 4 ? shape : "?", ndim);
     if (t->shape[0] != (int64_t)rows)
         return egcam__fail(ctx, EGCAM_E_BACKEND,
-                           "backend '%s' returned %s for %lld rows; %zu were sent", be->ops.name,
-                           what, (long long)t->shape[0], rows);
-    for (uint32_t i = 1; i < ndim; i++)
-        if (t->shape[i] <= 0 || t->shape[i] > (int64_t)1 << 30)
+                           "backend '%s' returned %s for %lld rows; %zu were sent (shape %s)",
+                           be->ops.name, what, (long long)t->shape[0], rows, shape);
+    for (uint32_t i = 1; i < ndim; i++) {
+        if (t->shape[i] == 0)
             return egcam__fail(ctx, EGCAM_E_BACKEND,
-                               "backend '%s' returned %s with dimension %u of size %lld",
-                               be->ops.name, what, i, (long long)t->shape[i]);
+                               "backend '%s' returned empty %s: shape %s has a dimension of 0",
+                               be->ops.name, what, shape);
+        if (t->shape[i] < 0 || t->shape[i] > (int64_t)1 << 30)
+            return egcam__fail(ctx, EGCAM_E_BACKEND,
+                               "backend '%s' returned %s of shape %s: dimension %u is out of "
+                               "range", be->ops.name, what, shape, i);
+    }
+    if (!t->data)
+        return egcam__fail(ctx, EGCAM_E_BACKEND, "backend '%s' returned %s of shape %s with no data",
+                           be->ops.name, what, shape);
     return EGCAM_OK;
 }
 
@@ -169,15 +217,20 @@ egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egca
         return st;
     egcam__dims dims = {0};
     egcam__forward_out fw;
-    if ((st = egcam__forward(ctx, be, inputs->data, rows, item, flags, &dims, &fw)) != EGCAM_OK)
+    int entered;
+    if ((st = egcam__backend_enter(ctx, be, "egcam_backend_forward", &entered)) != EGCAM_OK)
         return st;
+    st = egcam__forward(ctx, be, inputs->data, rows, item, flags, &dims, &fw);
     /* Only this forward opens a backward for the caller: the engine's own
      * forwards for backward are pulled back by the engine, or abandoned
      * when it fails in between, and their rows are not the caller's. */
-    if (flags & EGCAM_FORWARD_FOR_BACKWARD) {
+    if (st == EGCAM_OK && (flags & EGCAM_FORWARD_FOR_BACKWARD)) {
         be->pending_rows = rows;
         be->pending_act = dims.act;
     }
+    egcam__backend_leave(be, entered);
+    if (st != EGCAM_OK)
+        return st;
     *activations = (egcam_tensor){fw.acts,
                                   {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h,
                                    (int64_t)dims.act.w},
@@ -194,15 +247,21 @@ egcam_status egcam_backend_backward(egcam_ctx *ctx, egcam_backend *be, const flo
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT,
                            "egcam_backend_backward: backend, seed or grad is NULL");
     *grad = (egcam_tensor){0};
+    int entered;
+    egcam_status st = egcam__backend_enter(ctx, be, "egcam_backend_backward", &entered);
+    if (st != EGCAM_OK)
+        return st;
     size_t rows = be->pending_rows;
-    if (!rows)
-        return egcam__fail(ctx, EGCAM_E_MISUSE,
-                           "egcam_backend_backward: the last forward on backend '%s' was not "
-                           "made with EGCAM_FORWARD_FOR_BACKWARD, or its backward was taken",
-                           be->ops.name);
     egcam__dims dims = {.known = 1, .act = be->pending_act};
     const float *g;
-    egcam_status st = egcam__backward(ctx, be, seed, rows, &dims, &g);
+    if (!rows)
+        st = egcam__fail(ctx, EGCAM_E_MISUSE,
+                         "egcam_backend_backward: the last forward on backend '%s' was not "
+                         "made with EGCAM_FORWARD_FOR_BACKWARD, or its backward was taken",
+                         be->ops.name);
+    else
+        st = egcam__backward(ctx, be, seed, rows, &dims, &g);
+    egcam__backend_leave(be, entered);
     if (st != EGCAM_OK)
         return st;
     *grad = (egcam_tensor){g,

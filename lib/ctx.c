@@ -38,6 +38,24 @@ egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status, const char
                        message && *message ? message : egcam_status_string(status));
 }
 
+/* Control characters (newlines, tabs) become spaces and runs of spaces one
+ * space, so that a message is always one line: a backend's or LibTorch's
+ * multi-line text included. */
+static void one_line(char *s)
+{
+    char *out = s;
+    for (const char *in = s; *in; in++) {
+        unsigned char c = (unsigned char)*in;
+        char put = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+        if (put == ' ' && (out == s || out[-1] == ' '))
+            continue;
+        *out++ = put;
+    }
+    while (out > s && out[-1] == ' ')
+        out--;
+    *out = '\0';
+}
+
 egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, ...)
 {
     if (ctx) {
@@ -45,6 +63,7 @@ egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, .
         va_start(ap, fmt);
         vsnprintf(ctx->error, sizeof ctx->error, fmt, ap);
         va_end(ap);
+        one_line(ctx->error);
     }
     return status;
 }

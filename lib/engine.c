@@ -39,7 +39,19 @@ typedef struct engine {
     float               *acts_top; /* batch rows of A(x + eps) (noisy difference) */
     egcam__sample       *samples;  /* batch */
     double              *acc;      /* the accumulated attribution, K x h x w */
+    int                  gradient_seen; /* some gradient entry was not 0 */
 } engine;
+
+/* Whether n gradient entries hold anything but zeros. Scanned only until
+ * the first non-zero entry of an explanation, so it costs next to nothing
+ * on a layer the target depends on. */
+static int any_nonzero(const float *g, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (g[i] != 0.0f)
+            return 1;
+    return 0;
+}
 
 /* count elements of size bytes; NULL when count is 0 or out of range. */
 static void *alloc_array(size_t count, size_t size)
@@ -120,6 +132,7 @@ static egcam_status forward_input(engine *e)
     const float *grad;
     if ((st = egcam__backward(e->ctx, e->be, e->seed, 1, &e->dims, &grad)) != EGCAM_OK)
         return st;
+    e->gradient_seen = any_nonzero(grad, act_size);
     for (size_t i = 0; i < act_size; i++)
         e->acc[i] = grad[i];
     return egcam__progress(e->ctx, 1, 1);
@@ -136,13 +149,18 @@ static egcam_status prepare_references(engine *e)
         e->refs = e->own;
     }
     const egcam__dims *d = &e->refs->dims;
-    if (d->act.c != e->dims.act.c || d->act.h != e->dims.act.h || d->act.w != e->dims.act.w ||
-        d->classes != e->dims.classes)
+    if (d->act.c != e->dims.act.c || d->act.h != e->dims.act.h || d->act.w != e->dims.act.w)
         return egcam__fail(e->ctx, EGCAM_E_BACKEND,
                            "backend '%s' gave the references activations [%zu,%zu,%zu] and the "
                            "input [%zu,%zu,%zu]",
                            e->be->ops.name, d->act.c, d->act.h, d->act.w, e->dims.act.c,
                            e->dims.act.h, e->dims.act.w);
+    if (d->classes != e->dims.classes)
+        return egcam__fail(e->ctx, EGCAM_E_BACKEND,
+                           "backend '%s' gave the references %zu logits and the input %zu "
+                           "(activations [%zu,%zu,%zu] for both)",
+                           e->be->ops.name, d->classes, e->dims.classes, d->act.c, d->act.h,
+                           d->act.w);
     return EGCAM_OK;
 }
 
@@ -189,6 +207,8 @@ static void assemble_points(engine *e, size_t rows)
 static void accumulate(engine *e, size_t rows, const float *grad)
 {
     size_t act_size = egcam__shape_size(e->dims.act);
+    if (!e->gradient_seen)
+        e->gradient_seen = any_nonzero(grad, rows * act_size);
     for (size_t i = 0; i < rows; i++) {
         const egcam__sample *s = &e->samples[i];
         const float *a_top = e->plan.noisy_diff ? e->acts_top + i * act_size : e->acts_x;
@@ -254,6 +274,7 @@ static egcam_status finish(engine *e, egcam_result **out)
         res->weights[k] = (float)(sum / (double)area);
     }
     res->target = e->target;
+    res->flags = e->gradient_seen ? 0 : EGCAM_RESULT_ZERO_GRADIENT;
     res->logit = e->logit;
     res->completeness = total;
     int finite = total - total == 0.0; /* false for NaN and infinities */
@@ -349,6 +370,9 @@ egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config
         return st;
     e.batch = e.plan.count < cfg->batch_size ? (size_t)e.plan.count : cfg->batch_size;
 
+    int entered;
+    if ((st = egcam__backend_enter(ctx, be, "egcam_explain", &entered)) != EGCAM_OK)
+        return st;
     st = forward_input(&e);
     if (st == EGCAM_OK && !e.plan.at_input) {
         st = prepare_references(&e);
@@ -358,5 +382,6 @@ egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config
     if (st == EGCAM_OK)
         st = finish(&e, out);
     engine_free(&e);
+    egcam__backend_leave(be, entered);
     return st;
 }

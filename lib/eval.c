@@ -90,9 +90,9 @@ egcam_status egcam__eval_check(egcam_ctx *ctx, const char *fn, const egcam_backe
     return EGCAM_OK;
 }
 
-egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
-                                size_t rows, egcam__shape shape, egcam__dims *dims,
-                                int32_t target, int kind, double *scores)
+static egcam_status forward_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
+                                   size_t rows, egcam__shape shape, egcam__dims *dims,
+                                   int32_t target, int kind, double *scores)
 {
     egcam__forward_out fw;
     egcam_status st = egcam__forward(ctx, be, inputs, rows, shape, 0, dims, &fw);
@@ -123,6 +123,21 @@ egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *
         scores[r] = exp((double)z[target] - m) / sum; /* sum >= 1: the max term */
     }
     return EGCAM_OK;
+}
+
+egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
+                                size_t rows, egcam__shape shape, egcam__dims *dims,
+                                int32_t target, int kind, double *scores)
+{
+    /* The logits are read before the backend is left: a metric holds no
+     * view of the backend's memory from one forward to the next. */
+    int entered;
+    egcam_status st = egcam__backend_enter(ctx, be, "a metric", &entered);
+    if (st != EGCAM_OK)
+        return st;
+    st = forward_scores(ctx, be, inputs, rows, shape, dims, target, kind, scores);
+    egcam__backend_leave(be, entered);
+    return st;
 }
 
 egcam_status egcam__eval_fill(egcam_ctx *ctx, const egcam__eval_input *in, uint32_t fill,

@@ -121,18 +121,23 @@ static egcam_status top_class(egcam_ctx *ctx, egcam_backend *be, const egcam__ev
 {
     egcam__dims dims = {0};
     egcam__forward_out fw;
-    egcam_status st = egcam__forward(ctx, be, in->x, 1, in->shape, 0, &dims, &fw);
-    if (st != EGCAM_OK ||
-        (st = egcam__check_finite(ctx, fw.logits, dims.classes,
-                                  "the model's logits for the input")) != EGCAM_OK)
+    int entered;
+    egcam_status st = egcam__backend_enter(ctx, be, "egcam_eval_sensitivity", &entered);
+    if (st != EGCAM_OK)
         return st;
-    if (dims.classes > INT32_MAX)
-        return egcam__fail(ctx, EGCAM_E_BACKEND, "the model has too many logits");
-    size_t top = 0;
-    for (size_t j = 1; j < dims.classes; j++)
-        top = fw.logits[j] > fw.logits[top] ? j : top;
-    *out = (int32_t)top;
-    return EGCAM_OK;
+    st = egcam__forward(ctx, be, in->x, 1, in->shape, 0, &dims, &fw);
+    if (st == EGCAM_OK)
+        st = egcam__check_finite(ctx, fw.logits, dims.classes, "the model's logits for the input");
+    if (st == EGCAM_OK && dims.classes > INT32_MAX)
+        st = egcam__fail(ctx, EGCAM_E_BACKEND, "the model has too many logits");
+    if (st == EGCAM_OK) {
+        size_t top = 0;
+        for (size_t j = 1; j < dims.classes; j++)
+            top = fw.logits[j] > fw.logits[top] ? j : top;
+        *out = (int32_t)top;
+    }
+    egcam__backend_leave(be, entered);
+    return st;
 }
 
 egcam_status egcam_eval_sensitivity(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,

@@ -6,6 +6,7 @@
 #define EGCAM_INTERNAL_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,7 +31,9 @@ struct egcam_ctx {
 };
 
 /* Record status and a formatted message in ctx (which may be NULL); returns
- * status so that callers can write `return egcam__fail(ctx, ...)`. */
+ * status so that callers can write `return egcam__fail(ctx, ...)`. Messages
+ * are one line: control characters (a backend's multi-line text) become
+ * spaces. */
 egcam_status egcam__fail(egcam_ctx *ctx, egcam_status status, const char *fmt, ...)
     EGCAM__PRINTF(3, 4);
 void egcam__clear_error(egcam_ctx *ctx);
@@ -71,6 +74,11 @@ void egcam__minmax(const float *v, size_t n, float *min, float *max);
 struct egcam_backend {
     egcam_backend_ops ops;  /* the caller's table, widened to this version */
     void             *self;
+    /* Who is inside a call on this backend: the caller's ctx, or for a
+     * NULL ctx the calling thread's token; NULL when idle. A backend serves
+     * one call at a time, and a second caller gets EGCAM_E_MISUSE rather
+     * than views of memory the first one is overwriting. */
+    _Atomic(const void *) owner;
     /* For egcam_backend_backward()'s checks: the rows (0: none) and shapes
      * of the last forward when it was an egcam_backend_forward() made for
      * backward. Every forward and backward resets it; only that public
@@ -93,6 +101,15 @@ typedef struct egcam__forward_out {
     const float *acts;
     const float *logits;
 } egcam__forward_out;
+
+/* Enter a call on be for ctx (be non-NULL): EGCAM_E_MISUSE, naming fn,
+ * when another context or thread is inside a call on it. A nested call by
+ * the same caller (egcam_eval_sensitivity explaining) passes. *entered
+ * says whether this call took the backend: pass it to egcam__backend_leave
+ * on every way out. */
+egcam_status egcam__backend_enter(egcam_ctx *ctx, egcam_backend *be, const char *fn,
+                                  int *entered);
+void egcam__backend_leave(egcam_backend *be, int entered);
 
 /* Forward `rows` items of shape `item`; reports failures in ctx. */
 egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
@@ -188,6 +205,7 @@ void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out)
 /* ---- results (result.c, maps.c) ----------------------------------------- */
 struct egcam_result {
     int32_t  target;
+    uint32_t flags;       /* EGCAM_RESULT_* */
     double   logit;
     double   completeness;
     uint32_t channels, lh, lw, ih, iw;

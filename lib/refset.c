@@ -90,7 +90,10 @@ egcam_status egcam_refset_new(egcam_ctx *ctx, egcam_backend *be, const egcam_ten
     if ((st = refset_alloc(ctx, be, count, s, &set)) != EGCAM_OK)
         return st;
     memcpy(set->inputs, refs->data, count * egcam__shape_size(s) * sizeof *set->inputs);
-    st = egcam__refset_fill(ctx, be, set, batch_size ? batch_size : 16, count);
+    int entered;
+    if ((st = egcam__backend_enter(ctx, be, "egcam_refset_new", &entered)) == EGCAM_OK)
+        st = egcam__refset_fill(ctx, be, set, batch_size ? batch_size : 16, count);
+    egcam__backend_leave(be, entered);
     if (st != EGCAM_OK) {
         egcam_refset_free(set);
         return st;

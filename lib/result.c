@@ -72,6 +72,8 @@ const float *egcam_result_weights(const egcam_result *res, uint32_t *count)
 
 int32_t egcam_result_class(const egcam_result *res) { return res ? res->target : -1; }
 
+uint32_t egcam_result_flags(const egcam_result *res) { return res ? res->flags : 0; }
+
 double egcam_result_logit(const egcam_result *res) { return res ? res->logit : 0.0; }
 
 double egcam_result_completeness(const egcam_result *res) { return res ? res->completeness : 0.0; }

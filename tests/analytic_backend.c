@@ -223,7 +223,7 @@ static int countdown(uint32_t *n)
 static int is_forward_corruption(analytic_corruption c)
 {
     return c != ANALYTIC_CORRUPT_NONE && c != ANALYTIC_CORRUPT_NAN_GRADIENT
-        && c != ANALYTIC_CORRUPT_GRAD_ROWS;
+        && c != ANALYTIC_CORRUPT_GRAD_ROWS && c != ANALYTIC_CORRUPT_ZERO_GRADIENT;
 }
 
 /* 1 when the current call of the slot `forward` is to be corrupted. */
@@ -323,6 +323,8 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
         case ANALYTIC_CORRUPT_ACT_NDIM:       acts->ndim = 3; break;
         case ANALYTIC_CORRUPT_LOGIT_ROWS:     logits->shape[0] = N + 1; break;
         case ANALYTIC_CORRUPT_NULL_DATA:      acts->data = NULL; break;
+        case ANALYTIC_CORRUPT_ACT_EMPTY:      acts->shape[2] = 0; break;
+        case ANALYTIC_CORRUPT_LOGIT_CLASSES:  logits->shape[1] = d->L - 1; break;
         default: break;
         }
     }
@@ -372,6 +374,8 @@ static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *g
     if (corrupt_now(m, 0)) {
         if (m->corrupt == ANALYTIC_CORRUPT_NAN_GRADIENT) m->grad[0] = NAN;
         else if (m->corrupt == ANALYTIC_CORRUPT_GRAD_ROWS) grad->shape[0] = m->rows + 1;
+        else if (m->corrupt == ANALYTIC_CORRUPT_ZERO_GRADIENT)
+            memset(m->grad, 0, (size_t)m->rows * n * sizeof *m->grad);
     }
     return EGCAM_OK;
 }

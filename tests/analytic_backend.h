@@ -123,8 +123,11 @@ typedef enum analytic_corruption {
     ANALYTIC_CORRUPT_ACT_NDIM,         /* forward: activations ndim 3 */
     ANALYTIC_CORRUPT_LOGIT_ROWS,       /* forward: logits claim N+1 rows */
     ANALYTIC_CORRUPT_NULL_DATA,        /* forward: activations.data = NULL */
+    ANALYTIC_CORRUPT_ACT_EMPTY,        /* forward: activations claim h = 0 */
+    ANALYTIC_CORRUPT_LOGIT_CLASSES,    /* forward: logits claim L-1 classes */
     ANALYTIC_CORRUPT_NAN_GRADIENT,     /* backward: grad[0] = NaN */
-    ANALYTIC_CORRUPT_GRAD_ROWS         /* backward: grad claims N+1 rows */
+    ANALYTIC_CORRUPT_GRAD_ROWS,        /* backward: grad claims N+1 rows */
+    ANALYTIC_CORRUPT_ZERO_GRADIENT     /* backward: every gradient entry 0 */
 } analytic_corruption;
 
 /** Corrupt the outputs of the nth call from now of the slot the mode

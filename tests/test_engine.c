@@ -115,8 +115,12 @@ static void test_bad_backend_outputs_caught(void **state)
         {ANALYTIC_CORRUPT_INF_LOGIT, 1, EGCAM_E_NON_FINITE, "logits"},
         {ANALYTIC_CORRUPT_ACT_ROWS, 1, EGCAM_E_BACKEND, "rows"},
         {ANALYTIC_CORRUPT_LOGIT_ROWS, 1, EGCAM_E_BACKEND, "logits for"},
-        {ANALYTIC_CORRUPT_ACT_NDIM, 1, EGCAM_E_BACKEND, "ndim 3"},
+        {ANALYTIC_CORRUPT_ACT_NDIM, 1, EGCAM_E_BACKEND, "with 3 dimensions"},
         {ANALYTIC_CORRUPT_NULL_DATA, 1, EGCAM_E_BACKEND, "no data"},
+        /* an empty layer names its shape, not its rank */
+        {ANALYTIC_CORRUPT_ACT_EMPTY, 1, EGCAM_E_BACKEND, "shape [1, 3, 0, 4] has a dimension of 0"},
+        /* the references (second forward) have fewer logits than the input */
+        {ANALYTIC_CORRUPT_LOGIT_CLASSES, 2, EGCAM_E_BACKEND, "references 3 logits and the input 4"},
         {ANALYTIC_CORRUPT_ACT_CHANNELS, 3, EGCAM_E_BACKEND, "changed shapes"},
         {ANALYTIC_CORRUPT_NAN_GRADIENT, 1, EGCAM_E_NON_FINITE, "not finite"},
         {ANALYTIC_CORRUPT_GRAD_ROWS, 1, EGCAM_E_BACKEND, "gradient"},
@@ -132,6 +136,52 @@ static void test_bad_backend_outputs_caught(void **state)
     }
     assert_int_equal(explain(f, &res), EGCAM_OK);
     egcam_result_free(res);
+}
+
+/* A gradient that is zero at every point the method evaluates makes an
+ * empty map that is correct arithmetic but no explanation: the result says
+ * so (EGCAM_RESULT_ZERO_GRADIENT), and says nothing when any entry is not
+ * zero. */
+static void test_zero_gradient_flagged(void **state)
+{
+    fixture *f = *state;
+    egcam_result *res;
+    for (size_t m = 0; m < 3; m++) {
+        f->cfg.method = methods[m];
+        assert_int_equal(explain(f, &res), EGCAM_OK);
+        assert_int_equal(egcam_result_flags(res), 0);
+        egcam_result_free(res);
+
+        analytic_corrupt(f->model, ANALYTIC_CORRUPT_ZERO_GRADIENT, 1);
+        assert_int_equal(explain(f, &res), EGCAM_OK);
+        assert_int_equal(egcam_result_flags(res), EGCAM_RESULT_ZERO_GRADIENT);
+        uint32_t h, w;
+        const float *map = egcam_result_map(res, EGCAM_MAP_LAYER, &h, &w);
+        for (uint32_t p = 0; p < h * w; p++)
+            assert_true(map[p] == 0.0f);
+        egcam_result_free(res);
+
+        analytic_corrupt(f->model, ANALYTIC_CORRUPT_NONE, 0);
+        if (methods[m] != EGCAM_METHOD_GRADCAM) {
+            /* Zero from the second backward on: one batch had a gradient. */
+            f->cfg.batch_size = 1;
+            analytic_corrupt(f->model, ANALYTIC_CORRUPT_ZERO_GRADIENT, 2);
+            assert_int_equal(explain(f, &res), EGCAM_OK);
+            assert_int_equal(egcam_result_flags(res), 0);
+            egcam_result_free(res);
+            analytic_corrupt(f->model, ANALYTIC_CORRUPT_NONE, 0);
+            f->cfg.batch_size = 16;
+        }
+    }
+    /* Zero target weights explain 0 * logits: nothing depends on the layer. */
+    float zeros[L] = {0};
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    f->cfg.target_weights = zeros;
+    f->cfg.target_weights_count = L;
+    assert_int_equal(explain(f, &res), EGCAM_OK);
+    assert_int_equal(egcam_result_flags(res), EGCAM_RESULT_ZERO_GRADIENT);
+    egcam_result_free(res);
+    assert_int_equal(egcam_result_flags(NULL), 0);
 }
 
 typedef struct progress_log {
@@ -300,6 +350,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_backend_failures_propagate),
         T(test_bad_backend_outputs_caught),
+        T(test_zero_gradient_flagged),
         T(test_progress_and_cancel),
         T(test_batches_bounded),
         T(test_builtin_references),

@@ -11,6 +11,8 @@
  *
  * Every result must be bit-identical to the one a single thread made first,
  * and every error message must stay in the context of the call that failed.
+ * A backend used by a second thread while a first is inside a call on it
+ * is refused (EGCAM_E_MISUSE), and the first call's result is unharmed.
  * The meson test 'threads_tsan' runs this program again built with
  * -fsanitize=thread, which reports any data race inside libegcam.
  *
@@ -28,6 +30,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <egcam/egcam_eval.h>
 
 #include "analytic_backend.h"
 
@@ -305,6 +309,145 @@ static void test_shared_set_by_turns(void **state)
         assert_int_equal(workers[t].explained, ROUNDS * 3);
 }
 
+/* ---- one backend, two threads at once: the second is refused -------------- */
+
+/* The analytic model behind a gate: the worker thread's forwards wait at
+ * the gate until the main thread opens it, so the main thread's calls meet
+ * the backend while the worker is inside a call. (Without the refusal, the
+ * main thread's calls would go through, and fail the test, not hang it.) */
+typedef struct gate {
+    analytic_model *model;
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pthread_t worker;
+    int armed, inside, open;
+} gate;
+
+static egcam_status gated_forward(void *self, const egcam_tensor *in, uint32_t flags,
+                                  egcam_tensor *acts, egcam_tensor *logits, char *err,
+                                  size_t err_size)
+{
+    gate *g = self;
+    pthread_mutex_lock(&g->lock);
+    if (g->armed && pthread_equal(pthread_self(), g->worker)) {
+        g->inside = 1;
+        pthread_cond_broadcast(&g->changed);
+        while (!g->open)
+            pthread_cond_wait(&g->changed, &g->lock);
+    }
+    pthread_mutex_unlock(&g->lock);
+    return analytic_ops()->forward(g->model, in, flags, acts, logits, err, err_size);
+}
+
+static egcam_status gated_backward(void *self, const float *seed, egcam_tensor *grad, char *err,
+                                   size_t err_size)
+{
+    gate *g = self;
+    return analytic_ops()->backward(g->model, seed, grad, err, err_size);
+}
+
+typedef struct gated_call {
+    egcam_backend *backend;
+    int kind; /* 0: egcam_explain, 1: egcam_refset_new */
+    egcam_status status;
+    egcam_result *result;
+} gated_call;
+
+static void *call_through_gate(void *arg)
+{
+    gated_call *c = arg;
+    egcam_ctx *ctx;
+    if (egcam_ctx_new(&ctx) != EGCAM_OK) {
+        c->status = EGCAM_E_OUT_OF_MEMORY;
+        return NULL;
+    }
+    if (c->kind == 0) {
+        c->status = egcam_explain(ctx, c->backend, &configs[CFG_EXPECTED], &input, NULL,
+                                  &c->result);
+    } else {
+        egcam_refset *set = NULL;
+        c->status = egcam_refset_new(ctx, c->backend, &refs_tensor, 2, &set);
+        egcam_refset_free(set);
+    }
+    egcam_ctx_free(ctx);
+    return NULL;
+}
+
+static void test_shared_backend_refused(void **state)
+{
+    (void)state;
+    static const egcam_backend_ops gated_ops = {
+        .abi_version = EGCAM_BACKEND_ABI_VERSION,
+        .struct_size = sizeof(egcam_backend_ops),
+        .name = "gated",
+        .forward = gated_forward,
+        .backward = gated_backward,
+    };
+    gate g = {.model = analytic_new(C, H, W, S, K, L, MODEL_SEED)};
+    assert_non_null(g.model);
+    pthread_mutex_init(&g.lock, NULL);
+    pthread_cond_init(&g.changed, NULL);
+    egcam_ctx *ctx;
+    egcam_backend *be;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_backend_new(ctx, &gated_ops, &g, &be), EGCAM_OK);
+
+    for (int kind = 0; kind < 2; kind++) {
+        gated_call call = {.backend = be, .kind = kind};
+        pthread_t worker;
+        pthread_mutex_lock(&g.lock);
+        g.armed = 1, g.inside = 0, g.open = 0;
+        assert_int_equal(pthread_create(&worker, NULL, call_through_gate, &call), 0);
+        g.worker = worker;
+        while (!g.inside)
+            pthread_cond_wait(&g.changed, &g.lock);
+        pthread_mutex_unlock(&g.lock);
+
+        /* The worker is inside a forward: every entry point refuses. */
+        egcam_result *res = (egcam_result *)&g;
+        assert_int_equal(egcam_explain(ctx, be, &configs[CFG_GRADCAM], &input, NULL, &res),
+                         EGCAM_E_MISUSE);
+        assert_null(res);
+        assert_non_null(strstr(egcam_ctx_last_error(ctx), "in use by another call"));
+        egcam_refset *set = NULL;
+        assert_int_equal(egcam_refset_new(ctx, be, &refs_tensor, 2, &set), EGCAM_E_MISUSE);
+        assert_null(set);
+        egcam_tensor acts, logits, grad;
+        egcam_tensor batch = {x, {1, C, H, W}, 4, 0};
+        assert_int_equal(egcam_backend_forward(NULL, be, &batch, 0, &acts, &logits),
+                         EGCAM_E_MISUSE);
+        assert_int_equal(egcam_backend_backward(ctx, be, x, &grad), EGCAM_E_MISUSE);
+        float map[H * W] = {0};
+        double drop;
+        int increase;
+        assert_int_equal(egcam_eval_confidence(ctx, be, &input, map, 0, &drop, &increase),
+                         EGCAM_E_MISUSE);
+
+        pthread_mutex_lock(&g.lock);
+        g.armed = 0;
+        g.open = 1;
+        pthread_cond_broadcast(&g.changed);
+        pthread_mutex_unlock(&g.lock);
+        assert_int_equal(pthread_join(worker, NULL), 0);
+        assert_int_equal(call.status, EGCAM_OK);
+        if (kind == 0) { /* the first caller's result is what one thread makes */
+            char why[256];
+            if (compare(call.result, expected[CFG_EXPECTED][0], why, sizeof why))
+                fail_msg("the worker's result changed: %s", why);
+            egcam_result_free(call.result);
+        }
+        /* Idle again: the backend serves the next caller. */
+        assert_int_equal(egcam_explain(ctx, be, &configs[CFG_GRADCAM], &input, NULL, &res),
+                         EGCAM_OK);
+        egcam_result_free(res);
+    }
+    egcam_backend_free(be);
+    analytic_free(g.model);
+    egcam_ctx_free(ctx);
+    pthread_cond_destroy(&g.changed);
+    pthread_mutex_destroy(&g.lock);
+}
+
 /* ---- the single-threaded run and the shared objects ------------------------ */
 
 static int setup(void **state)
@@ -388,6 +531,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_separate_backends),
         cmocka_unit_test(test_shared_set_by_turns),
+        cmocka_unit_test(test_shared_backend_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

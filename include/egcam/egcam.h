@@ -42,10 +42,11 @@
  *   and keeps no mutable global state.
  *
  * Threads: an egcam_ctx serves one thread at a time (use one per thread). A
- * backend serves one forward/backward sequence at a time, so two contexts
- * must not use the same backend at once. A reference set is immutable once
- * made and may be read by several threads, as long as each uses it with a
- * backend only it is using. See docs/threading.md.
+ * backend serves one call at a time: a call that finds it inside another
+ * context's or thread's call returns EGCAM_E_MISUSE and touches nothing. A
+ * reference set is immutable once made and may be read by several threads,
+ * as long as each uses it with a backend only it is using. See
+ * docs/threading.md.
  */
 #ifndef EGCAM_H
 #define EGCAM_H
@@ -382,6 +383,19 @@ EGCAM_API double egcam_result_logit(const egcam_result *res);
  *  y(x) - y(b); Expected Grad-CAM: estimates E[y(x~)] - E[y(x')];
  *  Grad-CAM: sum A(x) * G(x), the first-order estimate of y(x) - y(0-activation). */
 EGCAM_API double egcam_result_completeness(const egcam_result *res);
+
+/* What a result says about itself (egcam_result_flags). */
+/** The target's gradient at the layer was exactly zero at every point the
+ *  method evaluated, so the map is empty: the explained output does not
+ *  depend on these activations. Typical cause: a vision transformer's last
+ *  block, where only the class token reaches the head (and the tokens
+ *  layout leaves it off the grid); choose an earlier block or its norm1. */
+#define EGCAM_RESULT_ZERO_GRADIENT  (1u << 0)
+
+/** EGCAM_RESULT_* flags of a result (0 for NULL). A set flag is not an
+ *  error: the maps are what the method computes, but likely not what was
+ *  wanted. @since 0.1 */
+EGCAM_API uint32_t egcam_result_flags(const egcam_result *res);
 
 /** Destroy a result. NULL is a no-op. */
 EGCAM_API void egcam_result_free(egcam_result *res);
