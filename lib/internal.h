@@ -221,6 +221,25 @@ egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uin
 void egcam__result_maps(egcam_result *res, const float *acts);
 void egcam__normalize(const float *in, float *out, size_t n);
 
+/* ---- files the library writes (output.c) -------------------------------- */
+/* A file being written: a temporary beside path, renamed onto path by
+ * egcam__output_commit(). Every failure names path and strerror. */
+typedef struct egcam__output {
+    FILE       *f;
+    char       *tmp;   /* the temporary file's path */
+    const char *path;  /* the destination, borrowed */
+} egcam__output;
+
+/* Refuses a path that names a folder, a device or a pipe (E_IO); a link at
+ * path is replaced by the rename, not followed. */
+egcam_status egcam__output_open(egcam_ctx *ctx, const char *path, egcam__output *out);
+egcam_status egcam__output_write(egcam_ctx *ctx, egcam__output *out, const void *data, size_t n);
+/* Close and rename onto the destination; on any failure, and always after
+ * it, the temporary is gone and out is ended. */
+egcam_status egcam__output_commit(egcam_ctx *ctx, egcam__output *out);
+/* Abandon the file: the destination is untouched. */
+void egcam__output_discard(egcam__output *out);
+
 /* ---- tensors and images the library returns (npy.c, png.c) ------------- */
 #include "egcam/egcam_image.h"
 

@@ -424,18 +424,6 @@ egcam_status egcam_npy_read(egcam_ctx *ctx, const char *path, egcam_tensor **out
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Open path for writing; *created tells whether the file is new, so that a
- * failed write removes only what it made (never a device or a file that
- * was there before). */
-static FILE *open_for_writing(const char *path, int *created)
-{
-    FILE *f = fopen(path, "wbx"); /* C11: fails if the file exists */
-    *created = f != NULL;
-    if (!f && errno == EEXIST)
-        f = fopen(path, "wb");
-    return f;
-}
-
 /* The header NumPy 1.24 writes for a C-order '<f4' array, byte for byte:
  * the dict with keys sorted, spare spaces for the first dimension to grow
  * to 21 digits, then spaces and '\n' up to a multiple of 64 bytes counting
@@ -492,37 +480,30 @@ egcam_status egcam_npy_write(egcam_ctx *ctx, const char *path, const egcam_tenso
     char header[256];
     size_t header_len = npy_header_text(tensor, header, sizeof header);
 
-    int created;
-    FILE *f = open_for_writing(path, &created);
-    if (!f)
-        return egcam__fail(ctx, EGCAM_E_IO, "%s: %s", path, strerror(errno));
+    egcam__output f;
+    egcam_status st = egcam__output_open(ctx, path, &f);
+    if (st != EGCAM_OK)
+        return st;
     unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
                              (unsigned char)(header_len & 0xff),
                              (unsigned char)(header_len >> 8)};
-    int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre &&
-             fwrite(header, 1, header_len, f) == header_len;
-    if (ok && host_is_little_endian()) {
-        ok = fwrite(tensor->data, sizeof(float), (size_t)count, f) == (size_t)count;
-    } else if (ok) {
+    if ((st = egcam__output_write(ctx, &f, pre, sizeof pre)) == EGCAM_OK)
+        st = egcam__output_write(ctx, &f, header, header_len);
+    if (st == EGCAM_OK && host_is_little_endian()) {
+        st = egcam__output_write(ctx, &f, tensor->data, (size_t)count * sizeof(float));
+    } else if (st == EGCAM_OK) {
         float chunk[1024];
-        for (size_t done = 0; ok && done < (size_t)count;) {
+        for (size_t done = 0; st == EGCAM_OK && done < (size_t)count;) {
             size_t n = (size_t)count - done < 1024 ? (size_t)count - done : 1024;
             memcpy(chunk, tensor->data + done, n * sizeof(float));
             swap32(chunk, n);
-            ok = fwrite(chunk, sizeof(float), n, f) == n;
+            st = egcam__output_write(ctx, &f, chunk, n * sizeof(float));
             done += n;
         }
     }
-    int err = ok ? 0 : errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
+    if (st != EGCAM_OK) {
+        egcam__output_discard(&f);
+        return st;
     }
-    if (!ok) {
-        if (created)
-            remove(path); /* no half-written file */
-        return egcam__fail(ctx, EGCAM_E_IO, "%s: write error: %s", path,
-                           err ? strerror(err) : "unknown");
-    }
-    return EGCAM_OK;
+    return egcam__output_commit(ctx, &f);
 }

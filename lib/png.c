@@ -450,18 +450,6 @@ egcam_status egcam_png_decode(egcam_ctx *ctx, const void *data, size_t size, uin
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Open path for writing; *created tells whether the file is new, so that a
- * failed write removes only what it made (never a device or a file that
- * was there before). */
-static FILE *open_for_writing(const char *path, int *created)
-{
-    FILE *f = fopen(path, "wbx"); /* C11: fails if the file exists */
-    *created = f != NULL;
-    if (!f && errno == EEXIST)
-        f = fopen(path, "wb");
-    return f;
-}
-
 egcam_status egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image *image)
 {
     if (!ctx)
@@ -501,16 +489,20 @@ egcam_status egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image
     pi.height = image->height;
     pi.format = ch == 1 ? PNG_FORMAT_GRAY : ch == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
 
-    int created;
-    FILE *f = open_for_writing(path, &created);
-    if (!f)
-        return egcam__fail(ctx, EGCAM_E_IO, "%s: %s", path, strerror(errno));
-    egcam_status st = EGCAM_OK;
-    if (!png_image_write_to_stdio(&pi, f, 0, image->pixels,
+    egcam__output f;
+    egcam_status st = egcam__output_open(ctx, path, &f);
+    if (st != EGCAM_OK)
+        return st;
+    errno = 0;
+    if (!png_image_write_to_stdio(&pi, f.f, 0, image->pixels,
                                   (png_int_32)(image->width * ch), NULL)) {
+        /* A failed write is the system's, with its reason (a full disk),
+         * not only libpng's "Write Error". */
+        int err = errno;
         const char *msg = pi.message[0] ? pi.message : "unknown libpng error";
-        if (ferror(f))
-            st = egcam__fail(ctx, EGCAM_E_IO, "%s: write error (libpng: %s)", path, msg);
+        if (ferror(f.f))
+            st = egcam__fail(ctx, EGCAM_E_IO, "%s: write error: %s", path,
+                             err ? strerror(err) : msg);
         else if (is_out_of_memory(msg))
             st = egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory (libpng: %s)", path,
                              msg);
@@ -519,9 +511,9 @@ egcam_status egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image
                              msg);
     }
     png_image_free(&pi);
-    if (fclose(f) != 0 && st == EGCAM_OK)
-        st = egcam__fail(ctx, EGCAM_E_IO, "%s: %s", path, strerror(errno));
-    if (st != EGCAM_OK && created)
-        remove(path); /* no half-written file */
-    return st;
+    if (st != EGCAM_OK) {
+        egcam__output_discard(&f);
+        return st;
+    }
+    return egcam__output_commit(ctx, &f);
 }

@@ -186,6 +186,14 @@ static void test_ctx(void **state)
     assert_int_equal(egcam_ctx_set_error(ctx, EGCAM_OK, "ignored"), EGCAM_OK);
     assert_string_equal(egcam_ctx_last_error(ctx), "");
     assert_int_equal(egcam_ctx_set_error(NULL, EGCAM_E_IO, "x"), EGCAM_E_IO);
+    /* A message is one line, whatever a backend hands over (LibTorch's
+     * errors come with tracebacks). */
+    assert_int_equal(egcam_ctx_set_error(ctx, EGCAM_E_BACKEND,
+                                         "The following operation failed\n  File \"m.py\"\r\n"
+                                         "\tRuntimeError: boom\n\n"),
+                     EGCAM_E_BACKEND);
+    assert_string_equal(egcam_ctx_last_error(ctx),
+                        "The following operation failed File \"m.py\" RuntimeError: boom");
     egcam_ctx_free(ctx);
 }
 

@@ -21,10 +21,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <dirent.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -1538,6 +1540,119 @@ static void test_npy_errors(void **state)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Writing: a temporary file renamed onto the destination                   */
+/* ------------------------------------------------------------------------ */
+
+/* Entries of folder dir other than . and .. */
+static int folder_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static int has_text(const char *path, const char *text)
+{
+    char buf[64] = "";
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    return strcmp(buf, text) == 0;
+}
+
+typedef egcam_status (*write_fn)(egcam_ctx *ctx, const char *path, const void *what);
+static egcam_status via_png_write(egcam_ctx *ctx, const char *path, const void *what)
+{
+    return egcam_png_write(ctx, path, what);
+}
+static egcam_status via_npy_write(egcam_ctx *ctx, const char *path, const void *what)
+{
+    return egcam_npy_write(ctx, path, what);
+}
+
+/* Both writers: a link planted at the destination is replaced, not
+ * followed; a failed write (here the file-size limit, as a full disk would
+ * do) names the system's reason and leaves the old file and no temporary;
+ * folders and devices are refused. */
+static void test_writes_replace_atomically(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    static uint8_t pixels[64 * 64 * 3];
+    uint32_t noise = 2463534242u; /* incompressible pixels: a PNG over 1000 bytes */
+    for (size_t i = 0; i < sizeof pixels; i++) {
+        noise ^= noise << 13, noise ^= noise >> 17, noise ^= noise << 5;
+        pixels[i] = (uint8_t)noise;
+    }
+    const egcam_image image = {pixels, 64, 64, 3, 0};
+    static float values[4096];
+    for (size_t i = 0; i < 4096; i++)
+        values[i] = (float)i;
+    const egcam_tensor tensor = {values, {64, 64}, 2, 0};
+    const struct {
+        write_fn write;
+        const void *what;
+        const char *name;
+    } writers[] = {{via_png_write, &image, "out.png"}, {via_npy_write, &tensor, "out.npy"}};
+
+    const char *dir = tmp_path("atomic");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    for (int i = 0; i < 2; i++) {
+        char dest[1100], victim[1100];
+        snprintf(dest, sizeof dest, "%s/%s", dir, writers[i].name);
+        snprintf(victim, sizeof victim, "%s/victim", dir);
+        write_text(victim, "keep me");
+        assert_int_equal(symlink("victim", dest), 0);
+        expect_status(ctx, writers[i].write(ctx, dest, writers[i].what), EGCAM_OK, NULL);
+        assert_true(has_text(victim, "keep me"));
+        struct stat st;
+        assert_int_equal(lstat(dest, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(folder_entries(dir), 2); /* dest and victim, no temporary */
+
+        /* A write cut short: the old file stays whole, nothing is added. */
+        write_text(dest, "old");
+        struct rlimit old_limit, small;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+        small = old_limit;
+        small.rlim_cur = 1000;
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+        egcam_status got = writers[i].write(ctx, dest, writers[i].what);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+        signal(SIGXFSZ, old_handler);
+        expect_status(ctx, got, EGCAM_E_IO, dest, "write error", strerror(EFBIG), NULL);
+        assert_true(has_text(dest, "old"));
+        assert_int_equal(folder_entries(dir), 2);
+        assert_int_equal(unlink(dest), 0);
+        assert_int_equal(unlink(victim), 0);
+
+        expect_status(ctx, writers[i].write(ctx, dir, writers[i].what), EGCAM_E_IO, dir,
+                      "is a folder", NULL);
+        expect_status(ctx, writers[i].write(ctx, "/dev/null", writers[i].what), EGCAM_E_IO,
+                      "/dev/null", "not a regular file", NULL);
+        assert_int_equal(folder_entries(dir), 0);
+    }
+    egcam_ctx_free(ctx);
+}
+
+/* ------------------------------------------------------------------------ */
 
 static void find_fixtures(int argc, char **argv)
 {
@@ -1570,6 +1685,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_png_16bit_gamma),
         cmocka_unit_test(test_png_write_read_roundtrip),
         cmocka_unit_test(test_png_write_bad_arguments),
+        cmocka_unit_test(test_writes_replace_atomically),
         cmocka_unit_test(test_png_truncated),
         cmocka_unit_test(test_png_chunk_longer_than_file),
         cmocka_unit_test(test_png_bad_crc),
