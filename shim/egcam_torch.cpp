@@ -12,8 +12,6 @@
 #include <memory>
 #include <string>
 
-#include <sys/stat.h>
-
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 #include <torch/csrc/api/include/torch/cuda.h>
@@ -23,11 +21,15 @@
 
 #include "egcam/egcam_backend.h"
 #include "graph_cut.hpp"
+#include "layout.hpp"
+#include "model_file.hpp"
 
 namespace {
 
 using egcam_shim::CutMode;
 using egcam_shim::Failure;
+using egcam_shim::Layout;
+using egcam_shim::shape_string;
 
 // LibTorch prefixes interpreter errors with the TorchScript traceback; the
 // last "Error:" line is the one a user can act on.
@@ -46,6 +48,22 @@ std::string concise(const std::string &what)
     return line;
 }
 
+// LibTorch 1.13 reports a failed CPU allocation as a plain c10::Error
+// (only CUDA has c10::OutOfMemoryError), and the TorchScript interpreter
+// rethrows it as a std::runtime_error: tell them by their words.
+bool says_out_of_memory(const std::string &what)
+{
+    return what.find("can't allocate memory") != std::string::npos ||
+           what.find("not enough memory") != std::string::npos ||
+           what.find("out of memory") != std::string::npos;
+}
+
+// An exception LibTorch threw: out of memory, or the backend's failure.
+egcam_status torch_status(const std::string &what)
+{
+    return says_out_of_memory(what) ? EGCAM_E_OUT_OF_MEMORY : EGCAM_E_BACKEND;
+}
+
 // Run body, mapping every exception to a status reported through report().
 template <class Report, class Body>
 egcam_status guarded(Report &&report, Body &&body) noexcept
@@ -58,11 +76,12 @@ egcam_status guarded(Report &&report, Body &&body) noexcept
         } catch (const c10::OutOfMemoryError &e) {
             return report(EGCAM_E_OUT_OF_MEMORY, concise(e.what_without_backtrace()).c_str());
         } catch (const c10::Error &e) {
-            return report(EGCAM_E_BACKEND, concise(e.what_without_backtrace()).c_str());
+            std::string what = e.what_without_backtrace();
+            return report(torch_status(what), concise(what).c_str());
         } catch (const std::bad_alloc &) {
             return report(EGCAM_E_OUT_OF_MEMORY, "out of memory");
         } catch (const std::exception &e) {
-            return report(EGCAM_E_BACKEND, concise(e.what()).c_str());
+            return report(torch_status(e.what()), concise(e.what()).c_str());
         } catch (...) {
             return report(EGCAM_E_INTERNAL, "unknown C++ exception");
         }
@@ -85,14 +104,6 @@ auto to_buffer(char *buf, size_t size)
             std::snprintf(buf, size, "%s", msg);
         return st;
     };
-}
-
-std::string shape_string(const torch::Tensor &t)
-{
-    std::string s = "[";
-    for (int64_t i = 0; i < t.dim(); i++)
-        s += (i ? ", " : "") + std::to_string(t.size(i));
-    return s + "]";
 }
 
 bool all_zero(const void *p, size_t n)
@@ -130,9 +141,13 @@ egcam_torch_options checked_options(const egcam_torch_options *opts)
         !all_zero(reinterpret_cast<const char *>(opts) + sizeof o, opts->struct_size - sizeof o))
         throw Failure(EGCAM_E_STRUCT_SIZE,
                       "egcam_torch_options has non-zero reserved bytes (a newer header?)");
-    if (opts->layout != EGCAM_TORCH_LAYOUT_CHANNELS && opts->layout != EGCAM_TORCH_LAYOUT_TOKENS)
+    if (opts->layout != EGCAM_TORCH_LAYOUT_CHANNELS && opts->layout != EGCAM_TORCH_LAYOUT_TOKENS &&
+        opts->layout != EGCAM_TORCH_LAYOUT_CHANNELS_LAST)
         throw Failure(EGCAM_E_INVALID_ARGUMENT,
                       "egcam_torch_options.layout is " + std::to_string(opts->layout));
+    if (opts->flags & ~EGCAM_TORCH_FLAG_KEEP_LAYOUT)
+        throw Failure(EGCAM_E_INVALID_ARGUMENT,
+                      "egcam_torch_options.flags has unknown bits " + std::to_string(opts->flags));
     if ((opts->grid_height == 0) != (opts->grid_width == 0))
         throw Failure(EGCAM_E_INVALID_ARGUMENT,
                       "egcam_torch_options: set both grid_height and grid_width, or neither");
@@ -166,28 +181,22 @@ torch::Device parse_device(const char *name)
     return device;
 }
 
-torch::jit::Module load_model(const char *path, torch::Device device)
+// The model, verified as an archive first (model_file.hpp), then read by
+// LibTorch from the same open file.
+torch::jit::Module load_model(const char *path, torch::Device device, uint64_t max_bytes)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        throw Failure(EGCAM_E_IO, std::string(path) + ": " + std::strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        throw Failure(EGCAM_E_IO, std::string(path) + ": not a regular file");
-    if (FILE *f = std::fopen(path, "rb"))
-        std::fclose(f);
-    else
-        throw Failure(EGCAM_E_IO, std::string(path) + ": " + std::strerror(errno));
+    auto reader = egcam_shim::open_model_file(path, max_bytes);
     torch::jit::Module module;
     try {
-        module = torch::jit::load(path, device);
-    } catch (const c10::Error &e) {
-        throw Failure(EGCAM_E_FORMAT, std::string(path) + " is not a TorchScript model (" +
-                                          concise(e.what_without_backtrace()) + ")");
+        module = torch::jit::load(reader, device);
     } catch (const std::bad_alloc &) {
         throw;
-    } catch (const std::exception &e) {  // torch::jit::ErrorReport and kin
-        throw Failure(EGCAM_E_FORMAT, std::string(path) + " is not a TorchScript model (" +
-                                          concise(e.what()) + ")");
+    } catch (const std::exception &e) {  // c10::Error, torch::jit::ErrorReport and kin
+        std::string what = concise(e.what());
+        if (says_out_of_memory(what))
+            throw Failure(EGCAM_E_OUT_OF_MEMORY, std::string(path) + ": " + what);
+        throw Failure(EGCAM_E_FORMAT,
+                      std::string(path) + " is not a TorchScript model (" + what + ")");
     }
     module.eval();
     // Gradients are wanted at the layer only, never for parameters.
@@ -196,12 +205,24 @@ torch::jit::Module load_model(const char *path, torch::Device device)
     return module;
 }
 
+Layout layout_of(const egcam_torch_options &o)
+{
+    Layout l;
+    l.kind = o.layout;
+    l.prefix_tokens = o.prefix_tokens;
+    l.grid_height = o.grid_height;
+    l.grid_width = o.grid_width;
+    l.keep = o.flags & EGCAM_TORCH_FLAG_KEEP_LAYOUT;
+    return l;
+}
+
 // One opened model, cut at its layer.
 struct TorchBackend {
     torch::jit::Module module;
     torch::Device device{torch::kCPU};
-    egcam_torch_options opts{};
+    Layout layout;
     std::string layer;
+    int64_t in_height = 0, in_width = 0;  // of the last forward
     std::unique_ptr<torch::jit::GraphFunction> inference, gradient;
     // The last forward for backward: its logits and the layer's leaf.
     torch::Tensor logits_dev, leaf_dev;
@@ -216,36 +237,6 @@ std::unique_ptr<torch::jit::GraphFunction> make_function(const TorchBackend &b, 
     // autodiff subgraphs around our detach/requires_grad_ rewrite.
     return std::make_unique<torch::jit::GraphFunction>(
         "egcam_cut_" + b.layer, graph, nullptr, torch::jit::ExecutorExecutionMode::SIMPLE);
-}
-
-// The layer's output as [N, K, h, w], following the layout option.
-torch::Tensor as_channels(const TorchBackend &b, const torch::Tensor &t)
-{
-    if (b.opts.layout == EGCAM_TORCH_LAYOUT_CHANNELS) {
-        if (t.dim() != 4)
-            throw Failure(EGCAM_E_UNSUPPORTED,
-                          "layer '" + b.layer + "' outputs " + shape_string(t) +
-                              ", not [N, K, h, w]; choose a convolutional layer, or the tokens "
-                              "layout for a [N, tokens, D] output");
-        return t;
-    }
-    if (t.dim() != 3)
-        throw Failure(EGCAM_E_UNSUPPORTED, "layer '" + b.layer + "' outputs " + shape_string(t) +
-                                               ", not [N, tokens, D] as the tokens layout needs");
-    int64_t tokens = t.size(1) - static_cast<int64_t>(b.opts.prefix_tokens);
-    int64_t gh = b.opts.grid_height, gw = b.opts.grid_width;
-    if (gh == 0) {
-        gh = gw = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(tokens))));
-    }
-    if (tokens <= 0 || gh * gw != tokens)
-        throw Failure(EGCAM_E_UNSUPPORTED,
-                      "layer '" + b.layer + "' has " + std::to_string(t.size(1)) + " tokens; " +
-                          std::to_string(b.opts.prefix_tokens) + " prefix tokens leave " +
-                          std::to_string(tokens) + ", which is not a " +
-                          (b.opts.grid_height ? std::to_string(gh) + " x " + std::to_string(gw)
-                                              : std::string("square")) +
-                          " grid");
-    return t.narrow(1, b.opts.prefix_tokens, tokens).transpose(1, 2).reshape({t.size(0), t.size(2), gh, gw});
 }
 
 torch::Tensor to_host(const torch::Tensor &t)
@@ -288,7 +279,22 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
                                                shape_string(y) + " for " +
                                                std::to_string(x.size(0)) +
                                                " inputs; expected [N, classes]");
-        b->acts_host = to_host(as_channels(*b, a));
+        if (!y.is_floating_point())
+            throw Failure(EGCAM_E_UNSUPPORTED,
+                          std::string("the model returns logits of type ") +
+                              c10::toString(y.scalar_type()) +
+                              (y.is_complex() ? " (complex numbers)"
+                                              : " (an argmax, a comparison or a cast?)") +
+                              "; libegcam explains real floating-point logits [N, classes]");
+        if (for_backward && !y.requires_grad())
+            throw Failure(EGCAM_E_UNSUPPORTED,
+                          "the model's logits carry no gradient back to layer '" + b->layer +
+                              "': its forward detaches them (.detach(), torch.no_grad()) or "
+                              "does not use the layer's output on the way to them");
+        b->in_height = x.size(2);
+        b->in_width = x.size(3);
+        b->acts_host =
+            to_host(egcam_shim::as_channels(b->layout, b->layer, a, b->in_height, b->in_width));
         b->logits_host = to_host(y);
         if (for_backward) {
             b->logits_dev = y;
@@ -316,7 +322,8 @@ egcam_status torch_backward(void *self, const float *seed, egcam_tensor *grad, c
                                                 /*create_graph=*/false, /*allow_unused=*/true)[0];
         if (!g.defined())  // the logits do not depend on the layer
             g = torch::zeros_like(leaf);
-        b->grad_host = to_host(as_channels(*b, g));
+        b->grad_host = to_host(
+            egcam_shim::as_channels(b->layout, b->layer, g, b->in_height, b->in_width));
         *grad = view(b->grad_host);
         return EGCAM_OK;
     });
@@ -339,6 +346,7 @@ const egcam_backend_ops torch_ops = {
 struct LayerList {
     std::vector<std::string> paths;
     std::vector<std::vector<int64_t>> shapes;
+    std::vector<uint32_t> layouts, prefixes;  // suggest_layout() for the input listed
 };
 
 }  // namespace
@@ -373,10 +381,10 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
                                               : "egcam_torch_open: model_path is NULL");
     return guarded(to_ctx(ctx), [&] {
         auto b = std::make_unique<TorchBackend>();
-        b->opts = checked_options(opts);
-        b->device = parse_device(b->opts.device);
-        b->opts.device = nullptr;  // borrowed: not kept
-        b->module = load_model(model_path, b->device);
+        egcam_torch_options o = checked_options(opts);
+        b->device = parse_device(o.device);  // o.device is borrowed: not kept
+        b->layout = layout_of(o);
+        b->module = load_model(model_path, b->device, o.max_model_bytes);
         b->layer = layer;
         b->inference = make_function(*b, CutMode::Inference);
         b->gradient = make_function(*b, CutMode::Gradient);
@@ -405,7 +413,7 @@ egcam_status egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uin
     return guarded(to_ctx(ctx), [&] {
         egcam_torch_options o = checked_options(opts);
         torch::Device device = parse_device(o.device);
-        torch::jit::Module module = load_model(model_path, device);
+        torch::jit::Module module = load_model(model_path, device, o.max_model_bytes);
         auto list = std::make_unique<egcam_torch_layers>();
         list->paths = egcam_shim::module_paths(module);
         std::vector<bool> found;
@@ -423,6 +431,9 @@ egcam_status egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uin
                 torch::Tensor t = items[next++].toTensor();
                 shape.assign(t.sizes().begin(), t.sizes().end());
             }
+            uint32_t prefix = 0;
+            list->layouts.push_back(egcam_shim::suggest_layout(shape, height, width, &prefix));
+            list->prefixes.push_back(prefix);
             list->shapes.push_back(shape);
         }
         *out = list.release();
@@ -448,6 +459,18 @@ uint32_t egcam_torch_layers_shape(const egcam_torch_layers *layers, size_t i, in
     for (size_t d = 0; d < s.size() && shape; d++)
         shape[d] = s[d];
     return static_cast<uint32_t>(s.size());
+}
+
+uint32_t egcam_torch_layers_layout(const egcam_torch_layers *layers, size_t i,
+                                   uint32_t *prefix_tokens)
+{
+    if (prefix_tokens)
+        *prefix_tokens = 0;
+    if (!layers || i >= layers->layouts.size())
+        return 0;
+    if (prefix_tokens)
+        *prefix_tokens = layers->prefixes[i];
+    return layers->layouts[i];
 }
 
 void egcam_torch_layers_free(egcam_torch_layers *layers) { delete layers; }

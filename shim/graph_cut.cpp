@@ -1,13 +1,16 @@
 // graph_cut.cpp - cut a TorchScript forward graph at a named module.
 //
 // Module calls are inlined selectively, from the top: a call is inlined
-// only when its module path is a prefix of the target's, so the target's own
+// only when its module is an ancestor of the target, so the target's own
 // call survives as one prim::CallMethod node whose output is exactly the
-// module's return value. Every other module call stays a call.
+// module's return value. Every other module call stays a call. Modules are
+// told apart by object, not by name: a module reachable under two names
+// (self.a = self.b = conv) is one module, whichever name the forward uses.
 #include "graph_cut.hpp"
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 
 #include <torch/csrc/jit/api/function_impl.h>
@@ -31,12 +34,73 @@ std::string join(const std::string &prefix, const std::string &name)
     return prefix.empty() ? name : prefix + "." + name;
 }
 
-// `prefix` is a proper ancestor of `path` in the module tree.
-bool is_ancestor(const std::string &prefix, const std::string &path)
+// What makes two module paths one module. Scripting gives each name of a
+// module (self.a = self.b = conv) its own object, sharing the tensors; so a
+// module is its type and the storage of every parameter and buffer in it,
+// or, when it holds no tensor, its object. "" when the path names no
+// module.
+using ModuleId = std::string;
+
+class ModuleIds {
+  public:
+    explicit ModuleIds(const torch::jit::Module &root) : root_(root) {}
+    const ModuleId &operator()(const std::string &path)
+    {
+        auto it = cache_.find(path);
+        if (it != cache_.end())
+            return it->second;
+        torch::jit::Module m = root_;
+        bool ok = true;
+        for (size_t start = 0; ok && !path.empty() && start <= path.size();) {
+            size_t dot = path.find('.', start);
+            std::string part = path.substr(start, dot == std::string::npos ? dot : dot - start);
+            ok = m.hasattr(part) && m.attr(part).isModule();
+            if (ok)
+                m = m.attr(part).toModule();
+            start = dot == std::string::npos ? path.size() + 1 : dot + 1;
+        }
+        return cache_[path] = ok ? identity(m) : ModuleId();
+    }
+
+  private:
+    static ModuleId identity(const torch::jit::Module &m)
+    {
+        std::string id = m.type()->str();
+        size_t tensors = 0;
+        auto add = [&](const torch::Tensor &t) {
+            if (!t.defined())
+                return;
+            tensors++;
+            id += " " + std::to_string(reinterpret_cast<uintptr_t>(t.data_ptr())) + ":" +
+                  std::to_string(t.numel());
+        };
+        for (const auto &p : m.named_parameters(true))
+            add(p.value);
+        for (const auto &b : m.named_buffers(true))
+            add(b.value);
+        if (!tensors)
+            id += " @" + std::to_string(reinterpret_cast<uintptr_t>(m._ivalue().get()));
+        return id;
+    }
+
+    torch::jit::Module root_;
+    std::unordered_map<std::string, ModuleId> cache_;
+};
+
+// The modules that hold `target` below them, under any of its names: the
+// calls to inline on the way to it.
+std::set<ModuleId> holders(const std::vector<std::string> &paths, const ModuleId &target,
+                           ModuleIds &ids)
 {
-    return prefix.empty() ? !path.empty()
-                          : path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
-                                path[prefix.size()] == '.';
+    std::set<ModuleId> out;
+    for (const std::string &p : paths) {
+        if (ids(p) != target)
+            continue;
+        out.insert(ids(""));
+        for (size_t dot = p.find('.'); dot != std::string::npos; dot = p.find('.', dot + 1))
+            out.insert(ids(p.substr(0, dot)));
+    }
+    return out;
 }
 
 // A call of a module's forward: tracing names the second and later calls of
@@ -148,17 +212,30 @@ size_t edit_distance(const std::string &a, const std::string &b)
     return row[b.size()];
 }
 
+// Longer names are compared by their first kMaxCompared characters, and
+// shown by their first kMaxShown: the suggestions cost paths x 256 x path
+// length at most, whatever the caller passes.
+constexpr size_t kMaxCompared = 256, kMaxShown = 120;
+
 [[noreturn]] void unknown_layer(const torch::jit::Module &module, const std::string &layer)
 {
     std::vector<std::string> paths = module_paths(module);
-    std::stable_sort(paths.begin(), paths.end(), [&](const std::string &a, const std::string &b) {
-        return edit_distance(a, layer) < edit_distance(b, layer);
-    });
-    std::string msg = "the model has no module '" + layer + "'";
+    std::string probe = layer.substr(0, kMaxCompared);
+    std::vector<std::pair<size_t, size_t>> ranked;  // (distance, index), computed once
+    ranked.reserve(paths.size());
+    for (size_t i = 0; i < paths.size(); i++)
+        ranked.emplace_back(edit_distance(paths[i], probe), i);
+    std::stable_sort(ranked.begin(), ranked.end(),
+                     [](const auto &a, const auto &b) { return a.first < b.first; });
+    std::string shown = layer.size() > kMaxShown
+                            ? layer.substr(0, kMaxShown) + "... (" +
+                                  std::to_string(layer.size()) + " characters)"
+                            : layer;
+    std::string msg = "the model has no module '" + shown + "'";
     if (!paths.empty()) {
         msg += "; closest:";
-        for (size_t i = 0; i < paths.size() && i < 5; i++)
-            msg += (i ? ", " : " ") + paths[i];
+        for (size_t i = 0; i < ranked.size() && i < 5; i++)
+            msg += (i ? ", " : " ") + paths[ranked[i].second];
     }
     throw Failure(EGCAM_E_INVALID_ARGUMENT, msg);
 }
@@ -193,11 +270,17 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
     if (std::find(paths.begin(), paths.end(), layer) == paths.end())
         unknown_layer(module, layer);
     auto graph = forward_graph(module);
+    ModuleIds ids(module);
+    ModuleId target_id = ids(layer);
+    std::set<ModuleId> above = holders(paths, target_id, ids);
     ModuleCall target{"", nullptr, false};
     inline_calls(
-        graph, [&](const ModuleCall &c) { return is_ancestor(c.path, layer); },
+        graph,
         [&](const ModuleCall &c) {
-            if (c.path == layer && is_forward(c.node))
+            return ids(c.path) != target_id && above.count(ids(c.path));
+        },
+        [&](const ModuleCall &c) {
+            if (ids(c.path) == target_id && is_forward(c.node))
                 target = c;  // the last call wins, as a forward hook's would
         });
     if (!target.node)
@@ -237,8 +320,10 @@ std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
 {
     auto graph = forward_graph(module);
     // Inline every module call, keeping a copy of each forward's result on
-    // the main path: the copies come out of the graph next to the logits.
-    std::map<std::string, Value *> outputs;
+    // the main path: the copies come out of the graph next to the logits,
+    // one per module object, under each of its names.
+    ModuleIds ids(module);
+    std::map<ModuleId, Value *> outputs;
     for (;;) {
         std::unordered_map<const Value *, std::string> vpaths{{graph->inputs()[0], ""}};
         bool changed = false;
@@ -253,11 +338,11 @@ std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
             auto cls = node->input(0)->type()->expect<c10::ClassType>();
             std::vector<Value *> results = torch::jit::inlineCallTo(
                 node, &torch::jit::toGraphFunction(cls->getMethod(node->s(attr::name))), false);
-            if (tensor && results.size() == 1) {
+            if (tensor && results.size() == 1 && !ids(call.path).empty()) {
                 torch::jit::WithInsertPoint after(results[0]->node()->next());
                 // Keep a copy: later in-place ops must not touch it, and a
                 // value that is also the graph's input needs its own node.
-                outputs[call.path] = graph->insert(aten::clone, {results[0]});
+                outputs[ids(call.path)] = graph->insert(aten::clone, {results[0]});
             }
             return changed = true;
         };
@@ -268,7 +353,7 @@ std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
     std::vector<Value *> extra;
     found.assign(paths.size(), false);
     for (size_t i = 0; i < paths.size(); i++) {
-        auto it = outputs.find(paths[i]);
+        auto it = ids(paths[i]).empty() ? outputs.end() : outputs.find(ids(paths[i]));
         if (it != outputs.end() && it->second->node()->owningBlock() == graph->block()) {
             found[i] = true;
             extra.push_back(it->second);

@@ -4,19 +4,14 @@
 #define EGCAM_SHIM_GRAPH_CUT_HPP
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <torch/script.h>
 
-namespace egcam_shim {
+#include "failure.hpp"
 
-// A failure the user can act on, with the egcam_status it maps to.
-struct Failure : std::runtime_error {
-    int status;
-    Failure(int st, const std::string &msg) : std::runtime_error(msg), status(st) {}
-};
+namespace egcam_shim {
 
 // How the activations are made to come out of the graph.
 enum class CutMode {

@@ -440,8 +440,9 @@ static size_t read_cases(torch_case *cases, struct CMUnitTest *tests, size_t max
     char layout[16];
     while (n < max && fscanf(f, "%127s %63s %63s %15s", cases[n].name, cases[n].model,
                              cases[n].layer, layout) == 4) {
-        cases[n].layout = strcmp(layout, "tokens") == 0 ? EGCAM_TORCH_LAYOUT_TOKENS
-                                                        : EGCAM_TORCH_LAYOUT_CHANNELS;
+        cases[n].layout = strcmp(layout, "tokens") == 0          ? EGCAM_TORCH_LAYOUT_TOKENS
+                          : strcmp(layout, "channels_last") == 0 ? EGCAM_TORCH_LAYOUT_CHANNELS_LAST
+                                                                 : EGCAM_TORCH_LAYOUT_CHANNELS;
         tests[n] = (struct CMUnitTest)cmocka_unit_test_prestate(test_case, &cases[n]);
         tests[n].name = cases[n].name;
         n++;

@@ -19,6 +19,14 @@
  * from the logits down to the layer only: never below it, never into the
  * parameters. Forwards that need no gradient run in inference mode.
  *
+ * A model file is code: TorchScript runs what it holds. Open only models
+ * you trust. Before LibTorch reads a file, the backend verifies it as an
+ * archive (every record's CRC-32 and size, the directory against the
+ * records, the inflated size against max_model_bytes), so a damaged or
+ * truncated file is refused instead of crashing LibTorch's loader; it does
+ * not check that the code in a whole archive is well formed. See
+ * docs/torch.md, "What is checked and what must be trusted".
+ *
  * Plain C; nothing from LibTorch appears here or in the exported symbols.
  * Every entry point catches every C++ exception and returns a status.
  */
@@ -32,13 +40,27 @@ extern "C" {
 #endif
 
 /* How the layer's output becomes K x h x w activations
- * (egcam_torch_options.layout). */
-#define EGCAM_TORCH_LAYOUT_CHANNELS  1u  /* [N, K, h, w] as they are (default) */
-#define EGCAM_TORCH_LAYOUT_TOKENS    2u  /* [N, T, D] tokens of a vision
-                                            transformer: the first prefix_tokens
-                                            (class token...) are dropped, the
-                                            rest laid on a grid_height x
-                                            grid_width grid of D channels */
+ * (egcam_torch_options.layout). A 4-D output is checked against the input:
+ * when its grid does not fit the input in the order chosen and fits in the
+ * other (a channels-last [1, 7, 7, 768] read as 7 channels on a 7 x 768
+ * grid), explaining fails with EGCAM_E_UNSUPPORTED naming the other
+ * layout, unless EGCAM_TORCH_FLAG_KEEP_LAYOUT is set.
+ * egcam_torch_layers_layout() tells which layout each module needs. */
+#define EGCAM_TORCH_LAYOUT_CHANNELS       1u  /* [N, K, h, w] as they are (default) */
+#define EGCAM_TORCH_LAYOUT_TOKENS         2u  /* [N, T, D] tokens of a vision
+                                                 transformer: the first
+                                                 prefix_tokens (class token...)
+                                                 are dropped, the rest laid on a
+                                                 grid_height x grid_width grid
+                                                 of D channels */
+#define EGCAM_TORCH_LAYOUT_CHANNELS_LAST  3u  /* [N, h, w, K]: Swin's and
+                                                 ConvNeXt's blocks, permuted
+                                                 outputs */
+
+/* Flags (egcam_torch_options.flags). */
+/** Take the layout as given: skip the check that refuses a 4-D output
+ *  whose grid fits the input only in the other channel order. */
+#define EGCAM_TORCH_FLAG_KEEP_LAYOUT  (1u << 0)
 
 /**
  * Options of egcam_torch_open(). Initialise with egcam_torch_options_init();
@@ -54,7 +76,15 @@ typedef struct egcam_torch_options {
                                    default 1 (one class token) */
     uint32_t    grid_height;    /* TOKENS: 0 (default): a square grid */
     uint32_t    grid_width;     /* TOKENS: 0 (default): a square grid */
-    uint8_t     reserved[40];   /* must be 0 */
+    uint64_t    max_model_bytes; /* the most bytes the model file's records
+                                   may hold once inflated, in all: a larger
+                                   file is refused (EGCAM_E_FORMAT) before
+                                   anything is inflated. 0 (default): twice
+                                   the file's size plus 64 MiB, at most
+                                   16 GiB. Debug records are not counted:
+                                   they are never read. */
+    uint32_t    flags;          /* EGCAM_TORCH_FLAG_*; default 0 */
+    uint8_t     reserved[28];   /* must be 0 */
 } egcam_torch_options;
 
 /** Fill the first size bytes of *opts with the defaults. */
@@ -72,11 +102,19 @@ egcam_torch_options_init_sized(egcam_torch_options *opts, size_t size);
  * @param[in]  opts        NULL for the defaults
  * @param[out] out         the backend; free with egcam_backend_free()
  * @return EGCAM_OK; EGCAM_E_IO (cannot read the file), EGCAM_E_FORMAT (not
- *         TorchScript), EGCAM_E_INVALID_ARGUMENT (no such layer: the message
+ *         TorchScript; a damaged archive: a CRC or size that does not match;
+ *         more inflated bytes than max_model_bytes), EGCAM_E_INVALID_ARGUMENT
+ *         (no such layer: the message
  *         lists the closest paths), EGCAM_E_UNSUPPORTED (forward does not
  *         return one tensor; the layer runs inside a branch or loop; no
  *         CUDA), EGCAM_E_NULL_ARGUMENT, EGCAM_E_STRUCT_SIZE,
  *         EGCAM_E_OUT_OF_MEMORY, EGCAM_E_BACKEND (LibTorch failed).
+ *
+ * Explaining then fails with EGCAM_E_UNSUPPORTED for logits that are not
+ * floating point (integers, booleans, complex numbers), logits that carry
+ * no gradient back to the layer (a detached output), and a 4-D layer
+ * output in the wrong channel order (see the layouts above); with
+ * EGCAM_E_OUT_OF_MEMORY when LibTorch cannot allocate.
  */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char *layer,
@@ -108,6 +146,14 @@ EGCAM_API const char *egcam_torch_layers_path(const egcam_torch_layers *layers, 
  *  number of dimensions, 0 when not a tensor of at most 4 dimensions. */
 EGCAM_API uint32_t egcam_torch_layers_shape(const egcam_torch_layers *layers, size_t i,
                                             int64_t shape[4]);
+
+/** The EGCAM_TORCH_LAYOUT_* module i's output needs for the listed input
+ *  shape: CHANNELS or CHANNELS_LAST for 4-D outputs (the order whose grid
+ *  fits the input), TOKENS for [N, T, D] when 1, 0 or 2 leading tokens
+ *  leave a square grid (that count in *prefix_tokens, which may be NULL);
+ *  0 when none applies or i is out of range. @since 0.1 */
+EGCAM_API uint32_t egcam_torch_layers_layout(const egcam_torch_layers *layers, size_t i,
+                                             uint32_t *prefix_tokens);
 
 /** NULL is a no-op. */
 EGCAM_API void egcam_torch_layers_free(egcam_torch_layers *layers);
