@@ -23,59 +23,7 @@
 #include <egcam/egcam_image.h>
 #include <egcam/egcam_torch.h>
 
-static const char *program, *fixtures;
-static char tmp[256];
-
-typedef struct outcome {
-    int status;       /* exit status */
-    char out[16384];  /* stdout */
-    char err[4096];   /* stderr */
-} outcome;
-
-static char *slurp(const char *path, char *buf, size_t size)
-{
-    FILE *f = fopen(path, "r");
-    size_t n = f ? fread(buf, 1, size - 1, f) : 0;
-    buf[n] = '\0';
-    if (f)
-        fclose(f);
-    return buf;
-}
-
-/* Run `egcam ARGS` (a format string) in the scratch folder. */
-static outcome *run(const char *fmt, ...)
-{
-    static outcome o;
-    char args[4096], cmd[8192], out[512], err[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(out, sizeof out, "%s/stdout.txt", tmp);
-    snprintf(err, sizeof err, "%s/stderr.txt", tmp);
-    snprintf(cmd, sizeof cmd, "cd %s && %s %s > %s 2> %s", tmp, program, args, out, err);
-    int st = system(cmd);
-    o.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(out, o.out, sizeof o.out);
-    slurp(err, o.err, sizeof o.err);
-    return &o;
-}
-
-static void expect(const outcome *o, int status, const char *needle)
-{
-    if (o->status != status || (needle && !strstr(o->err, needle)))
-        fail_msg("exit %d (want %d), stderr: %s (want it to mention \"%s\")", o->status, status,
-                 o->err, needle ? needle : "");
-}
-
-static const char *fixture(const char *name)
-{
-    static char buf[4][512];
-    static int next;
-    char *p = buf[next++ % 4];
-    snprintf(p, sizeof buf[0], "%s/%s", fixtures, name);
-    return p;
-}
+#include "cli_runner.h"
 
 static egcam_tensor *read_npy(const char *dir, const char *name)
 {
@@ -334,15 +282,6 @@ static void test_progress_only_on_terminal(void **state)
     assert_non_null(strstr(text, "100%"));
 }
 
-static void write_bytes(const char *name, const void *data, size_t n)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmp, name);
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    fclose(f);
-}
 
 /* Broken data sets are refused with a message, never a crash. */
 static void test_eval_bad_data(void **state)
@@ -430,7 +369,7 @@ static void test_usage_errors_exit_2(void **state)
         {"explain --model M --layer L --colormap rainbow x.npy", "--colormap rainbow"},
         {"explain --model M --layer L --bogus x.npy", "unknown flag --bogus"},
         {"explain --model M --layer", "--layer needs a value"},
-        {"compare --model M --layer L --method gradcam x.npy", "only for explain"},
+        {"compare --model M --layer L --method gradcam x.npy", "--method is not a flag of compare"},
         {"layers --model M", "--input-shape is required"},
         {"layers --model M --input-shape 3,x,16", "--input-shape"},
     };
@@ -529,23 +468,8 @@ static void test_bad_files_exit_1(void **state)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s EGCAM_PROGRAM FIXTURE_DIR\n", argv[0]);
+    if (cli_runner_start(argc, argv) != 0)
         return 2;
-    }
-    /* Absolute: the commands run from the scratch folder. */
-    static char program_path[4096], fixtures_path[4096];
-    if (!realpath(argv[1], program_path) || !realpath(argv[2], fixtures_path)) {
-        perror("realpath");
-        return 1;
-    }
-    program = program_path;
-    fixtures = fixtures_path;
-    snprintf(tmp, sizeof tmp, "%s/egcam-cli-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
-        return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explain_npy_matches_api),
         cmocka_unit_test(test_explain_png_and_folder),
@@ -560,9 +484,6 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_files_exit_1),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", tmp);
+    cli_runner_end();
     return rc;
 }

@@ -20,6 +20,7 @@
 #include "dataset.h"
 #include "options.h"
 #include "plot.h"
+#include "process.h"
 #include "session.h"
 
 int cli_eval(cli_options *o);
@@ -173,27 +174,28 @@ static int write_reports(cli_session *s, evaluation *ev, const cli_dataset *d, d
     fprintf(md, "| metric (better) | Grad-CAM | Integrated Grad-CAM | Expected Grad-CAM |\n"
                 "| --- | --- | --- | --- |\n");
     fprintf(csv, "metric,method,mean,ci95_low,ci95_high,n\n");
-    printf("%-28s %-22s %-22s %-22s\n", "metric (mean ± 95%)", "Grad-CAM", "Integrated",
+    FILE *out = cli_out();
+    fprintf(out, "%-28s %-22s %-22s %-22s\n", "metric (mean ± 95%)", "Grad-CAM", "Integrated",
            "Expected");
     for (int k = 0; k < METRICS; k++) {
         if ((k == POINTING || k == ENERGY) && !ev->have_boxes)
             continue;
         double scale = metric_info[k].scale;
         fprintf(md, "| %s (%s) |", metric_info[k].name, metric_info[k].better);
-        printf("%-28s", metric_info[k].name);
+        fprintf(out, "%-28s", metric_info[k].name);
         for (int m = 0; m < METHODS; m++) {
             char c[64];
             const summary *st = &ev->stats[m][k];
             cell(c, sizeof c, st, scale);
             fprintf(md, " %s |", c);
-            printf(" %-22s", c);
+            fprintf(out, " %-22s", c);
             fprintf(csv, "%s,%s,%.9g,%.9g,%.9g,%llu\n", metric_info[k].name,
                     cli_method_name(methods[m]), mean_of(st) * scale,
                     (mean_of(st) - half_width(st)) * scale,
                     (mean_of(st) + half_width(st)) * scale, (unsigned long long)st->n);
         }
         fputc('\n', md);
-        putchar('\n');
+        fputc('\n', out);
     }
     fclose(md);
     return fclose(csv) != 0;

@@ -133,11 +133,56 @@ static int load_npy(egcam_ctx *ctx, const char *path, cli_input *in)
     return 0;
 }
 
-int cli_load_input(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, cli_input *in)
+static int name_taken(char **names, int count, const char *name)
+{
+    for (int i = 0; i < count; i++)
+        if (names[i] && strcmp(names[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+char **cli_output_names(char **paths, int count)
+{
+    char **own = calloc((size_t)(count > 0 ? count : 1), sizeof *own);
+    char **names = calloc((size_t)(count > 0 ? count : 1), sizeof *names);
+    int ok = own && names;
+    for (int i = 0; ok && i < count; i++)
+        ok = (own[i] = base_name(paths[i])) != NULL;
+    for (int i = 0; ok && i < count; i++) {
+        if (!name_taken(names, i, own[i])) {
+            names[i] = strdup(own[i]);
+            ok = names[i] != NULL;
+            continue;
+        }
+        size_t size = strlen(own[i]) + 24;
+        char *alt = malloc(size);
+        for (unsigned k = 2; alt; k++) { /* not another input's own name, nor one given */
+            snprintf(alt, size, "%s-%u", own[i], k);
+            if (!name_taken(names, i, alt) && !name_taken(own, count, alt))
+                break;
+        }
+        if ((names[i] = alt))
+            fprintf(stderr, "egcam: %s: its outputs are named %s (%s is another input's)\n",
+                    paths[i], alt, own[i]);
+        ok = alt != NULL;
+    }
+    if (own)
+        cli_free_list(own, count);
+    if (!ok && names) {
+        cli_free_list(names, count);
+        names = NULL;
+    }
+    if (!names)
+        fprintf(stderr, "egcam: out of memory\n");
+    return names;
+}
+
+int cli_load_input(egcam_ctx *ctx, const char *path, const char *name,
+                   const egcam_preprocess *pre, cli_input *in)
 {
     memset(in, 0, sizeof *in);
     in->path = strdup(path);
-    in->name = base_name(path);
+    in->name = name ? strdup(name) : base_name(path);
     if (!in->path || !in->name) {
         fprintf(stderr, "egcam: out of memory\n");
         return 1;
@@ -209,7 +254,7 @@ int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre
         }
         for (int i = 0; i < n && rc == 0; i++) {
             cli_input in;
-            rc = cli_load_input(ctx, files[i], pre, &in);
+            rc = cli_load_input(ctx, files[i], NULL, pre, &in);
             const int64_t *s = in.tensor ? in.tensor->shape : NULL;
             if (rc == 0 && i == 0)
                 memcpy(shape + 1, s, 3 * sizeof *s);

@@ -8,7 +8,9 @@
 
 typedef struct cli_input {
     char *path;           /* as found */
-    char *name;           /* file name without folder and extension */
+    char *name;           /* what its outputs are called: the file name
+                             without folder and extension, unless that was
+                             taken (cli_output_names) */
     egcam_image *image;   /* the PNG as read (NULL for .npy inputs) */
     egcam_tensor *tensor; /* the model input [C,H,W] */
 } cli_input;
@@ -20,9 +22,18 @@ typedef struct cli_input {
 int cli_list_inputs(char **paths, int count, char ***out, int *bad);
 void cli_free_list(char **list, int count);
 
-/* Load one input: a .npy tensor as is, or a PNG preprocessed by pre.
+/* The name each input's outputs get, unique within the run: the file name
+ * without folder and extension, and for a name already taken (d1/x.png,
+ * d2/x.png, x.npy) that name with -2, -3, ... appended, skipping any other
+ * input's own name. A renamed input is reported on stderr. NULL when out
+ * of memory; free with cli_free_list(names, count). */
+char **cli_output_names(char **paths, int count);
+
+/* Load one input: a .npy tensor as is, or a PNG preprocessed by pre; its
+ * outputs are called name (NULL: the file name without its extension).
  * Returns 0, or 1 after printing one line naming the file. */
-int cli_load_input(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, cli_input *in);
+int cli_load_input(egcam_ctx *ctx, const char *path, const char *name,
+                   const egcam_preprocess *pre, cli_input *in);
 void cli_input_free(cli_input *in);
 
 /* A [R,C,H,W] tensor from a .npy file ([C,H,W] counts as R = 1) or a

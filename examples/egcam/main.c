@@ -7,7 +7,8 @@
  *   egcam eval    --model FILE --layer PATH --data PATH [options]
  *
  * Exit status: 0 success, 1 runtime error (the others inputs still run),
- * 2 bad usage. Errors are one line on stderr naming the file or flag.
+ * 2 bad usage. Errors are one line on stderr naming the file or flag;
+ * standard output carries the program's own output only (process.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -20,7 +21,9 @@
 #include <egcam/egcam_torch.h>
 
 #include "inputs.h"
+#include "json.h"
 #include "options.h"
+#include "process.h"
 #include "progress.h"
 #include "session.h"
 
@@ -28,39 +31,49 @@ typedef cli_session run;
 
 int cli_eval(cli_options *o); /* eval.c */
 
-static void json_string(const char *s)
+/* A result whose gradient at the layer was zero everywhere: the map is
+ * empty, which is arithmetic, not an explanation. Said on stderr. */
+static void warn_zero_gradient(run *r, const cli_input *in, uint32_t method,
+                               const egcam_result *res)
 {
-    putchar('"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    putchar('"');
+    if (!(egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT))
+        return;
+    cli_progress_done(&r->progress);
+    fprintf(stderr,
+            "egcam: %s: %s: warning: the gradient of the target at layer '%s' is zero "
+            "everywhere, so the map is empty: the explained output does not depend on this "
+            "layer's output as laid out (in a vision transformer's last block only the class "
+            "token reaches the head, and the tokens layout leaves it out); choose an earlier "
+            "layer, such as that block's norm1\n",
+            in->path, cli_method_title(method), r->o->layer);
 }
 
-static void print_json(const run *r, const cli_input *in, uint32_t method,
+static void print_json(run *r, const cli_input *in, uint32_t method,
                        const egcam_result *res, double ms)
 {
+    FILE *out = cli_out();
     const egcam_config *cfg = &r->o->cfg;
     int32_t cls = egcam_result_class(res);
     uint32_t samples = method == EGCAM_METHOD_GRADCAM      ? 1
                        : method == EGCAM_METHOD_INTEGRATED ? cfg->steps
                                                            : cfg->samples;
-    printf("{\"input\": ");
-    json_string(in->path);
-    printf(", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method), cls);
+    fprintf(out, "{\"input\": ");
+    cli_json_string(out, in->path);
+    fprintf(out, ", \"name\": ");
+    cli_json_string(out, in->name);
+    fprintf(out, ", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method),
+            cls);
     if (cli_label(r, cls))
-        json_string(cli_label(r, cls));
+        cli_json_string(out, cli_label(r, cls));
     else
-        printf("null");
-    printf(", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %u, \"milliseconds\": %.3f}\n",
-           egcam_result_logit(res), egcam_result_completeness(res), samples, ms);
-    fflush(stdout);
+        fprintf(out, "null");
+    fprintf(out,
+            ", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %u, \"milliseconds\": %.3f, "
+            "\"zero_gradient\": %s}\n",
+            egcam_result_logit(res), egcam_result_completeness(res), samples, ms,
+            egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
+    fflush(out);
+    warn_zero_gradient(r, in, method, res);
 }
 
 static char *out_path(const run *r, const char *name, const char *suffix)
@@ -72,17 +85,41 @@ static char *out_path(const run *r, const char *name, const char *suffix)
     return p;
 }
 
-/* Write a row-major float map as a [h, w] .npy file. */
-static int write_map(run *r, const char *name, const char *suffix, const float *map, uint32_t h,
-                     uint32_t w)
+/* The files one input has written so far: if a later one fails, the
+ * earlier ones are removed again, so that an input gets all its outputs or
+ * none. (Each file is written whole or not at all by the library.) */
+typedef struct outputs {
+    const run *r;
+    const char *name;
+    char *paths[4];
+    int count;
+} outputs;
+
+/* Write NAME + suffix: the tensor as .npy, or the image as PNG. */
+static int output(outputs *o, const char *suffix, const egcam_tensor *tensor,
+                  const egcam_image *image)
 {
-    char *path = out_path(r, name, suffix);
-    egcam_tensor t = {map, {h, w}, 2, 0};
-    egcam_status st = path ? egcam_npy_write(r->ctx, path, &t) : EGCAM_E_OUT_OF_MEMORY;
-    if (st != EGCAM_OK)
-        fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(r->ctx) : "out of memory");
-    free(path);
-    return st != EGCAM_OK;
+    char *path = out_path(o->r, o->name, suffix);
+    egcam_status st = !path   ? EGCAM_E_OUT_OF_MEMORY
+                      : tensor ? egcam_npy_write(o->r->ctx, path, tensor)
+                               : egcam_png_write(o->r->ctx, path, image);
+    if (st != EGCAM_OK) {
+        fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(o->r->ctx) : "out of memory");
+        free(path);
+        return 1;
+    }
+    o->paths[o->count++] = path;
+    return 0;
+}
+
+static void outputs_end(outputs *o, int failed)
+{
+    for (int i = 0; i < o->count; i++) {
+        if (failed)
+            remove(o->paths[i]);
+        free(o->paths[i]);
+    }
+    o->count = 0;
 }
 
 /* The picture of an input: the PNG as read, or for a .npy input its
@@ -124,20 +161,21 @@ static int explain_input(run *r, const cli_input *in)
     uint32_t h, w, lh, lw;
     const float *map = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w);
     const float *layer = egcam_result_map(res, EGCAM_MAP_LAYER, &lh, &lw);
-    int rc = write_map(r, in->name, ".map.npy", map, h, w) ||
-             write_map(r, in->name, ".layer.npy", layer, lh, lw);
+    egcam_tensor map_t = {map, {h, w}, 2, 0}, layer_t = {layer, {lh, lw}, 2, 0};
+    outputs o = {r, in->name, {NULL}, 0};
+    int rc = output(&o, ".map.npy", &map_t, NULL) || output(&o, ".layer.npy", &layer_t, NULL);
     if (!rc && in->image) {
         egcam_image *overlay = NULL;
-        char *path = out_path(r, in->name, ".overlay.png");
-        if (!path || egcam_render_overlay(r->ctx, in->image, map, h, w, r->o->colormap,
-                                          r->o->opacity, &overlay) != EGCAM_OK ||
-            egcam_png_write(r->ctx, path, overlay) != EGCAM_OK) {
-            fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(r->ctx) : "out of memory");
+        if (egcam_render_overlay(r->ctx, in->image, map, h, w, r->o->colormap, r->o->opacity,
+                                 &overlay) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
             rc = 1;
+        } else {
+            rc = output(&o, ".overlay.png", NULL, overlay);
         }
         egcam_image_free(overlay);
-        free(path);
     }
+    outputs_end(&o, rc);
     if (!rc)
         print_json(r, in, r->o->cfg.method, res, ms);
     egcam_result_free(res);
@@ -181,14 +219,15 @@ static int compare_input(run *r, const cli_input *in)
                                      {overlays[1], cli_method_title(methods[1]), NULL},
                                      {overlays[2], cli_method_title(methods[2]), NULL}};
         egcam_image *panel = NULL;
-        char *path = out_path(r, in->name, ".panel.png");
-        if (!path || egcam_render_panel(r->ctx, tiles, 4, title, &panel) != EGCAM_OK ||
-            egcam_png_write(r->ctx, path, panel) != EGCAM_OK) {
-            fprintf(stderr, "egcam: %s\n", path ? egcam_ctx_last_error(r->ctx) : "out of memory");
+        outputs o = {r, in->name, {NULL}, 0};
+        if (egcam_render_panel(r->ctx, tiles, 4, title, &panel) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
             rc = 1;
+        } else {
+            rc = output(&o, ".panel.png", NULL, panel);
         }
+        outputs_end(&o, rc);
         egcam_image_free(panel);
-        free(path);
     }
     for (int m = 0; m < 3; m++)
         egcam_image_free(overlays[m]);
@@ -199,11 +238,15 @@ static int compare_input(run *r, const cli_input *in)
 static int run_inputs(cli_options *o, enum cli_command cmd)
 {
     run r;
-    char **paths = NULL;
+    char **paths = NULL, **names = NULL;
     int n = -1;
     int bad = 0;
     if (cli_session_open(&r, o) == 0)
         n = cli_list_inputs(o->inputs, o->input_count, &paths, &bad);
+    if (n > 0 && !(names = cli_output_names(paths, n))) {
+        cli_free_list(paths, n);
+        n = -1;
+    }
     int failed = n < 0 || bad;
     uint64_t per_item = cmd == CLI_COMPARE ? 1 + o->cfg.steps + o->cfg.samples
                         : o->cfg.method == EGCAM_METHOD_INTEGRATED ? o->cfg.steps
@@ -213,36 +256,50 @@ static int run_inputs(cli_options *o, enum cli_command cmd)
     for (int i = 0; i < n; i++) { /* a failed input is reported; the others still run */
         cli_input in;
         cli_progress_item(&r.progress, i, paths[i]);
-        if (cli_load_input(r.ctx, paths[i], &o->pre, &in) != 0 ||
+        if (cli_load_input(r.ctx, paths[i], names[i], &o->pre, &in) != 0 ||
             (cmd == CLI_COMPARE ? compare_input(&r, &in) : explain_input(&r, &in)) != 0)
             failed = 1;
         cli_input_free(&in);
     }
     cli_progress_done(&r.progress);
-    if (n > 0)
+    if (n > 0) {
         cli_free_list(paths, n);
+        cli_free_list(names, n);
+    }
     cli_session_close(&r);
     return failed;
+}
+
+static const char *layout_name(uint32_t layout)
+{
+    return layout == EGCAM_TORCH_LAYOUT_CHANNELS        ? "channels"
+           : layout == EGCAM_TORCH_LAYOUT_CHANNELS_LAST ? "channels_last"
+           : layout == EGCAM_TORCH_LAYOUT_TOKENS        ? "tokens"
+                                                        : "-";
 }
 
 static int list_layers(cli_options *o, egcam_ctx *ctx)
 {
     egcam_torch_layers *layers;
-    if (egcam_torch_list_layers(ctx, o->model, (uint32_t)o->input_channels[0],
-                                (uint32_t)o->input_channels[1], (uint32_t)o->input_channels[2],
-                                &o->torch, &layers) != EGCAM_OK) {
+    if (egcam_torch_list_layers(ctx, o->model, o->input_shape[0], o->input_shape[1],
+                                o->input_shape[2], &o->torch, &layers) != EGCAM_OK) {
         fprintf(stderr, "egcam: %s: %s\n", o->model, egcam_ctx_last_error(ctx));
         return 1;
     }
+    FILE *out = cli_out();
     for (size_t i = 0; i < egcam_torch_layers_count(layers); i++) {
         int64_t shape[4];
-        uint32_t ndim = egcam_torch_layers_shape(layers, i, shape);
-        printf("%-40s ", egcam_torch_layers_path(layers, i));
-        if (!ndim)
-            printf("-");
-        for (uint32_t d = 0; d < ndim; d++)
-            printf("%s%lld", d ? " x " : "", (long long)shape[d]);
-        putchar('\n');
+        uint32_t ndim = egcam_torch_layers_shape(layers, i, shape), prefix;
+        uint32_t layout = egcam_torch_layers_layout(layers, i, &prefix);
+        char dims[96] = "-";
+        for (uint32_t d = 0, n = 0; d < ndim; d++)
+            n += (uint32_t)snprintf(dims + n, sizeof dims - n, "%s%lld", d ? " x " : "",
+                                    (long long)shape[d]);
+        fprintf(out, "%-40s %-24s %s", egcam_torch_layers_path(layers, i), dims,
+                layout_name(layout));
+        if (layout == EGCAM_TORCH_LAYOUT_TOKENS && prefix != 1)
+            fprintf(out, " --prefix-tokens %u", prefix);
+        fputc('\n', out);
     }
     egcam_torch_layers_free(layers);
     return 0;
@@ -254,23 +311,23 @@ static void usage(FILE *to)
           "\n"
           "  explain  explain inputs with one method: maps as .npy, overlays as PNG\n"
           "  compare  Grad-CAM, Integrated and Expected Grad-CAM side by side, as PNG panels\n"
-          "  layers   list a model's layers and their output shapes\n"
+          "  layers   list a model's layers, their output shapes and the layout each needs\n"
           "  eval     score the three methods' faithfulness and localisation on a data set\n",
           to);
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(stdout);
+        usage(cli_out());
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("egcam %s\n", egcam_version_string());
+        fprintf(cli_out(), "egcam %s\n", egcam_version_string());
         return 0;
     }
     enum cli_command cmd;
@@ -291,6 +348,9 @@ int main(int argc, char **argv)
     int rc = cli_parse(cmd, argc - 1, argv + 1, &o);
     if (rc)
         return rc == 1 ? 0 : rc;
+    if (cli_check_headroom("to start") != 0)
+        return 1;
+    cli_reserve_blas();
     if (cmd == CLI_EVAL)
         return cli_eval(&o);
     if (cmd != CLI_LAYERS)
@@ -303,4 +363,11 @@ int main(int argc, char **argv)
     rc = list_layers(&o, ctx);
     egcam_ctx_free(ctx);
     return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (cli_process_start() != 0)
+        cli_exit(1);
+    cli_exit(run_command(argc, argv));
 }

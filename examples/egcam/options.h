@@ -17,11 +17,12 @@ typedef struct cli_options {
     egcam_config cfg;             /* method, class, samples, steps, rule, noise,
                                      seed, batch, built-in references */
     egcam_preprocess pre;         /* --size, --mean, --std, --preset, --channels */
-    egcam_torch_options torch;    /* --device, --layout, --prefix-tokens */
+    egcam_torch_options torch;    /* --device, --layout, --keep-layout,
+                                     --prefix-tokens, --max-model-mb */
     uint32_t threads;
     uint32_t colormap;
     float opacity;
-    int input_channels[3];        /* --input-shape C,H,W (layers) */
+    uint32_t input_shape[3];      /* --input-shape C,H,W (layers) */
     const char *data;             /* eval: --data */
     uint32_t limit, canvas;       /* eval: --limit K, --canvas N */
     egcam_eval_options eval;      /* eval: --fill, --perturbations, --eval-steps */
@@ -36,6 +37,7 @@ enum cli_command { CLI_EXPLAIN, CLI_COMPARE, CLI_LAYERS, CLI_EVAL };
  * one line naming the bad flag to stderr; 1 when --help was printed. */
 int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o);
 
-void cli_usage(enum cli_command cmd, FILE *to);
+void cli_usage(enum cli_command cmd, FILE *to);   /* usage.c */
+const char *cli_command_name(enum cli_command cmd);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <egcam/egcam_torch.h>
 
@@ -103,29 +104,38 @@ static int load_references(cli_session *s)
     return 0;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
+/* mkdir -p, for --out; 0, or 1 after printing why not. */
+static int make_out_dir(const char *path)
 {
     char buf[4096];
     if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-        errno = ENAMETOOLONG;
-        return -1;
+        fprintf(stderr, "egcam: --out %s: %s\n", path, strerror(ENAMETOOLONG));
+        return 1;
     }
     for (char *p = buf + 1; *p; p++)
         if (*p == '/') {
             *p = '\0';
             if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return -1;
+                goto failed;
             *p = '/';
         }
     if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-        return -1;
+        goto failed;
     struct stat st; /* it may have existed as something else */
-    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
+    if (stat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode)) {
+        char target[4096];
+        ssize_t n = readlink(buf, target, sizeof target - 1);
+        target[n > 0 ? n : 0] = '\0';
+        fprintf(stderr, "egcam: --out %s: a symbolic link to '%s', which %s\n", path, target,
+                stat(buf, &st) != 0 ? "does not exist" : "is not a folder");
+        return 1;
     }
-    return 0;
+    errno = ENOTDIR;
+failed:
+    fprintf(stderr, "egcam: --out %s: %s\n", path, strerror(errno));
+    return 1;
 }
 
 int cli_session_open(cli_session *s, cli_options *o)
@@ -136,10 +146,8 @@ int cli_session_open(cli_session *s, cli_options *o)
         fprintf(stderr, "egcam: out of memory\n");
         return 1;
     }
-    if (make_dirs(o->out_dir) != 0) {
-        fprintf(stderr, "egcam: --out %s: %s\n", o->out_dir, strerror(errno));
+    if (make_out_dir(o->out_dir) != 0)
         return 1;
-    }
     if (o->threads && egcam_torch_set_threads(s->ctx, o->threads) != EGCAM_OK) {
         fprintf(stderr, "egcam: --threads: %s\n", egcam_ctx_last_error(s->ctx));
         return 1;

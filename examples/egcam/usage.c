@@ -1,0 +1,93 @@
+/* usage.c - the egcam program's help, one page per subcommand. */
+#include "options.h"
+
+static const char *const command_names[] = {"explain", "compare", "layers", "eval"};
+
+const char *cli_command_name(enum cli_command cmd) { return command_names[cmd]; }
+
+void cli_usage(enum cli_command cmd, FILE *to)
+{
+    if (cmd == CLI_LAYERS) {
+        fputs("usage: egcam layers --model FILE --input-shape C,H,W [--device D]\n"
+              "\n"
+              "Print every module path of a TorchScript model with the shape of its output\n"
+              "for one input of that shape, and the --layout that output needs: the names\n"
+              "--layer accepts.\n",
+              to);
+        return;
+    }
+    if (cmd == CLI_EVAL)
+        fputs("usage: egcam eval --model FILE --layer PATH --data PATH [options]\n"
+              "\n"
+              "Score the three methods on many images: deletion and insertion AUC,\n"
+              "infidelity, max-sensitivity, complexity, average drop and increase in\n"
+              "confidence, and with boxes the pointing game and its energy variant.\n"
+              "Prints a table (mean and 95% interval per metric and method) and writes\n"
+              "eval.md, eval.csv and curves.png (mean deletion and insertion curves).\n"
+              "\n"
+              "  --data PATH               Fashion-MNIST IDX: a *-images-idx3-ubyte.gz file\n"
+              "                            or a folder with t10k-images-idx3-ubyte.gz; or a\n"
+              "                            folder of PNGs (boxes from its boxes.csv)\n"
+              "  --limit K                 the first K images (default all)\n"
+              "  --canvas N                IDX items on N x N canvases among fragments of\n"
+              "                            others, with their boxes (the localisation set)\n"
+              "  --fill F                  blur|zeros|mean: what deleted pixels become\n"
+              "  --perturbations P         draws for infidelity and max-sensitivity (10)\n"
+              "  --eval-steps S            deletion/insertion steps (28)\n"
+              "and the method, preprocessing, model and output flags of explain.\n",
+              to);
+    if (cmd == CLI_EVAL)
+        return;
+    fprintf(to,
+            "usage: egcam %s --model FILE --layer PATH [options] INPUT...\n"
+            "\n"
+            "%s\n"
+            "INPUT is a PNG file, a .npy float32 tensor [C,H,W] or [1,C,H,W] (used as is),\n"
+            "or a folder of PNG files.\n"
+            "\n"
+            "Method:\n"
+            "%s"
+            "  --class K                 class to explain (default: the top logit)\n"
+            "  --samples N               Expected Grad-CAM samples (default 50)\n"
+            "  --steps M                 Integrated Grad-CAM steps (default 50)\n"
+            "  --rule R                  midpoint|left|right|trapezoid (default midpoint)\n"
+            "  --noise LEVEL             Expected Grad-CAM noise, a fraction of the input's\n"
+            "                            range (default 0.1; 0 turns smoothing off)\n"
+            "  --clean-difference        Expected Grad-CAM: A(x) - A(x'), N fewer forwards\n"
+            "  --seed S                  random seed (default 1701274477)\n"
+            "  --batch B                 inputs per model call (default 16)\n"
+            "  --references FILE|DIR     Expected Grad-CAM references: a [R,C,H,W] .npy or\n"
+            "                            a folder of PNGs (preprocessed like the inputs)\n"
+            "  --baseline B              zeros|blur|uniform|FILE.npy (default zeros)\n"
+            "Preprocessing of PNG inputs:\n"
+            "  --size HxW                resize to H x W (default: keep the size)\n"
+            "  --preset P                imagenet|none (default none: scale to [0,1])\n"
+            "  --mean a,b,c  --std a,b,c per-channel normalisation\n"
+            "  --channels C              1 or 3 (default: as stored; imagenet: 3)\n"
+            "Model:\n"
+            "  --model FILE --layer PATH a TorchScript file and a module path in it\n"
+            "  --layout L                channels|channels_last|tokens (default channels;\n"
+            "                            egcam layers says which a layer needs)\n"
+            "  --keep-layout             use --layout even where it does not fit the input\n"
+            "  --prefix-tokens N         tokens layout: leading tokens off the grid (default 1)\n"
+            "  --max-model-mb M          refuse model files that inflate to more than M MiB\n"
+            "                            (default 2 x the file + 64 MiB)\n"
+            "  --device D                cpu|cuda|cuda:N (default cpu)\n"
+            "  --threads T               LibTorch intra-op threads (1 to 1024)\n"
+            "Output:\n"
+            "  --out DIR                 where files go (default .)\n"
+            "  --labels FILE             class names, one per line\n"
+            "  --colormap C              turbo|jet|viridis|inferno (default turbo)\n"
+            "  --opacity A               overlay opacity in [0,1] (default 0.5)\n",
+            command_names[cmd],
+            cmd == CLI_EXPLAIN
+                ? "Explain each input: writes NAME.map.npy (the normalised map, [H,W] at the\n"
+                  "model's input size), NAME.layer.npy (the map at the layer, after ReLU) and,\n"
+                  "for images, NAME.overlay.png; prints one JSON line per input.\n"
+                : "Explain each input with the three methods: writes NAME.panel.png (the input\n"
+                  "and the three maps side by side); prints one JSON line per input and method.\n",
+            cmd == CLI_EXPLAIN
+                ? "  --method M                gradcam|integrated|expected (default expected)\n"
+                : "");
+}
+
