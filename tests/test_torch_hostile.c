@@ -273,11 +273,15 @@ static void test_logits_that_cannot_be_explained(void **state)
         assert_null(res);
         assert_mentions(ctx, cases[i].needle);
     }
-    /* LibTorch's failed allocation is out of memory, not a backend failure. */
-    egcam_result *res;
-    assert_int_equal(explain(ctx, fixture("hostile/hungry.pt"), "conv", NULL, &res),
-                     EGCAM_E_OUT_OF_MEMORY);
-    assert_mentions(ctx, "can't allocate memory");
+    /* LibTorch's failed allocation is out of memory, not a backend failure.
+     * Not under ASan, which reports a 16 TiB request however it is told
+     * to answer it (docs/hardening.md). */
+    if (!getenv("EGCAM_SANITIZE_NESTED")) {
+        egcam_result *res;
+        assert_int_equal(explain(ctx, fixture("hostile/hungry.pt"), "conv", NULL, &res),
+                         EGCAM_E_OUT_OF_MEMORY);
+        assert_mentions(ctx, "can't allocate memory");
+    }
     egcam_ctx_free(ctx);
 }
 

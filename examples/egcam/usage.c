@@ -83,7 +83,8 @@ void cli_usage(enum cli_command cmd, FILE *to)
             cmd == CLI_EXPLAIN
                 ? "Explain each input: writes NAME.map.npy (the normalised map, [H,W] at the\n"
                   "model's input size), NAME.layer.npy (the map at the layer, after ReLU) and,\n"
-                  "for images, NAME.overlay.png; prints one JSON line per input.\n"
+                  "for images, NAME.overlay.png (NAME-2, NAME-3 ... when inputs share a name);\n"
+                  "prints one JSON line per input.\n"
                 : "Explain each input with the three methods: writes NAME.panel.png (the input\n"
                   "and the three maps side by side); prints one JSON line per input and method.\n",
             cmd == CLI_EXPLAIN
