@@ -86,24 +86,35 @@ static int read_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
-/* "a,b,c" into three numbers within [min, max]; strictly three. */
-static int read_three(const char *s, double min, double max, float out[3])
+/* Split a copy of s (into buf) at commas into exactly n parts. */
+static int split(const char *s, char *buf, size_t size, char **parts, int n)
 {
-    char buf[128];
-    if (snprintf(buf, sizeof buf, "%s", s) >= (int)sizeof buf)
+    if (snprintf(buf, size, "%s", s) >= (int)size)
         return -1;
     char *part = buf;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < n; i++) {
         char *comma = strchr(part, ',');
-        if ((i < 2) != (comma != NULL))
+        if ((i < n - 1) != (comma != NULL))
             return -1;
         if (comma)
             *comma = '\0';
+        parts[i] = part;
+        part = comma ? comma + 1 : part;
+    }
+    return 0;
+}
+
+/* "a,b,c" into three numbers within [min, max]; strictly three. */
+static int read_three(const char *s, double min, double max, float out[3])
+{
+    char buf[128], *parts[3];
+    if (split(s, buf, sizeof buf, parts, 3) != 0)
+        return -1;
+    for (int i = 0; i < 3; i++) {
         double v;
-        if (read_double(part, min, max, &v) != 0)
+        if (read_double(parts[i], min, max, &v) != 0)
             return -1;
         out[i] = (float)v;
-        part = comma ? comma + 1 : part;
     }
     return 0;
 }
@@ -169,21 +180,13 @@ static int read_size(cli_options *o, parse_state *ps, const char *v)
 static int read_input_shape(cli_options *o, parse_state *ps, const char *v)
 {
     (void)ps;
-    char buf[64];
-    if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf)
-        return -1;
     static const uint32_t max[3] = {4096, 65535, 65535};
-    char *part = buf;
-    for (int i = 0; i < 3; i++) {
-        char *comma = strchr(part, ',');
-        if ((i < 2) != (comma != NULL))
+    char buf[64], *parts[3];
+    if (split(v, buf, sizeof buf, parts, 3) != 0)
+        return -1;
+    for (int i = 0; i < 3; i++)
+        if (read_u32(parts[i], 1, max[i], &o->input_shape[i]) != 0)
             return -1;
-        if (comma)
-            *comma = '\0';
-        if (read_u32(part, 1, max[i], &o->input_shape[i]) != 0)
-            return -1;
-        part = comma ? comma + 1 : part;
-    }
     return 0;
 }
 
