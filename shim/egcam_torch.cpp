@@ -58,6 +58,13 @@ bool says_out_of_memory(const std::string &what)
            what.find("out of memory") != std::string::npos;
 }
 
+// What an exception says, without the C++ backtrace c10::Error appends.
+std::string what_of(const std::exception &e)
+{
+    auto *c10_error = dynamic_cast<const c10::Error *>(&e);
+    return c10_error ? c10_error->what_without_backtrace() : e.what();
+}
+
 // An exception LibTorch threw: out of memory, or the backend's failure.
 egcam_status torch_status(const std::string &what)
 {
@@ -75,13 +82,11 @@ egcam_status guarded(Report &&report, Body &&body) noexcept
             return report(static_cast<egcam_status>(f.status), f.what());
         } catch (const c10::OutOfMemoryError &e) {
             return report(EGCAM_E_OUT_OF_MEMORY, concise(e.what_without_backtrace()).c_str());
-        } catch (const c10::Error &e) {
-            std::string what = e.what_without_backtrace();
-            return report(torch_status(what), concise(what).c_str());
         } catch (const std::bad_alloc &) {
             return report(EGCAM_E_OUT_OF_MEMORY, "out of memory");
-        } catch (const std::exception &e) {
-            return report(torch_status(e.what()), concise(e.what()).c_str());
+        } catch (const std::exception &e) {  // c10::Error and the rest
+            std::string what = what_of(e);
+            return report(torch_status(what), concise(what).c_str());
         } catch (...) {
             return report(EGCAM_E_INTERNAL, "unknown C++ exception");
         }
@@ -192,7 +197,7 @@ torch::jit::Module load_model(const char *path, torch::Device device, uint64_t m
     } catch (const std::bad_alloc &) {
         throw;
     } catch (const std::exception &e) {  // c10::Error, torch::jit::ErrorReport and kin
-        std::string what = concise(e.what());
+        std::string what = concise(what_of(e));
         if (says_out_of_memory(what))
             throw Failure(EGCAM_E_OUT_OF_MEMORY, std::string(path) + ": " + what);
         throw Failure(EGCAM_E_FORMAT,
