@@ -1,6 +1,7 @@
 #!/bin/sh
 # abi/update.sh [--accept-changes] [BUILDDIR]
-# Regenerates the ABI baselines abi/libegcam.abi and abi/libegcam-torch.abi
+# Regenerates the ABI baselines abi/libegcam.abi, abi/libegcam-image.abi and
+# abi/libegcam-torch.abi
 # from the libraries in BUILDDIR (default: build), which must be built with
 # DWARF (buildtype debugoptimized, the default). Commit the result with the
 # change that needs it. The meson test 'abi' (tests/check-abi.sh) compares
@@ -24,11 +25,11 @@ case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 cd "$src"
 headers=include/egcam
 
-meson compile -C "$build" lib/egcam
+meson compile -C "$build" lib/egcam lib/egcam-image
 libs=$(meson introspect --targets "$build" | python3 -c '
 import json, sys
 for t in json.load(sys.stdin):
-    if t["type"] == "shared library" and t["name"] in ("egcam", "egcam-torch"):
+    if t["type"] == "shared library" and t["name"] in ("egcam", "egcam-image", "egcam-torch"):
         print(t["name"], t["filename"][0])')
 if echo "$libs" | grep -q '^egcam-torch '; then
   meson compile -C "$build" shim/egcam-torch

@@ -38,7 +38,7 @@ if [ -f "$dest$libdir/pkgconfig/egcam-torch.pc" ]; then
   [ -f "$root/include/egcam/egcam_torch.h" ] || { echo "egcam_torch.h not installed"; exit 1; }
   [ -x "$root/bin/egcam" ] || { echo "the egcam program is not installed"; exit 1; }
   examples=$(dirname "$example")
-  flags=$(pkg-config --define-variable=prefix="$root" --cflags --libs egcam-torch)
+  flags=$(pkg-config --define-variable=prefix="$root" --cflags --libs egcam-torch egcam-image)
   echo "pkg-config --cflags --libs egcam-torch: $flags"
   ${CC:-cc} -std=c11 -Wall -Werror "$examples/explain_png.c" $flags -o "$dest/explain_png"
   ${CXX:-c++} -std=c++17 -Wall -Werror "$examples/explain_cpp.cpp" $flags -o "$dest/explain_cpp"

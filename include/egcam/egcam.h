@@ -157,7 +157,8 @@ typedef struct egcam_tensor {
     const float *data;      /* shape[0] * ... * shape[ndim-1] floats */
     int64_t      shape[4];  /* entries past ndim are ignored */
     uint32_t     ndim;      /* 1..4 */
-    uint32_t     reserved;  /* must be 0 */
+    uint32_t     reserved;  /* 0 in a tensor you make; libegcam-image marks
+                               the tensors it makes here (leave it as it is) */
 } egcam_tensor;
 
 /* ------------------------------------------------------------------------ */

@@ -1,12 +1,18 @@
 /*
- * egcam_image.h - images in, pictures out: PNG and .npy files, the
- * preprocessing that turns an image into a model's input tensor, and the
- * pictures made from maps (colour maps, overlays, panels).
+ * egcam_image.h - images in, pictures out: PNG and .npy, in files or in
+ * memory, the preprocessing that turns an image into a model's input
+ * tensor, and the pictures made from maps (colour maps, overlays, panels).
  *
- * Everything here is part of libegcam (it uses libpng); nothing needs a
- * backend. Images and tensors that the library returns are allocated by it
- * and freed with egcam_image_free() / egcam_tensor_free(). Images and
- * tensors the caller passes in are borrowed for the call.
+ * Everything here is libegcam-image (pkg-config egcam-image), the one
+ * library of the family that links libpng; it needs libegcam and no
+ * backend. A program that only explains links libegcam alone.
+ *
+ * Ownership, as everywhere in libegcam: an object the library hands out is
+ * made by a _new() or a reader (egcam_image_new, egcam_png_read, ...) and
+ * freed by its _free(). egcam_image_free() and egcam_tensor_free() free
+ * only what the library made: given an image or tensor you made yourself
+ * (or a copy of one of ours), they do nothing. Images, tensors and buffers
+ * you pass in are borrowed for the call.
  */
 #ifndef EGCAM_IMAGE_H
 #define EGCAM_IMAGE_H
@@ -26,15 +32,48 @@ typedef struct egcam_image {
     uint32_t width;
     uint32_t height;
     uint32_t channels;  /* 1 gray, 3 RGB, 4 RGBA */
-    uint32_t reserved;  /* must be 0 */
+    uint32_t reserved;  /* 0 in an image you make; the library marks its
+                           own here (leave it as it is) */
 } egcam_image;
 
-/** Free an image returned by libegcam (its pixels too). NULL is a no-op.
- *  Never pass an image you made yourself. */
+/** A new width x height image of 1, 3 or 4 channels, all pixels 0.
+ *  @param[out] out  free with egcam_image_free()
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_EMPTY (a size of 0),
+ *  EGCAM_E_INVALID_ARGUMENT (channels; more than EGCAM_PNG_MAX_PIXELS),
+ *  EGCAM_E_OUT_OF_MEMORY. @since 0.1 */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_image_new(egcam_ctx *ctx, uint32_t width, uint32_t height, uint32_t channels,
+                egcam_image **out);
+
+/** Free an image libegcam made (its pixels too). NULL, and an image you
+ *  made yourself, are left alone. */
 EGCAM_API void egcam_image_free(egcam_image *image);
 
-/** Free a tensor returned by libegcam (its data too). NULL is a no-op. */
+/** A new tensor of ndim (1 to 4) dimensions shape[0..ndim-1], all 0: write
+ *  through (float *)tensor->data. reserved is marked as for images.
+ *  @param[out] out  free with egcam_tensor_free()
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_INVALID_ARGUMENT (ndim;
+ *  more than 2^40 elements), EGCAM_E_EMPTY (a dimension <= 0),
+ *  EGCAM_E_OUT_OF_MEMORY. @since 0.1 */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_tensor_new(egcam_ctx *ctx, const int64_t *shape, uint32_t ndim, egcam_tensor **out);
+
+/** Free a tensor libegcam made (its data too). NULL, and a tensor you made
+ *  yourself, are left alone. */
 EGCAM_API void egcam_tensor_free(egcam_tensor *tensor);
+
+/* ------------------------------------------------------------------------ */
+/* Encoded bytes: a PNG or .npy file made in memory                         */
+/* ------------------------------------------------------------------------ */
+
+/** Bytes the library encoded (egcam_png_encode, egcam_npy_encode). */
+typedef struct egcam_bytes egcam_bytes;
+
+/** The bytes and their count, owned by bytes (NULL and 0 for NULL). */
+EGCAM_API const void *egcam_bytes_data(const egcam_bytes *bytes);
+EGCAM_API size_t egcam_bytes_size(const egcam_bytes *bytes);
+/** NULL is a no-op. */
+EGCAM_API void egcam_bytes_free(egcam_bytes *bytes);
 
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                      */
@@ -84,13 +123,24 @@ egcam_png_decode(egcam_ctx *ctx, const void *data, size_t size, uint32_t channel
                  egcam_image **out);
 
 /** Write an 8-bit PNG: gray, RGB or RGBA after image->channels.
+ *  The file is written to a temporary name beside path and renamed onto
+ *  it: a reader never sees half a file, a failed write (a full disk)
+ *  leaves the old file and no temporary, and a symbolic link at path is
+ *  replaced, not followed. A path that names a folder, a device or a pipe
+ *  is refused.
  *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT (path, image or its pixels),
- *  EGCAM_E_STRUCT_SIZE (reserved not 0), EGCAM_E_EMPTY (a size of 0),
+ *  EGCAM_E_STRUCT_SIZE (reserved not valid), EGCAM_E_EMPTY (a size of 0),
  *  EGCAM_E_INVALID_ARGUMENT (channels not 1, 3 or 4; more than 1000000
- *  pixels a side or 4 GiB in all, libpng's limits), EGCAM_E_IO (then a file
- *  the call created is removed), EGCAM_E_OUT_OF_MEMORY. */
+ *  pixels a side or 4 GiB in all, libpng's limits), EGCAM_E_IO (with the
+ *  system's reason), EGCAM_E_OUT_OF_MEMORY. */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image *image);
+
+/** The same PNG, made in memory (an image to send, not to store).
+ *  @param[out] out  free with egcam_bytes_free(); NULL on failure
+ *  @since 0.1 */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_png_encode(egcam_ctx *ctx, const egcam_image *image, egcam_bytes **out);
 
 /* ------------------------------------------------------------------------ */
 /* NumPy .npy files: little-endian float32 in C order, 1 to 4 dimensions.    */
@@ -108,15 +158,27 @@ egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image *image);
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_npy_read(egcam_ctx *ctx, const char *path, egcam_tensor **out);
 
+/** egcam_npy_read() from size bytes in memory (0 bytes: EGCAM_E_FORMAT).
+ *  @since 0.1 */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_npy_decode(egcam_ctx *ctx, const void *data, size_t size, egcam_tensor **out);
+
 /** Write a tensor as a .npy file (format 1.0, '<f4'), byte for byte as
  *  NumPy 1.24's np.save: the header padded so that the data start at a
- *  multiple of 64 bytes.
+ *  multiple of 64 bytes. Written as egcam_png_write() writes: a temporary
+ *  renamed onto path.
  *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_STRUCT_SIZE (reserved
- *  not 0), EGCAM_E_INVALID_ARGUMENT (ndim not 1..4, over 2^40 elements),
- *  EGCAM_E_EMPTY (a dimension <= 0), EGCAM_E_IO (then a file the call
- *  created is removed). */
+ *  not valid), EGCAM_E_INVALID_ARGUMENT (ndim not 1..4, over 2^40
+ *  elements), EGCAM_E_EMPTY (a dimension <= 0), EGCAM_E_IO (with the
+ *  system's reason), EGCAM_E_OUT_OF_MEMORY. */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_npy_write(egcam_ctx *ctx, const char *path, const egcam_tensor *tensor);
+
+/** The same .npy file, made in memory.
+ *  @param[out] out  free with egcam_bytes_free(); NULL on failure
+ *  @since 0.1 */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_npy_encode(egcam_ctx *ctx, const egcam_tensor *tensor, egcam_bytes **out);
 
 /* ------------------------------------------------------------------------ */
 /* Preprocessing: image -> model input [C, H, W]                            */

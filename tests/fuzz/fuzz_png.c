@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (st == EGCAM_OK) {
         FUZZ_CHECK(valid_channels);
         FUZZ_CHECK(img && img->pixels);
-        FUZZ_CHECK(img->width >= 1 && img->height >= 1 && img->reserved == 0);
+        FUZZ_CHECK(img->width >= 1 && img->height >= 1);
         FUZZ_CHECK((uint64_t)img->width * img->height <= EGCAM_PNG_MAX_PIXELS);
         if (channels)
             FUZZ_CHECK(img->channels == channels);
