@@ -189,8 +189,8 @@ const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egc
     return set;
 }
 
-egcam_result *cli_explain(cli_session *s, const egcam_tensor *input, const char *path,
-                          uint32_t method, double *ms)
+egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, const char *path,
+                                  uint32_t method, double *ms)
 {
     egcam_config cfg;
     const egcam_refset *set = cli_method_config(s, method, &cfg);
@@ -204,4 +204,35 @@ egcam_result *cli_explain(cli_session *s, const egcam_tensor *input, const char 
                 egcam_ctx_last_error(s->ctx));
     }
     return res;
+}
+
+int cli_session_each_input(cli_options *o, uint64_t samples_per_input, cli_input_fn fn)
+{
+    cli_session s;
+    char **paths = NULL, **names = NULL;
+    int n = -1;
+    int bad = 0;
+    if (cli_session_open(&s, o) == 0)
+        n = cli_list_inputs(o->inputs, o->input_count, &paths, &bad);
+    if (n > 0 && !(names = cli_output_names(paths, n))) {
+        cli_free_list(paths, n);
+        n = -1;
+    }
+    int failed = n < 0 || bad;
+    if (n > 0)
+        cli_progress_start(&s.progress, s.ctx, n, samples_per_input);
+    for (int i = 0; i < n; i++) { /* a failed input is reported; the others still run */
+        cli_input in;
+        cli_progress_item(&s.progress, i, paths[i]);
+        if (cli_load_input(s.ctx, paths[i], names[i], &o->pre, &in) != 0 || fn(&s, &in) != 0)
+            failed = 1;
+        cli_input_free(&in);
+    }
+    cli_progress_done(&s.progress);
+    if (n > 0) {
+        cli_free_list(paths, n);
+        cli_free_list(names, n);
+    }
+    cli_session_close(&s);
+    return failed;
 }

@@ -17,13 +17,13 @@
 #include <egcam/egcam_eval.h>
 #include <egcam/egcam_image.h>
 
+#include "commands.h"
 #include "dataset.h"
 #include "options.h"
 #include "plot.h"
 #include "process.h"
 #include "session.h"
 
-int cli_eval(cli_options *o);
 
 enum { METHODS = 3 };
 static const uint32_t methods[METHODS] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
@@ -234,7 +234,7 @@ static int write_curves(cli_session *s, evaluation *ev)
     return rc;
 }
 
-int cli_eval(cli_options *o)
+int cli_eval_main(cli_options *o)
 {
     cli_session s;
     cli_dataset d = {0};

@@ -5,6 +5,7 @@
 
 #include <egcam/egcam.h>
 
+#include "inputs.h"
 #include "options.h"
 #include "progress.h"
 
@@ -26,8 +27,17 @@ void cli_session_close(cli_session *s);
 
 /* Explain input (named path in messages) with method, as the options say;
  * NULL after printing why. *ms times the explanation. */
-egcam_result *cli_explain(cli_session *s, const egcam_tensor *input, const char *path,
-                          uint32_t method, double *ms);
+egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, const char *path,
+                                  uint32_t method, double *ms);
+
+/* What explain and compare do with each input: 0, or 1 after printing why. */
+typedef int (*cli_input_fn)(cli_session *s, const cli_input *in);
+
+/* Open the session, list the inputs (files and folders), give each a
+ * unique output name, load and hand it to fn with a progress bar of
+ * `samples_per_input`; a failed input is reported and the others still
+ * run. Returns the exit status: 0, or 1 when anything failed. */
+int cli_session_each_input(cli_options *o, uint64_t samples_per_input, cli_input_fn fn);
 
 /* The config and reference set method runs with. */
 const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);

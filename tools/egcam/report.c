@@ -1,0 +1,52 @@
+/* report.c - a result's JSON line and warnings (report.h). */
+#include "report.h"
+
+#include <stdio.h>
+
+#include "json.h"
+#include "process.h"
+
+/* A result whose gradient at the layer was zero everywhere: the map is
+ * empty, which is arithmetic, not an explanation. Said on stderr. */
+static void warn_zero_gradient(cli_session *r, const cli_input *in, uint32_t method,
+                               const egcam_result *res)
+{
+    if (!(egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT))
+        return;
+    cli_progress_done(&r->progress);
+    fprintf(stderr,
+            "egcam: %s: %s: warning: the gradient of the target at layer '%s' is zero "
+            "everywhere, so the map is empty: the explained output does not depend on this "
+            "layer's output as laid out (in a vision transformer's last block only the class "
+            "token reaches the head, and the tokens layout leaves it out); choose an earlier "
+            "layer, such as that block's norm1\n",
+            in->path, cli_method_title(method), r->o->layer);
+}
+
+void cli_report(cli_session *r, const cli_input *in, uint32_t method,
+                const egcam_result *res, double ms)
+{
+    FILE *out = cli_out();
+    const egcam_config *cfg = &r->o->cfg;
+    int32_t cls = egcam_result_class(res);
+    uint32_t samples = method == EGCAM_METHOD_GRADCAM      ? 1
+                       : method == EGCAM_METHOD_INTEGRATED ? cfg->steps
+                                                           : cfg->samples;
+    fprintf(out, "{\"input\": ");
+    cli_json_string(out, in->path);
+    fprintf(out, ", \"name\": ");
+    cli_json_string(out, in->name);
+    fprintf(out, ", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method),
+            cls);
+    if (cli_label(r, cls))
+        cli_json_string(out, cli_label(r, cls));
+    else
+        fprintf(out, "null");
+    fprintf(out,
+            ", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %u, \"milliseconds\": %.3f, "
+            "\"zero_gradient\": %s}\n",
+            egcam_result_logit(res), egcam_result_completeness(res), samples, ms,
+            egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
+    fflush(out);
+    warn_zero_gradient(r, in, method, res);
+}
