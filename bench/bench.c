@@ -165,29 +165,6 @@ static int parse_options(int argc, char **argv, options *o)
     return 0;
 }
 
-/* The method's gradients: N, M, or Grad-CAM's one. */
-static uint64_t gradients(const options *o)
-{
-    return o->method == EGCAM_METHOD_GRADCAM ? 1 : o->samples;
-}
-
-/* Whether Expected Grad-CAM also forwards each x + eps (its default). */
-static int noisy_difference(const options *o)
-{
-    return o->method == EGCAM_METHOD_EXPECTED && !o->clean_difference;
-}
-
-/* Rows an explanation forwards in all: A(x), the gradient points, the
- * noisy tops, and references made per call. Grad-CAM's one forward serves
- * both its activations and its gradient. */
-static uint64_t forward_rows(const options *o)
-{
-    if (o->method == EGCAM_METHOD_GRADCAM)
-        return 1;
-    uint64_t n = gradients(o);
-    return 1 + n + (noisy_difference(o) ? n : 0) + (o->uncached_refs ? o->refs : 0);
-}
-
 static double clock_ms(clockid_t id)
 {
     struct timespec t;
@@ -227,6 +204,9 @@ typedef struct bench {
     float         *rows;    /* batch copies of x, for the floor */
     float         *seed;    /* batch one-hot rows over the logits */
     size_t         in_size;
+    /* What one explanation costs, from egcam_explain_cost(): rows forwarded
+     * (in all), pulled back, and built-in references among the former. */
+    uint64_t       forward_rows, backward_rows, reference_rows;
 } bench;
 
 static int failed(bench *b, const char *what, egcam_status st)
@@ -256,15 +236,17 @@ static int floor_passes(bench *b, uint64_t count, int for_backward)
     return 0;
 }
 
-/* The passes the method cannot avoid. */
+/* The passes the method cannot avoid, as egcam_explain_cost() counts them,
+ * in the engine's order: A(x) alone, A(x + eps) for the noisy rows, the
+ * gradient points; references made per call are not the method's floor. */
 static int run_floor(bench *b)
 {
-    uint64_t n = gradients(&b->o);
-    if (b->o.method != EGCAM_METHOD_GRADCAM && floor_passes(b, 1, 0)) /* A(x) */
+    uint64_t no_grad = b->forward_rows - b->backward_rows - b->reference_rows;
+    if (no_grad && floor_passes(b, 1, 0)) /* A(x) */
         return -1;
-    if (noisy_difference(&b->o) && floor_passes(b, n, 0)) /* A(x + eps) */
+    if (no_grad > 1 && floor_passes(b, no_grad - 1, 0)) /* A(x + eps) */
         return -1;
-    return floor_passes(b, n, 1);
+    return floor_passes(b, b->backward_rows, 1);
 }
 
 static int run_explain(bench *b)
@@ -395,6 +377,10 @@ static int setup(bench *b)
         b->cfg.references = EGCAM_REFERENCES_UNIFORM;
         b->cfg.reference_count = o->refs;
     }
+    int cached = o->method != EGCAM_METHOD_GRADCAM && !o->uncached_refs;
+    if ((st = egcam_explain_cost(b->ctx, &b->cfg, &in, cached ? b->refs : NULL, &b->forward_rows,
+                                 &b->backward_rows, &b->reference_rows)) != EGCAM_OK)
+        return failed(b, "cost", st);
     return 0;
 }
 
@@ -440,7 +426,7 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
         floor_ms = floor_cpu = 0.0;
     double ratio = o->skip_floor ? 0.0 : ms / floor_ms;
     double cpu_ratio = o->skip_floor ? 0.0 : cpu / floor_cpu;
-    uint64_t n = gradients(o), rows = forward_rows(o);
+    uint64_t n = b->backward_rows, rows = b->forward_rows;
     printf("%-10s %-2s N=%-4llu batch=%-2u explain %8.1f ms  floor %8.1f ms  ratio %.3f  "
            "(cpu %.3f)  %5.1f fwd/s  peak %6.1f MiB\n",
            o->method_name, o->clean_difference ? "cd" : "", (unsigned long long)n, o->batch, ms,

@@ -184,6 +184,80 @@ static void test_zero_gradient_flagged(void **state)
     assert_int_equal(egcam_result_flags(NULL), 0);
 }
 
+/* egcam_explain_cost() says what egcam_explain() then does: the rows the
+ * backend forwards (for backward or not) and pulls back, for every method,
+ * with noise, without it, with the clean difference, with built-in uniform
+ * references and with a set; and refuses what explain refuses. */
+static void test_cost_matches_passes(void **state)
+{
+    fixture *f = *state;
+    float refs_data[3 * C * H * W];
+    analytic_fill_uniform(refs_data, 3 * C * H * W, 9, 0.0f, 1.0f);
+    egcam_tensor refs_t = {refs_data, {3, C, H, W}, 4, 0};
+    egcam_refset *set;
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &refs_t, 2, &set), EGCAM_OK);
+    static const struct {
+        uint32_t method, references, flags;
+        float noise;
+        int with_set;
+        uint64_t forward, backward, references_made;
+    } cases[] = {
+        {EGCAM_METHOD_GRADCAM, EGCAM_REFERENCES_ZEROS, 0, 0.1f, 0, 1, 1, 0},
+        {EGCAM_METHOD_GRADCAM, EGCAM_REFERENCES_ZEROS, 0, 0.1f, 1, 1, 1, 0},
+        {EGCAM_METHOD_INTEGRATED, EGCAM_REFERENCES_ZEROS, 0, 0.1f, 0, 5 + 1 + 1, 5, 1},
+        {EGCAM_METHOD_INTEGRATED, EGCAM_REFERENCES_BLUR, 0, 0.1f, 0, 5 + 1 + 1, 5, 1},
+        {EGCAM_METHOD_EXPECTED, EGCAM_REFERENCES_ZEROS, 0, 0.1f, 0, 2 * 6 + 1 + 1, 6, 1},
+        {EGCAM_METHOD_EXPECTED, EGCAM_REFERENCES_ZEROS, 0, 0.0f, 0, 6 + 1 + 1, 6, 1},
+        {EGCAM_METHOD_EXPECTED, EGCAM_REFERENCES_ZEROS, EGCAM_FLAG_CLEAN_DIFFERENCE, 0.1f, 0,
+         6 + 1 + 1, 6, 1},
+        {EGCAM_METHOD_EXPECTED, EGCAM_REFERENCES_UNIFORM, 0, 0.1f, 0, 2 * 6 + 1 + 4, 6, 4},
+        {EGCAM_METHOD_EXPECTED, EGCAM_REFERENCES_ZEROS, 0, 0.1f, 1, 2 * 6 + 1, 6, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        egcam_config cfg;
+        assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+        cfg.method = cases[i].method;
+        cfg.references = cases[i].references;
+        cfg.reference_count = 4;
+        cfg.flags = cases[i].flags;
+        cfg.noise_level = cases[i].noise;
+        cfg.steps = 5;
+        cfg.samples = 6;
+        cfg.batch_size = 4;
+        const egcam_refset *r = cases[i].with_set ? set : NULL;
+        uint64_t fwd = 0, bwd = 0, made = 0;
+        assert_int_equal(egcam_explain_cost(f->ctx, &cfg, &f->input, r, &fwd, &bwd, &made),
+                         EGCAM_OK);
+        assert_int_equal(fwd, cases[i].forward);
+        assert_int_equal(bwd, cases[i].backward);
+        assert_int_equal(made, cases[i].references_made);
+        analytic_reset_counters(f->model);
+        egcam_result *res;
+        assert_int_equal(egcam_explain(f->ctx, f->backend, &cfg, &f->input, r, &res), EGCAM_OK);
+        egcam_result_free(res);
+        analytic_counters c = analytic_get_counters(f->model);
+        assert_int_equal(c.forward_rows_grad + c.forward_rows_nograd, fwd);
+        assert_int_equal(c.backward_rows, bwd);
+        assert_int_equal(egcam_explain_cost(f->ctx, &cfg, &f->input, r, NULL, NULL, NULL),
+                         EGCAM_OK);
+    }
+    /* What explain refuses before its first forward, cost refuses too. */
+    egcam_config cfg;
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = EGCAM_METHOD_INTEGRATED;
+    assert_int_equal(egcam_explain_cost(f->ctx, &cfg, &f->input, set, NULL, NULL, NULL),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_error_mentions(f, "one baseline");
+    cfg.samples = 0;
+    assert_int_equal(egcam_explain_cost(f->ctx, &cfg, &f->input, NULL, NULL, NULL, NULL),
+                     EGCAM_E_EMPTY);
+    assert_int_equal(egcam_explain_cost(f->ctx, NULL, &f->input, NULL, NULL, NULL, NULL),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_explain_cost(NULL, &cfg, &f->input, NULL, NULL, NULL, NULL),
+                     EGCAM_E_NULL_ARGUMENT);
+    egcam_refset_free(set);
+}
+
 typedef struct progress_log {
     uint64_t calls, last_done, total;
     int monotonic;
@@ -351,6 +425,7 @@ int main(void)
         T(test_backend_failures_propagate),
         T(test_bad_backend_outputs_caught),
         T(test_zero_gradient_flagged),
+        T(test_cost_matches_passes),
         T(test_progress_and_cancel),
         T(test_batches_bounded),
         T(test_builtin_references),

@@ -344,12 +344,30 @@ EGCAM_API void egcam_refset_free(egcam_refset *refs);
  * M + 1, M; Expected Grad-CAM 2N + 1, N (N + 1, N with noise 0 or the
  * clean difference); plus one forward row per reference when refs is NULL,
  * since built-in references are made for each call. Pass a reference set to
- * pay for its references once.
+ * pay for its references once. egcam_explain_cost() gives these numbers.
  */
 EGCAM_API EGCAM_NODISCARD egcam_status
 egcam_explain(egcam_ctx *ctx, egcam_backend *backend, const egcam_config *cfg,
               const egcam_tensor *input, const egcam_refset *refs,
               egcam_result **out);
+
+/**
+ * What egcam_explain() with these arguments costs, in backend rows, without
+ * running anything: the rows it forwards (those forwarded for backward, and
+ * the built-in references, included), the rows it pulls back, and how many
+ * of the forwarded rows are built-in references made for the call. Each
+ * out pointer may be NULL. The same checks as egcam_explain() apply to cfg,
+ * input and refs (not those that need the backend). input may have NULL
+ * data: its shape is enough, and the input is then taken not to be
+ * constant (a constant input has no range for noise, so Expected Grad-CAM
+ * forwards N rows fewer).
+ * @return EGCAM_OK, or the status egcam_explain() would fail with before
+ *         its first forward. @since 0.1
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_explain_cost(egcam_ctx *ctx, const egcam_config *cfg, const egcam_tensor *input,
+                   const egcam_refset *refs, uint64_t *forward_rows, uint64_t *backward_rows,
+                   uint64_t *reference_rows);
 
 /* ------------------------------------------------------------------------ */
 /* Results. Every pointer below is owned by the result and valid until       */

@@ -67,10 +67,6 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
                            "config.references is %u; expected an EGCAM_REFERENCES_* value (1-3)",
                            cfg->references);
-    if (cfg->references == EGCAM_REFERENCES_UNIFORM && cfg->method == EGCAM_METHOD_INTEGRATED)
-        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                           "EGCAM_REFERENCES_UNIFORM is for Expected Grad-CAM; Integrated "
-                           "Grad-CAM takes one baseline (zeros, blur, or a set of one)");
     if (cfg->flags & ~EGCAM_FLAG_CLEAN_DIFFERENCE)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT, "config.flags has unknown bits 0x%x",
                            cfg->flags & ~EGCAM_FLAG_CLEAN_DIFFERENCE);

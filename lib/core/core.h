@@ -56,8 +56,10 @@ egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egca
 
 /* ---- sampling plans (plan.c) ------------------------------------------------- */
 /* One gradient evaluation: z = ref + alpha * (top - ref), where top is the
- * input x, or x + eps for a noisy plan. Its contribution is
- * weight * (A(top) - A(ref)) (.) G(z). */
+ * input x, or x + eps for a noisy plan (z = x itself when the plan's point
+ * is at the input). Its contribution to the gradient term is
+ * weight * (A(top) - A(ref)) (.) G(z) for a plan with a difference, else
+ * weight * G(z). */
 typedef struct egcam__sample {
     uint32_t ref;
     double   alpha;
@@ -65,20 +67,39 @@ typedef struct egcam__sample {
     egcam__rng noise;   /* draws eps when the plan is noisy */
 } egcam__sample;
 
+/* Where a plan's references come from. */
+typedef enum egcam__refs_source {
+    EGCAM__REFS_NONE,     /* Grad-CAM takes none */
+    EGCAM__REFS_CALLER,   /* the set given to egcam_explain() */
+    EGCAM__REFS_BUILTIN   /* cfg->references, made for the call */
+} egcam__refs_source;
+
 typedef struct egcam__plan {
     uint32_t method;
-    uint64_t count;       /* gradient evaluations */
-    int      at_input;    /* Grad-CAM: the one gradient is at x itself */
-    int      noisy;       /* eps != 0: A(x + eps) needs its own forward */
-    int      noisy_diff;  /* difference taken at x + eps (not clean) */
-    double   sigma;       /* standard deviation of eps */
+    uint64_t count;          /* gradient evaluations */
+    int      point_at_input; /* the one point is x: its forward gives A(x) too */
+    int      difference;     /* gradients weighed by A(top) - A(ref); the
+                                gradient term is then the attribution, else
+                                the attribution is A(x) (.) the term */
+    int      noisy;          /* eps != 0 */
+    int      noisy_diff;     /* the difference taken at x + eps: A(x + eps)
+                                needs its own forward */
+    double   sigma;          /* standard deviation of eps */
     uint32_t rule;
-    uint32_t refs;        /* size of the reference set */
+    egcam__refs_source references;
+    const egcam_refset *refs; /* the caller's set (EGCAM__REFS_CALLER) */
+    uint32_t ref_count;      /* references the samples draw from */
     uint64_t seed;
+    /* What it costs, in backend rows (egcam_explain_cost()). */
+    uint64_t forward_rows, backward_rows, reference_rows;
 } egcam__plan;
 
-egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, float x_min, float x_max,
-                              uint32_t refs, egcam__plan *plan);
+/* Every rule of the methods: which references, how many points, noise,
+ * cost; for a checked config and an input of the given shape and range.
+ * be (may be NULL) is the backend a caller's set must belong to. */
+egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, egcam__shape input,
+                              float x_min, float x_max, const egcam_backend *be,
+                              const egcam_refset *refs, egcam__plan *plan);
 void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out);
 
 /* ---- results (result.c, maps.c) ---------------------------------------------- */

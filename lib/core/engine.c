@@ -1,17 +1,19 @@
 /*
  * engine.c - the one gradient engine behind every method.
  *
- * An explanation is: forward the input x once (its activations A(x) make
- * the final map, its logits pick the target); take the plan's gradient
- * points in batches, forwarding each batch for backward and pulling the
- * target's gradient back to the layer; accumulate
+ * An explanation runs a plan (plan.c): take the plan's gradient points in
+ * batches, forwarding each batch for backward and pulling the target's
+ * gradient back to the layer, and accumulate the gradient term
  *
- *     acc += weight_n * (A(top_n) - A(ref_n)) (.) G(z_n)
+ *     R += weight_n * (A(top_n) - A(ref_n)) (.) G(z_n)    (path methods)
+ *     R += weight_n * G(z_n)                               (Grad-CAM)
  *
- * and pool acc into channel weights. Grad-CAM is the plan whose single
- * point is x itself, accumulated without a difference. Memory is a batch
- * of inputs and activations plus one accumulator: it does not grow with
- * the number of samples.
+ * then pool R into channel weights. A(x) makes the final map and the
+ * logits of x pick the target: they come from a forward of x of their own,
+ * or, when the plan's point is x itself (Grad-CAM), from that point's
+ * forward, so that Grad-CAM costs one forward and one backward. Memory is a
+ * batch of inputs and activations plus one accumulator: it does not grow
+ * with the number of samples.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,7 +28,7 @@ typedef struct engine {
     const float         *x;
     egcam__shape         in;
     egcam__dims          dims;
-    const egcam_refset  *refs;     /* the caller's set or `own` */
+    const egcam_refset  *refs;     /* the plan's set, or `own` */
     egcam_refset        *own;      /* built-in references made for this call */
     egcam__plan          plan;
     size_t               batch;
@@ -38,7 +40,7 @@ typedef struct engine {
     float               *points;   /* batch rows of z */
     float               *acts_top; /* batch rows of A(x + eps) (noisy difference) */
     egcam__sample       *samples;  /* batch */
-    double              *acc;      /* the accumulated attribution, K x h x w */
+    double              *acc;      /* the gradient term R, K x h x w */
     int                  gradient_seen; /* some gradient entry was not 0 */
 } engine;
 
@@ -101,46 +103,46 @@ static egcam_status choose_target(engine *e, const float *logits)
     return EGCAM_OK;
 }
 
-/* Forward x: keep A(x), choose the target; Grad-CAM also pulls its one
- * gradient back here, so it costs one forward and one backward. */
-static egcam_status forward_input(engine *e)
+/* What x's forward gives, from whichever forward made it: A(x) kept, the
+ * accumulator made, the target chosen. */
+static egcam_status take_input(engine *e, const float *acts, const float *logits)
 {
-    egcam__forward_out fw;
-    uint32_t flags = e->plan.at_input ? EGCAM_FORWARD_FOR_BACKWARD : 0;
-    egcam_status st = egcam__forward(e->ctx, e->be, e->x, 1, e->in, flags, &e->dims, &fw);
-    if (st != EGCAM_OK)
-        return st;
     size_t act_size = egcam__shape_size(e->dims.act);
-    if ((st = egcam__check_finite(e->ctx, fw.logits, e->dims.classes,
+    egcam_status st;
+    if ((st = egcam__check_finite(e->ctx, logits, e->dims.classes,
                                   "the model's logits for the input")) != EGCAM_OK ||
-        (st = egcam__check_finite(e->ctx, fw.acts, act_size,
+        (st = egcam__check_finite(e->ctx, acts, act_size,
                                   "the layer's activations for the input")) != EGCAM_OK)
         return st;
     e->acts_x = egcam__alloc_array(act_size, sizeof *e->acts_x);
     e->acc = egcam__calloc(act_size, sizeof *e->acc);
     if (!e->acts_x || !e->acc)
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the activations");
-    memcpy(e->acts_x, fw.acts, act_size * sizeof *e->acts_x);
-    if ((st = choose_target(e, fw.logits)) != EGCAM_OK || !e->plan.at_input)
-        return st;
-    const float *grad;
-    if ((st = egcam__backward(e->ctx, e->be, e->seed, 1, &e->dims, &grad)) != EGCAM_OK)
-        return st;
-    e->gradient_seen = any_nonzero(grad, act_size);
-    for (size_t i = 0; i < act_size; i++)
-        e->acc[i] = grad[i];
-    return egcam__progress(e->ctx, 1, 1);
+    memcpy(e->acts_x, acts, act_size * sizeof *e->acts_x);
+    return choose_target(e, logits);
 }
 
-/* The references: the caller's, or the built-in ones made now. */
+/* The input's own forward, for plans whose points are elsewhere. */
+static egcam_status forward_input(engine *e)
+{
+    egcam__forward_out fw;
+    egcam_status st = egcam__forward(e->ctx, e->be, e->x, 1, e->in, 0, &e->dims, &fw);
+    return st != EGCAM_OK ? st : take_input(e, fw.acts, fw.logits);
+}
+
+/* The references: none, the caller's, or the built-in ones made now. */
 static egcam_status prepare_references(engine *e)
 {
-    if (!e->refs) {
+    if (e->plan.references == EGCAM__REFS_NONE)
+        return EGCAM_OK;
+    if (e->plan.references == EGCAM__REFS_BUILTIN) {
         egcam_status st =
             egcam__refset_builtin(e->ctx, e->be, e->cfg, e->x, e->in, &e->own);
         if (st != EGCAM_OK)
             return st;
         e->refs = e->own;
+    } else {
+        e->refs = e->plan.refs;
     }
     const egcam__dims *d = &e->refs->dims;
     if (d->act.c != e->dims.act.c || d->act.h != e->dims.act.h || d->act.w != e->dims.act.w)
@@ -176,12 +178,17 @@ static egcam_status alloc_batch(engine *e)
 }
 
 /* Fill rows of z_i = ref_i + alpha_i (top_i - ref_i), with top_i = x, or
- * x + eps_i in e->top for noisy plans. */
+ * x + eps_i in e->top for noisy plans; z = x when the point is the input. */
 static void assemble_points(engine *e, size_t rows)
 {
     size_t n = egcam__shape_size(e->in);
     for (size_t i = 0; i < rows; i++) {
         egcam__sample *s = &e->samples[i];
+        float *z = e->points + i * n;
+        if (e->plan.point_at_input) {
+            memcpy(z, e->x, n * sizeof *z);
+            continue;
+        }
         const float *ref = e->refs->inputs + (size_t)s->ref * n;
         const float *top = e->x;
         if (e->plan.noisy) {
@@ -190,14 +197,13 @@ static void assemble_points(engine *e, size_t rows)
                 noisy[j] = (float)((double)e->x[j] + e->plan.sigma * egcam__rng_normal(&s->noise));
             top = noisy;
         }
-        float *z = e->points + i * n;
         for (size_t j = 0; j < n; j++)
             z[j] = (float)((double)ref[j] + s->alpha * ((double)top[j] - (double)ref[j]));
     }
 }
 
-/* acc += weight_i * (A(top_i) - A(ref_i)) (.) G(z_i), in sample order, so
- * the sum does not depend on the batch size. */
+/* R += weight_i * (A(top_i) - A(ref_i)) (.) G(z_i), or weight_i * G(z_i),
+ * in sample order, so the sum does not depend on the batch size. */
 static void accumulate(engine *e, size_t rows, const float *grad)
 {
     size_t act_size = egcam__shape_size(e->dims.act);
@@ -205,45 +211,71 @@ static void accumulate(engine *e, size_t rows, const float *grad)
         e->gradient_seen = any_nonzero(grad, rows * act_size);
     for (size_t i = 0; i < rows; i++) {
         const egcam__sample *s = &e->samples[i];
+        const float *g = grad + i * act_size;
+        if (!e->plan.difference) {
+            for (size_t j = 0; j < act_size; j++)
+                e->acc[j] += s->weight * (double)g[j];
+            continue;
+        }
         const float *a_top = e->plan.noisy_diff ? e->acts_top + i * act_size : e->acts_x;
         const float *a_ref = e->refs->acts + (size_t)s->ref * act_size;
-        const float *g = grad + i * act_size;
         for (size_t j = 0; j < act_size; j++)
             e->acc[j] += s->weight * ((double)a_top[j] - (double)a_ref[j]) * (double)g[j];
     }
 }
 
-static egcam_status run_plan(engine *e)
+/* One batch of rows from sample `done` on: its points forwarded (and
+ * A(x + eps) first, for a noisy difference), their gradients pulled back
+ * and accumulated. A point at the input also gives x's activations and
+ * logits, before the backward needs the target. */
+static egcam_status run_batch(engine *e, uint64_t done, size_t rows)
 {
     size_t act_size = egcam__shape_size(e->dims.act);
-    egcam_status st = alloc_batch(e);
+    for (size_t i = 0; i < rows; i++)
+        egcam__plan_sample(&e->plan, done + i, &e->samples[i]);
+    assemble_points(e, rows);
+    egcam__forward_out fw;
+    egcam_status st;
+    if (e->plan.noisy_diff) { /* A(x + eps): activations only */
+        if ((st = egcam__forward(e->ctx, e->be, e->top, rows, e->in, 0, &e->dims, &fw)) !=
+            EGCAM_OK)
+            return st;
+        memcpy(e->acts_top, fw.acts, rows * act_size * sizeof *e->acts_top);
+    }
+    if ((st = egcam__forward(e->ctx, e->be, e->points, rows, e->in,
+                             EGCAM_FORWARD_FOR_BACKWARD, &e->dims, &fw)) != EGCAM_OK)
+        return st;
+    if (e->plan.point_at_input && done == 0 &&
+        (st = take_input(e, fw.acts, fw.logits)) != EGCAM_OK)
+        return st;
+    const float *grad;
+    if ((st = egcam__backward(e->ctx, e->be, e->seed, rows, &e->dims, &grad)) != EGCAM_OK)
+        return st;
+    accumulate(e, rows, grad);
+    return EGCAM_OK;
+}
+
+static egcam_status run_plan(engine *e)
+{
+    egcam_status st = EGCAM_OK;
+    if (!e->plan.point_at_input && (st = forward_input(e)) == EGCAM_OK)
+        st = prepare_references(e);
+    /* The layer's shape is known here whenever a buffer needs it: only a
+     * noisy difference keeps activations per row, and its plan forwards x
+     * first. */
+    if (st == EGCAM_OK)
+        st = alloc_batch(e);
     for (uint64_t done = 0; st == EGCAM_OK && done < e->plan.count;) {
         size_t rows = e->plan.count - done < e->batch ? (size_t)(e->plan.count - done) : e->batch;
-        for (size_t i = 0; i < rows; i++)
-            egcam__plan_sample(&e->plan, done + i, &e->samples[i]);
-        assemble_points(e, rows);
-        egcam__forward_out fw;
-        if (e->plan.noisy_diff) { /* A(x + eps): activations only */
-            st = egcam__forward(e->ctx, e->be, e->top, rows, e->in, 0, &e->dims, &fw);
-            if (st != EGCAM_OK)
-                break;
-            memcpy(e->acts_top, fw.acts, rows * act_size * sizeof *e->acts_top);
-        }
-        const float *grad;
-        st = egcam__forward(e->ctx, e->be, e->points, rows, e->in, EGCAM_FORWARD_FOR_BACKWARD,
-                            &e->dims, &fw);
-        if (st == EGCAM_OK)
-            st = egcam__backward(e->ctx, e->be, e->seed, rows, &e->dims, &grad);
-        if (st != EGCAM_OK)
+        if ((st = run_batch(e, done, rows)) != EGCAM_OK)
             break;
-        accumulate(e, rows, grad);
         done += rows;
         st = egcam__progress(e->ctx, done, e->plan.count);
     }
     return st;
 }
 
-/* Pool acc into channel weights and make the maps. */
+/* Pool the gradient term into channel weights and make the maps. */
 static egcam_status finish(engine *e, egcam_result **out)
 {
     egcam__shape a = e->dims.act;
@@ -261,9 +293,9 @@ static egcam_status finish(engine *e, egcam_result **out)
         for (size_t p = 0; p < area; p++) {
             size_t j = k * area + p;
             sum += e->acc[j];
-            /* Grad-CAM's acc is the gradient alone: its completeness is the
-             * first-order sum A(x) (.) G(x). */
-            total += e->plan.at_input ? e->acc[j] * e->acts_x[j] : e->acc[j];
+            /* The attribution: the term itself for the path methods; for
+             * Grad-CAM A(x) (.) G(x), whose sum is the first-order one. */
+            total += e->plan.difference ? e->acc[j] : e->acc[j] * e->acts_x[j];
         }
         res->weights[k] = (float)(sum / (double)area);
     }
@@ -295,8 +327,7 @@ static egcam_status finish(engine *e, egcam_result **out)
 }
 
 static egcam_status check_arguments(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
-                                    const egcam_tensor *input, const egcam_refset *refs,
-                                    egcam__shape *shape)
+                                    const egcam_tensor *input, egcam__shape *shape)
 {
     if (!be)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain: backend is NULL");
@@ -313,25 +344,7 @@ static egcam_status check_arguments(egcam_ctx *ctx, egcam_backend *be, const egc
                            "the input holds %zu images; egcam_explain takes one", count);
     if (shape->h > UINT32_MAX || shape->w > UINT32_MAX)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT, "the input is too large");
-    if ((st = egcam__check_finite(ctx, input->data, egcam__shape_size(*shape), "the input")) !=
-        EGCAM_OK)
-        return st;
-    if (refs && cfg->method != EGCAM_METHOD_GRADCAM) {
-        if (refs->backend != be)
-            return egcam__fail(ctx, EGCAM_E_MISUSE,
-                               "the reference set was made on another backend");
-        if (refs->input.c != shape->c || refs->input.h != shape->h || refs->input.w != shape->w)
-            return egcam__fail(ctx, EGCAM_E_SHAPE_MISMATCH,
-                               "the references are [%zu,%zu,%zu]; the input is [%zu,%zu,%zu]",
-                               refs->input.c, refs->input.h, refs->input.w, shape->c, shape->h,
-                               shape->w);
-        if (cfg->references != EGCAM_REFERENCES_ZEROS)
-            return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                               "both a reference set and config.references = %u were given; "
-                               "leave config.references at its default with a set",
-                               cfg->references);
-    }
-    return EGCAM_OK;
+    return egcam__check_finite(ctx, input->data, egcam__shape_size(*shape), "the input");
 }
 
 egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
@@ -346,33 +359,20 @@ egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config
     if (!out)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain: out is NULL");
     engine e = {.ctx = ctx, .be = be, .cfg = cfg};
-    egcam_status st = check_arguments(ctx, be, cfg, input, refs, &e.in);
+    egcam_status st = check_arguments(ctx, be, cfg, input, &e.in);
     if (st != EGCAM_OK)
         return st;
     e.x = input->data;
-    e.refs = cfg->method == EGCAM_METHOD_GRADCAM ? NULL : refs;
-
     float x_min, x_max;
     egcam__minmax(e.x, egcam__shape_size(e.in), &x_min, &x_max);
-    /* The plan's reference count is known before any forward pass. */
-    uint32_t ref_count = 1;
-    if (refs && cfg->method != EGCAM_METHOD_GRADCAM)
-        ref_count = egcam_refset_count(refs);
-    else if (cfg->references == EGCAM_REFERENCES_UNIFORM && cfg->method == EGCAM_METHOD_EXPECTED)
-        ref_count = cfg->reference_count;
-    if ((st = egcam__plan_make(ctx, cfg, x_min, x_max, ref_count, &e.plan)) != EGCAM_OK)
+    if ((st = egcam__plan_make(ctx, cfg, e.in, x_min, x_max, be, refs, &e.plan)) != EGCAM_OK)
         return st;
     e.batch = e.plan.count < cfg->batch_size ? (size_t)e.plan.count : cfg->batch_size;
 
     int entered;
     if ((st = egcam__backend_enter(ctx, be, "egcam_explain", &entered)) != EGCAM_OK)
         return st;
-    st = forward_input(&e);
-    if (st == EGCAM_OK && !e.plan.at_input) {
-        st = prepare_references(&e);
-        if (st == EGCAM_OK)
-            st = run_plan(&e);
-    }
+    st = run_plan(&e);
     if (st == EGCAM_OK)
         st = finish(&e, out);
     engine_free(&e);

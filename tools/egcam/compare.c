@@ -41,10 +41,11 @@ static egcam_image *input_picture(const cli_input *in, egcam_image *scratch, uin
     return scratch;
 }
 
+static const uint32_t methods[3] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
+                                    EGCAM_METHOD_EXPECTED};
+
 static int compare_input(cli_session *r, const cli_input *in)
 {
-    static const uint32_t methods[3] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
-                                        EGCAM_METHOD_EXPECTED};
     egcam_image scratch, *overlays[3] = {NULL, NULL, NULL};
     uint8_t *pixels = NULL;
     egcam_image *picture = input_picture(in, &scratch, &pixels);
@@ -96,5 +97,5 @@ static int compare_input(cli_session *r, const cli_input *in)
 
 int cli_compare_main(cli_options *o)
 {
-    return cli_session_each_input(o, 1 + (uint64_t)o->cfg.steps + o->cfg.samples, compare_input);
+    return cli_session_each_input(o, methods, 3, compare_input);
 }

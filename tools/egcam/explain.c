@@ -43,6 +43,5 @@ static int explain_input(cli_session *r, const cli_input *in)
 
 int cli_explain_main(cli_options *o)
 {
-    uint64_t per_input = o->cfg.method == EGCAM_METHOD_INTEGRATED ? o->cfg.steps : o->cfg.samples;
-    return cli_session_each_input(o, per_input, explain_input);
+    return cli_session_each_input(o, &o->cfg.method, 1, explain_input);
 }

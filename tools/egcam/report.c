@@ -27,11 +27,13 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method,
                 const egcam_result *res, double ms)
 {
     FILE *out = cli_out();
-    const egcam_config *cfg = &r->o->cfg;
     int32_t cls = egcam_result_class(res);
-    uint32_t samples = method == EGCAM_METHOD_GRADCAM      ? 1
-                       : method == EGCAM_METHOD_INTEGRATED ? cfg->steps
-                                                           : cfg->samples;
+    /* The gradients the explanation took, as the library counts them. */
+    egcam_config cfg;
+    const egcam_refset *set = cli_method_config(r, method, &cfg);
+    uint64_t samples = 0;
+    if (egcam_explain_cost(r->ctx, &cfg, in->tensor, set, NULL, &samples, NULL) != EGCAM_OK)
+        samples = 0;
     fprintf(out, "{\"input\": ");
     cli_json_string(out, in->path);
     fprintf(out, ", \"name\": ");
@@ -43,9 +45,10 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method,
     else
         fprintf(out, "null");
     fprintf(out,
-            ", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %u, \"milliseconds\": %.3f, "
+            ", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %llu, \"milliseconds\": %.3f, "
             "\"zero_gradient\": %s}\n",
-            egcam_result_logit(res), egcam_result_completeness(res), samples, ms,
+            egcam_result_logit(res), egcam_result_completeness(res), (unsigned long long)samples,
+            ms,
             egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
     fflush(out);
     warn_zero_gradient(r, in, method, res);

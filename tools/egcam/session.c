@@ -206,7 +206,23 @@ egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, con
     return res;
 }
 
-int cli_session_each_input(cli_options *o, uint64_t samples_per_input, cli_input_fn fn)
+/* The gradients each input takes with these methods, as the library counts
+ * them; the counts need the input's shape alone, and any shape will do. */
+static uint64_t gradients_per_input(const cli_session *s, const uint32_t *methods, int count)
+{
+    const egcam_tensor shape = {NULL, {1, 1, 1}, 3, 0};
+    uint64_t total = 0;
+    for (int m = 0; m < count; m++) {
+        egcam_config cfg;
+        const egcam_refset *set = cli_method_config(s, methods[m], &cfg);
+        uint64_t backward = 0;
+        if (egcam_explain_cost(s->ctx, &cfg, &shape, set, NULL, &backward, NULL) == EGCAM_OK)
+            total += backward;
+    }
+    return total;
+}
+
+int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, cli_input_fn fn)
 {
     cli_session s;
     char **paths = NULL, **names = NULL;
@@ -220,7 +236,7 @@ int cli_session_each_input(cli_options *o, uint64_t samples_per_input, cli_input
     }
     int failed = n < 0 || bad;
     if (n > 0)
-        cli_progress_start(&s.progress, s.ctx, n, samples_per_input);
+        cli_progress_start(&s.progress, s.ctx, n, gradients_per_input(&s, methods, count));
     for (int i = 0; i < n; i++) { /* a failed input is reported; the others still run */
         cli_input in;
         cli_progress_item(&s.progress, i, paths[i]);

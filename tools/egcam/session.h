@@ -34,10 +34,11 @@ egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, con
 typedef int (*cli_input_fn)(cli_session *s, const cli_input *in);
 
 /* Open the session, list the inputs (files and folders), give each a
- * unique output name, load and hand it to fn with a progress bar of
- * `samples_per_input`; a failed input is reported and the others still
+ * unique output name, load and hand it to fn, with a progress bar over the
+ * gradients that `count` explanations with methods[] take
+ * (egcam_explain_cost()); a failed input is reported and the others still
  * run. Returns the exit status: 0, or 1 when anything failed. */
-int cli_session_each_input(cli_options *o, uint64_t samples_per_input, cli_input_fn fn);
+int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, cli_input_fn fn);
 
 /* The config and reference set method runs with. */
 const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);
