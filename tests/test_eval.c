@@ -886,33 +886,57 @@ static void test_sensitivity_target_pinned(void **state)
 
 /* ---- complexity ---------------------------------------------------------- */
 
+/* The complexity of map as the library computes it, or NaN when the call
+ * fails, checking the status against want (EGCAM_OK: success) and, for a
+ * failure, that the message is set and the output untouched. */
+static double complexity(const float *map, uint32_t h, uint32_t w, egcam_status want)
+{
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    double v = -7.0;
+    assert_int_equal(egcam_eval_complexity(ctx, map, h, w, &v), want);
+    if (want != EGCAM_OK) {
+        assert_true(v == -7.0);
+        assert_true(egcam_ctx_last_error(ctx)[0] != '\0');
+        v = NAN;
+    }
+    egcam_ctx_free(ctx);
+    return v;
+}
+
 static void test_complexity(void **state)
 {
     (void)state;
     float map[6 * 7];
     for (size_t i = 0; i < 42; i++)
         map[i] = 0.3f;
-    assert_close(egcam_eval_complexity(map, 6, 7), log(42.0), 1e-12);
+    assert_close(complexity(map, 6, 7, EGCAM_OK), log(42.0), 1e-12);
     memset(map, 0, sizeof map);
     map[17] = 5.0f;
-    assert_true(egcam_eval_complexity(map, 6, 7) == 0.0);
+    assert_true(complexity(map, 6, 7, EGCAM_OK) == 0.0);
     map[3] = 5.0f;
     map[4] = 10.0f; /* p = 1/4, 1/4, 1/2 */
-    assert_close(egcam_eval_complexity(map, 6, 7), 1.5 * log(2.0), 1e-12);
+    assert_close(complexity(map, 6, 7, EGCAM_OK), 1.5 * log(2.0), 1e-12);
     memset(map, 0, sizeof map);
-    assert_true(isnan(egcam_eval_complexity(map, 6, 7)));
+    assert_true(isnan(complexity(map, 6, 7, EGCAM_OK))); /* a value: undefined, not an error */
     map[0] = 1.0f;
     map[1] = -0.5f;
-    assert_true(isnan(egcam_eval_complexity(map, 6, 7)));
+    complexity(map, 6, 7, EGCAM_E_INVALID_ARGUMENT);
     map[1] = NAN;
-    assert_true(isnan(egcam_eval_complexity(map, 6, 7)));
+    complexity(map, 6, 7, EGCAM_E_NON_FINITE);
     map[1] = INFINITY;
-    assert_true(isnan(egcam_eval_complexity(map, 6, 7)));
+    complexity(map, 6, 7, EGCAM_E_NON_FINITE);
     map[1] = 0.0f;
-    assert_true(egcam_eval_complexity(map, 6, 7) == 0.0);
-    assert_true(isnan(egcam_eval_complexity(NULL, 6, 7)));
-    assert_true(isnan(egcam_eval_complexity(map, 0, 7)));
-    assert_true(isnan(egcam_eval_complexity(map, 6, 0)));
+    assert_true(complexity(map, 6, 7, EGCAM_OK) == 0.0);
+    complexity(NULL, 6, 7, EGCAM_E_NULL_ARGUMENT);
+    complexity(map, 0, 7, EGCAM_E_EMPTY);
+    complexity(map, 6, 0, EGCAM_E_EMPTY);
+    double v;
+    assert_int_equal(egcam_eval_complexity(NULL, map, 6, 7, &v), EGCAM_E_NULL_ARGUMENT);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_eval_complexity(ctx, map, 6, 7, NULL), EGCAM_E_NULL_ARGUMENT);
+    egcam_ctx_free(ctx);
 }
 
 /* ---- confidence ---------------------------------------------------------- */
@@ -982,6 +1006,8 @@ static void test_confidence(void **state)
 static void test_pointing(void **state)
 {
     (void)state;
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
     enum { H = 4, W = 5 };
     float map[H * W] = {0};
     map[1 * W + 2] = 4.0f; /* the maximum, at x = 2, y = 1 */
@@ -1004,17 +1030,17 @@ static void test_pointing(void **state)
         {{0, 2, 5, 4}, 0, 0.5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(egcam_eval_pointing(map, H, W, cases[i].box, &hit, &energy), EGCAM_OK);
+        assert_int_equal(egcam_eval_pointing(ctx, map, H, W, cases[i].box, &hit, &energy), EGCAM_OK);
         assert_int_equal(hit, cases[i].hit);
         assert_close(energy, cases[i].energy, 1e-15);
     }
     /* A map of zeros: no energy to share; the maximum is the first pixel. */
     float zeros[H * W] = {0};
     const uint32_t corner[4] = {0, 0, 1, 1}, away[4] = {1, 1, 2, 2};
-    assert_int_equal(egcam_eval_pointing(zeros, H, W, corner, &hit, &energy), EGCAM_OK);
+    assert_int_equal(egcam_eval_pointing(ctx, zeros, H, W, corner, &hit, &energy), EGCAM_OK);
     assert_int_equal(hit, 1);
     assert_true(isnan(energy));
-    assert_int_equal(egcam_eval_pointing(zeros, H, W, away, &hit, &energy), EGCAM_OK);
+    assert_int_equal(egcam_eval_pointing(ctx, zeros, H, W, away, &hit, &energy), EGCAM_OK);
     assert_int_equal(hit, 0);
 
     /* Bad arguments, each with its status; outputs untouched. */
@@ -1031,19 +1057,23 @@ static void test_pointing(void **state)
     hit = -1;
     energy = -1.0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(egcam_eval_pointing(map, H, W, bad[i].box, &hit, &energy), bad[i].st);
-    assert_int_equal(egcam_eval_pointing(NULL, H, W, ok, &hit, &energy), EGCAM_E_NULL_ARGUMENT);
-    assert_int_equal(egcam_eval_pointing(map, H, W, NULL, &hit, &energy), EGCAM_E_NULL_ARGUMENT);
-    assert_int_equal(egcam_eval_pointing(map, H, W, ok, NULL, &energy), EGCAM_E_NULL_ARGUMENT);
-    assert_int_equal(egcam_eval_pointing(map, H, W, ok, &hit, NULL), EGCAM_E_NULL_ARGUMENT);
-    assert_int_equal(egcam_eval_pointing(map, 0, W, ok, &hit, &energy), EGCAM_E_EMPTY);
-    assert_int_equal(egcam_eval_pointing(map, H, 0, ok, &hit, &energy), EGCAM_E_EMPTY);
+        assert_int_equal(egcam_eval_pointing(ctx, map, H, W, bad[i].box, &hit, &energy), bad[i].st);
+    assert_int_equal(egcam_eval_pointing(ctx, NULL, H, W, ok, &hit, &energy), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, NULL, &hit, &energy), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, NULL, &energy), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, NULL), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, 0, W, ok, &hit, &energy), EGCAM_E_EMPTY);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, 0, ok, &hit, &energy), EGCAM_E_EMPTY);
     map[7] = -1.0f;
-    assert_int_equal(egcam_eval_pointing(map, H, W, ok, &hit, &energy), EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, &energy), EGCAM_E_INVALID_ARGUMENT);
     map[7] = NAN;
-    assert_int_equal(egcam_eval_pointing(map, H, W, ok, &hit, &energy), EGCAM_E_NON_FINITE);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, &energy), EGCAM_E_NON_FINITE);
+    assert_true(strstr(egcam_ctx_last_error(ctx), "egcam_eval_pointing") != NULL);
     assert_int_equal(hit, -1);
     assert_true(energy == -1.0);
+    assert_int_equal(egcam_eval_pointing(NULL, map, H, W, ok, &hit, &energy),
+                     EGCAM_E_NULL_ARGUMENT);
+    egcam_ctx_free(ctx);
 }
 
 /* ---- bad inputs -------------------------------------------------------------- */

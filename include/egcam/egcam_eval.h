@@ -17,8 +17,13 @@
  *
  * Random draws come from opts->seed through the library's own generator,
  * one stream per perturbation: equal inputs and seeds give equal numbers,
- * whatever the batch size. Outputs are written only on success; on failure
- * the status says why and egcam_ctx_last_error() explains.
+ * whatever the batch size.
+ *
+ * One convention for every metric: the context comes first and is required
+ * (NULL gives EGCAM_E_NULL_ARGUMENT and nothing else), the status says how
+ * it went, egcam_ctx_last_error() explains a failure, and outputs are
+ * written only on success. A NaN output is a value, never an error: it
+ * means "undefined" (the complexity or energy of an all-zero map).
  */
 #ifndef EGCAM_EVAL_H
 #define EGCAM_EVAL_H
@@ -128,11 +133,15 @@ egcam_eval_sensitivity(egcam_ctx *ctx, egcam_backend *backend, const egcam_confi
 /**
  * Complexity (Bhatt et al. 2020): the entropy -sum p log p (natural log,
  * 0 log 0 = 0) of p = map / sum(map), over h*w values >= 0. Lower is a more
- * concentrated map: 0 for one non-zero pixel, log(h*w) for a uniform map.
- * NaN for a map that sums to 0, and for a NULL map, a size of 0, or a value
- * that is negative or not finite.
+ * concentrated map: 0 for one non-zero pixel, log(h*w) for a uniform map;
+ * NaN for a map that sums to 0.
+ * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT (map, complexity), EGCAM_E_EMPTY
+ *         (height or width 0), EGCAM_E_INVALID_ARGUMENT (a negative value,
+ *         a map too large), EGCAM_E_NON_FINITE.
  */
-EGCAM_API double egcam_eval_complexity(const float *map, uint32_t height, uint32_t width);
+EGCAM_API EGCAM_NODISCARD egcam_status
+egcam_eval_complexity(egcam_ctx *ctx, const float *map, uint32_t height, uint32_t width,
+                      double *complexity);
 
 /**
  * Average drop and increase in confidence (Chattopadhyay et al. 2018): the
@@ -151,14 +160,15 @@ egcam_eval_confidence(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor
  * *hit = 1 when the map's maximum (first in row-major order) lies in the
  * box, else 0; *energy = sum of the map in the box / sum over the map (NaN
  * when the map sums to 0). The map's values must be >= 0.
- * Takes no context, so failures have a status only: EGCAM_E_NULL_ARGUMENT
- * (map, box, hit or energy), EGCAM_E_EMPTY (height or width 0, x0 == x1 or
- * y0 == y1), EGCAM_E_INVALID_ARGUMENT (x0 > x1, y0 > y1, x1 > width,
- * y1 > height, a negative value, or a map too large), EGCAM_E_NON_FINITE.
+ * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT (map, box, hit or energy),
+ *         EGCAM_E_EMPTY (height or width 0, x0 == x1 or y0 == y1),
+ *         EGCAM_E_INVALID_ARGUMENT (x0 > x1, y0 > y1, x1 > width,
+ *         y1 > height, a negative value, or a map too large),
+ *         EGCAM_E_NON_FINITE.
  */
 EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_pointing(const float *map, uint32_t height, uint32_t width, const uint32_t box[4],
-                    int *hit, double *energy);
+egcam_eval_pointing(egcam_ctx *ctx, const float *map, uint32_t height, uint32_t width,
+                    const uint32_t box[4], int *hit, double *energy);
 
 #ifdef __cplusplus
 } /* extern "C" */

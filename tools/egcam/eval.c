@@ -115,8 +115,8 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
         add(&st[INFIDELITY], v);
     if (!rc && !(rc = egcam_eval_sensitivity(s->ctx, s->backend, &cfg, x, refs, map, eo, &v)))
         add(&st[SENSITIVITY], v);
-    if (!rc)
-        add(&st[COMPLEXITY], egcam_eval_complexity(map, h, w));
+    if (!rc && !(rc = egcam_eval_complexity(s->ctx, map, h, w, &v)))
+        add(&st[COMPLEXITY], v);
     if (!rc && !(rc = egcam_eval_confidence(s->ctx, s->backend, x, norm, cls, &v, &increase))) {
         add(&st[DROP], v);
         add(&st[INCREASE], increase);
@@ -127,12 +127,9 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
             (uint32_t)((uint64_t)box[1] * h / image->height),
             (uint32_t)(((uint64_t)box[2] * w + image->width - 1) / image->width),
             (uint32_t)(((uint64_t)box[3] * h + image->height - 1) / image->height)};
-        if (!(rc = egcam_eval_pointing(norm, h, w, b, &hit, &v))) {
+        if (!(rc = egcam_eval_pointing(s->ctx, norm, h, w, b, &hit, &v))) {
             add(&st[POINTING], hit);
             add(&st[ENERGY], v);
-        } else {
-            egcam_ctx_set_error(s->ctx, (egcam_status)rc, "the pointing game: the box does not "
-                                                          "fit the map");
         }
     }
     egcam_result_free(res);
