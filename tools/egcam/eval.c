@@ -13,7 +13,6 @@
 #include <string.h>
 
 #include <egcam/egcam.h>
-#include <egcam/egcam_backend.h> /* egcam_ctx_set_error */
 #include <egcam/egcam_eval.h>
 #include <egcam/egcam_image.h>
 
