@@ -41,25 +41,24 @@ typedef struct options {
 
 static void usage(FILE *to)
 {
-    fprintf(to,
-            "usage: egcam-bench --model FILE.pt --layer PATH [options]\n"
-            "  --size CxHxW          input size (default 3x224x224)\n"
-            "  --method NAME         gradcam, integrated or expected (default expected)\n"
-            "  --samples N           N (expected) or M (integrated); default 50\n"
-            "  --batch B             inputs per backend call (default 16)\n"
-            "  --refs R              cached references (default 16; integrated uses 1,\n"
-            "                        gradcam none)\n"
-            "  --clean-difference    Expected Grad-CAM's clean-difference option\n"
-            "  --repeats K           timed repeats of each (default 5)\n"
-            "  --warmup K            untimed repeats first (default 1)\n"
-            "  --threads T           LibTorch intra-op threads (default: LibTorch's)\n"
-            "  --device NAME         cpu (default), cuda, cuda:N\n"
-            "  --no-floor            time the explanation only\n"
-            "  --uncached-refs       Expected Grad-CAM makes R uniform references in\n"
-            "                        each call instead of using a cached set\n"
-            "  --passes              time the backend's passes alone, per row: an\n"
-            "                        inference forward, a forward for backward, a backward\n"
-            "  --json FILE           also append the result as one JSON line\n");
+    fprintf(to, "usage: egcam-bench --model FILE.pt --layer PATH [options]\n"
+                "  --size CxHxW          input size (default 3x224x224)\n"
+                "  --method NAME         gradcam, integrated or expected (default expected)\n"
+                "  --samples N           N (expected) or M (integrated); default 50\n"
+                "  --batch B             inputs per backend call (default 16)\n"
+                "  --refs R              cached references (default 16; integrated uses 1,\n"
+                "                        gradcam none)\n"
+                "  --clean-difference    Expected Grad-CAM's clean-difference option\n"
+                "  --repeats K           timed repeats of each (default 5)\n"
+                "  --warmup K            untimed repeats first (default 1)\n"
+                "  --threads T           LibTorch intra-op threads (default: LibTorch's)\n"
+                "  --device NAME         cpu (default), cuda, cuda:N\n"
+                "  --no-floor            time the explanation only\n"
+                "  --uncached-refs       Expected Grad-CAM makes R uniform references in\n"
+                "                        each call instead of using a cached set\n"
+                "  --passes              time the backend's passes alone, per row: an\n"
+                "                        inference forward, a forward for backward, a backward\n"
+                "  --json FILE           also append the result as one JSON line\n");
 }
 
 static int parse_u32(const char *s, uint32_t *out, uint32_t min)
@@ -96,9 +95,17 @@ static int parse_size(const char *s, options *o)
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){.device = "cpu", .method_name = "expected", .channels = 3, .height = 224,
-                   .width = 224, .method = EGCAM_METHOD_EXPECTED, .samples = 50, .batch = 16,
-                   .refs = 16, .repeats = 5, .warmup = 1};
+    *o = (options){.device = "cpu",
+                   .method_name = "expected",
+                   .channels = 3,
+                   .height = 224,
+                   .width = 224,
+                   .method = EGCAM_METHOD_EXPECTED,
+                   .samples = 50,
+                   .batch = 16,
+                   .refs = 16,
+                   .repeats = 5,
+                   .warmup = 1};
     static const struct option longs[] = {
         {"model", required_argument, 0, 'm'},   {"layer", required_argument, 0, 'l'},
         {"size", required_argument, 0, 's'},    {"method", required_argument, 0, 'M'},
@@ -195,18 +202,18 @@ static void fill(float *v, size_t n, uint64_t seed, float lo, float hi)
 }
 
 typedef struct bench {
-    options        o;
-    egcam_ctx     *ctx;
+    options o;
+    egcam_ctx *ctx;
     egcam_backend *be;
-    egcam_refset  *refs;
-    egcam_config   cfg;
-    float         *x;       /* one input */
-    float         *rows;    /* batch copies of x, for the floor */
-    float         *seed;    /* batch one-hot rows over the logits */
-    size_t         in_size;
+    egcam_refset *refs;
+    egcam_config cfg;
+    float *x;    /* one input */
+    float *rows; /* batch copies of x, for the floor */
+    float *seed; /* batch one-hot rows over the logits */
+    size_t in_size;
     /* What one explanation costs, from egcam_explain_cost(): rows forwarded
      * (in all), pulled back, and built-in references among the former. */
-    uint64_t       forward_rows, backward_rows, reference_rows;
+    uint64_t forward_rows, backward_rows, reference_rows;
 } bench;
 
 static int failed(bench *b, const char *what, egcam_status st)
@@ -229,7 +236,8 @@ static int floor_passes(bench *b, uint64_t count, int for_backward)
             b->ctx, b->be, &in, for_backward ? EGCAM_FORWARD_FOR_BACKWARD : 0, &acts, &logits);
         if (st != EGCAM_OK)
             return failed(b, "floor forward", st);
-        if (for_backward && (st = egcam_backend_backward(b->ctx, b->be, b->seed, &grad)) != EGCAM_OK)
+        if (for_backward &&
+            (st = egcam_backend_backward(b->ctx, b->be, b->seed, &grad)) != EGCAM_OK)
             return failed(b, "floor backward", st);
         done += rows;
     }
@@ -449,8 +457,8 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
             "\"batch\":%u,\"refs\":%u,\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,"
             "\"floor_ms\":%.3f,\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
             "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
-            o->method_name, o->clean_difference, o->uncached_refs, (unsigned long long)n,
-            o->batch, o->refs, o->threads, o->repeats, ms, floor_ms, ratio, cpu, floor_cpu,
+            o->method_name, o->clean_difference, o->uncached_refs, (unsigned long long)n, o->batch,
+            o->refs, o->threads, o->repeats, ms, floor_ms, ratio, cpu, floor_cpu,
             (unsigned long long)rows, peak_rss_mib());
     return fclose(f) == 0 ? 0 : -1;
 }

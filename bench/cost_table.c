@@ -46,8 +46,8 @@ int main(void)
         cfg.noise_level = rows[i].noise;
         cfg.samples = cfg.steps = 50;
         uint64_t forward, backward, references;
-        egcam_status st = egcam_explain_cost(ctx, &cfg, &input, NULL, &forward, &backward,
-                                             &references);
+        egcam_status st =
+            egcam_explain_cost(ctx, &cfg, &input, NULL, &forward, &backward, &references);
         if (st != EGCAM_OK) {
             fprintf(stderr, "%s: %s\n", rows[i].what, egcam_ctx_last_error(ctx));
             return 1;

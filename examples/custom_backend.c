@@ -27,8 +27,8 @@ typedef struct toy {
     float acts[MAX_ROWS * K * LH * LW];
     float logits[MAX_ROWS * L];
     float grad[MAX_ROWS * K * LH * LW];
-    size_t rows;        /* rows of the last forward */
-    int can_backward;   /* it was made with EGCAM_FORWARD_FOR_BACKWARD */
+    size_t rows;      /* rows of the last forward */
+    int can_backward; /* it was made with EGCAM_FORWARD_FOR_BACKWARD */
 } toy;
 
 static egcam_status toy_forward(void *self, const egcam_tensor *in, uint32_t flags,
@@ -154,7 +154,10 @@ int main(void)
         return 1;
     }
 
-    static const struct { uint32_t method; const char *name; } methods[] = {
+    static const struct {
+        uint32_t method;
+        const char *name;
+    } methods[] = {
         {EGCAM_METHOD_GRADCAM, "Grad-CAM"},
         {EGCAM_METHOD_INTEGRATED, "Integrated Grad-CAM"},
         {EGCAM_METHOD_EXPECTED, "Expected Grad-CAM"},

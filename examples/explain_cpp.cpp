@@ -15,10 +15,10 @@
 #include <egcam/egcam_image.h>
 #include <egcam/egcam_torch.h>
 
-namespace {
+namespace
+{
 
-template <class T, void (*Free)(T *)>
-struct Deleter {
+template <class T, void (*Free)(T *)> struct Deleter {
     void operator()(T *p) const { Free(p); }
 };
 using Ctx = std::unique_ptr<egcam_ctx, Deleter<egcam_ctx, egcam_ctx_free>>;
@@ -34,7 +34,7 @@ void check(egcam_status st, const egcam_ctx *ctx)
                                  egcam_ctx_last_error(ctx));
 }
 
-}  // namespace
+} // namespace
 
 int main(int argc, char **argv)
 {
@@ -60,7 +60,10 @@ int main(int argc, char **argv)
         check(egcam_preprocess_image(ctx.get(), image.get(), &pre, &t), ctx.get());
         Tensor input(t);
 
-        const struct { uint32_t method; const char *name; } methods[] = {
+        const struct {
+            uint32_t method;
+            const char *name;
+        } methods[] = {
             {EGCAM_METHOD_GRADCAM, "Grad-CAM"},
             {EGCAM_METHOD_INTEGRATED, "Integrated Grad-CAM"},
             {EGCAM_METHOD_EXPECTED, "Expected Grad-CAM"},
@@ -77,9 +80,8 @@ int main(int argc, char **argv)
             float peak = 0;
             for (uint32_t i = 0; i < h * w; i++)
                 peak = map[i] > peak ? map[i] : peak;
-            std::printf("%s: class %d, logit %.4f, completeness %.4f, peak %.4g on %ux%u\n",
-                        m.name, egcam_result_class(result.get()),
-                        egcam_result_logit(result.get()),
+            std::printf("%s: class %d, logit %.4f, completeness %.4f, peak %.4g on %ux%u\n", m.name,
+                        egcam_result_class(result.get()), egcam_result_logit(result.get()),
                         egcam_result_completeness(result.get()), peak, h, w);
         }
         return 0;

@@ -34,7 +34,7 @@ int main(int argc, char **argv)
         egcam_png_read(ctx, argv[3], 3, &image) != EGCAM_OK ||
         egcam_preprocess_init(&pre) != EGCAM_OK || /* keep the size, scale to [0, 1] */
         egcam_preprocess_image(ctx, image, &pre, &input) != EGCAM_OK ||
-        egcam_config_init(&cfg) != EGCAM_OK ||     /* Expected Grad-CAM, N = 50 */
+        egcam_config_init(&cfg) != EGCAM_OK || /* Expected Grad-CAM, N = 50 */
         egcam_explain(ctx, model, &cfg, input, NULL, &result) != EGCAM_OK)
         goto done;
     uint32_t h, w;

@@ -24,7 +24,8 @@
 #include "layout.hpp"
 #include "model_file.hpp"
 
-namespace {
+namespace
+{
 
 using egcam_shim::CutMode;
 using egcam_shim::Failure;
@@ -72,8 +73,7 @@ egcam_status torch_status(const std::string &what)
 }
 
 // Run body, mapping every exception to a status reported through report().
-template <class Report, class Body>
-egcam_status guarded(Report &&report, Body &&body) noexcept
+template <class Report, class Body> egcam_status guarded(Report &&report, Body &&body) noexcept
 {
     try {
         try {
@@ -84,13 +84,13 @@ egcam_status guarded(Report &&report, Body &&body) noexcept
             return report(EGCAM_E_OUT_OF_MEMORY, concise(e.what_without_backtrace()).c_str());
         } catch (const std::bad_alloc &) {
             return report(EGCAM_E_OUT_OF_MEMORY, "out of memory");
-        } catch (const std::exception &e) {  // c10::Error and the rest
+        } catch (const std::exception &e) { // c10::Error and the rest
             std::string what = what_of(e);
             return report(torch_status(what), concise(what).c_str());
         } catch (...) {
             return report(EGCAM_E_INTERNAL, "unknown C++ exception");
         }
-    } catch (...) {  // building the message itself threw: no memory left
+    } catch (...) { // building the message itself threw: no memory left
         return report(EGCAM_E_OUT_OF_MEMORY, "out of memory");
     }
 }
@@ -167,11 +167,11 @@ torch::Device parse_device(const char *name)
         return torch::Device(torch::kCPU);
     std::string s(name);
     if (s.compare(0, 4, "cuda") != 0)
-        throw Failure(EGCAM_E_INVALID_ARGUMENT,
-                      "device '" + s + "' is not cpu, cuda or cuda:N");
+        throw Failure(EGCAM_E_INVALID_ARGUMENT, "device '" + s + "' is not cpu, cuda or cuda:N");
     if (!torch::cuda::is_available())
         throw Failure(EGCAM_E_UNSUPPORTED,
-                      "device '" + s + "': this LibTorch has no CUDA, or no CUDA device is visible");
+                      "device '" + s +
+                          "': this LibTorch has no CUDA, or no CUDA device is visible");
     c10::optional<torch::Device> parsed;
     try {
         parsed = torch::Device(s);
@@ -196,7 +196,7 @@ torch::jit::Module load_model(const char *path, torch::Device device, uint64_t m
         module = torch::jit::load(reader, device);
     } catch (const std::bad_alloc &) {
         throw;
-    } catch (const std::exception &e) {  // c10::Error, torch::jit::ErrorReport and kin
+    } catch (const std::exception &e) { // c10::Error, torch::jit::ErrorReport and kin
         std::string what = concise(what_of(e));
         if (says_out_of_memory(what))
             throw Failure(EGCAM_E_OUT_OF_MEMORY, std::string(path) + ": " + what);
@@ -227,7 +227,7 @@ struct TorchBackend {
     torch::Device device{torch::kCPU};
     Layout layout;
     std::string layer;
-    int64_t in_height = 0, in_width = 0;  // of the last forward
+    int64_t in_height = 0, in_width = 0; // of the last forward
     std::unique_ptr<torch::jit::GraphFunction> inference, gradient;
     // The last forward for backward: its logits and the layer's leaf.
     torch::Tensor logits_dev, leaf_dev;
@@ -240,8 +240,8 @@ std::unique_ptr<torch::jit::GraphFunction> make_function(const TorchBackend &b, 
     auto graph = egcam_shim::cut_graph(b.module, b.layer, mode);
     // The simple executor runs the graph as written: no profiling, no
     // autodiff subgraphs around our detach/requires_grad_ rewrite.
-    return std::make_unique<torch::jit::GraphFunction>(
-        "egcam_cut_" + b.layer, graph, nullptr, torch::jit::ExecutorExecutionMode::SIMPLE);
+    return std::make_unique<torch::jit::GraphFunction>("egcam_cut_" + b.layer, graph, nullptr,
+                                                       torch::jit::ExecutorExecutionMode::SIMPLE);
 }
 
 torch::Tensor to_host(const torch::Tensor &t)
@@ -272,17 +272,15 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
         torch::AutoGradMode grad(for_backward);
         std::vector<int64_t> shape(inputs->shape, inputs->shape + inputs->ndim);
         // A copy: a model that edits its input in place must not edit ours.
-        torch::Tensor x = torch::from_blob(const_cast<float *>(inputs->data), shape,
-                                           torch::kFloat)
+        torch::Tensor x = torch::from_blob(const_cast<float *>(inputs->data), shape, torch::kFloat)
                               .to(b->device, /*non_blocking=*/false, /*copy=*/true);
         c10::IValue out = for_backward ? (*b->gradient)({b->module._ivalue(), x})
                                        : (*b->inference)({b->module._ivalue(), x});
         auto items = out.toTuple()->elements();
         torch::Tensor y = items[0].toTensor(), a = items[1].toTensor();
         if (y.dim() != 2 || y.size(0) != x.size(0))
-            throw Failure(EGCAM_E_BACKEND, "the model returned logits of shape " +
-                                               shape_string(y) + " for " +
-                                               std::to_string(x.size(0)) +
+            throw Failure(EGCAM_E_BACKEND, "the model returned logits of shape " + shape_string(y) +
+                                               " for " + std::to_string(x.size(0)) +
                                                " inputs; expected [N, classes]");
         if (!y.is_floating_point())
             throw Failure(EGCAM_E_UNSUPPORTED,
@@ -320,15 +318,15 @@ egcam_status torch_backward(void *self, const float *seed, egcam_tensor *grad, c
             throw Failure(EGCAM_E_BACKEND, "backward without a forward made for backward");
         c10::InferenceMode off(false);
         torch::Tensor y = b->logits_dev, leaf = b->leaf_dev;
-        b->logits_dev = b->leaf_dev = torch::Tensor();  // one backward per forward
+        b->logits_dev = b->leaf_dev = torch::Tensor(); // one backward per forward
         torch::Tensor s = torch::from_blob(const_cast<float *>(seed), y.sizes(), torch::kFloat)
                               .to(y.device(), y.scalar_type(), false, true);
         torch::Tensor g = torch::autograd::grad({y}, {leaf}, {s}, /*retain_graph=*/false,
                                                 /*create_graph=*/false, /*allow_unused=*/true)[0];
-        if (!g.defined())  // the logits do not depend on the layer
+        if (!g.defined()) // the logits do not depend on the layer
             g = torch::zeros_like(leaf);
-        b->grad_host = to_host(
-            egcam_shim::as_channels(b->layout, b->layer, g, b->in_height, b->in_width));
+        b->grad_host =
+            to_host(egcam_shim::as_channels(b->layout, b->layer, g, b->in_height, b->in_width));
         *grad = view(b->grad_host);
         return EGCAM_OK;
     });
@@ -343,20 +341,25 @@ void torch_release(void *self) noexcept
 }
 
 const egcam_backend_ops torch_ops = {
-    EGCAM_BACKEND_ABI_VERSION, sizeof(egcam_backend_ops), "libtorch",
-    torch_forward, torch_backward, torch_release,
+    EGCAM_BACKEND_ABI_VERSION,
+    sizeof(egcam_backend_ops),
+    "libtorch",
+    torch_forward,
+    torch_backward,
+    torch_release,
 };
 
 // Paths and output shapes of every module, for egcam_torch_list_layers().
 struct LayerList {
     std::vector<std::string> paths;
     std::vector<std::vector<int64_t>> shapes;
-    std::vector<uint32_t> layouts, prefixes;  // suggest_layout() for the input listed
+    std::vector<uint32_t> layouts, prefixes; // suggest_layout() for the input listed
 };
 
-}  // namespace
+} // namespace
 
-struct egcam_torch_layers : LayerList {};
+struct egcam_torch_layers : LayerList {
+};
 
 extern "C" {
 
@@ -387,7 +390,7 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
     return guarded(to_ctx(ctx), [&] {
         auto b = std::make_unique<TorchBackend>();
         egcam_torch_options o = checked_options(opts);
-        b->device = parse_device(o.device);  // o.device is borrowed: not kept
+        b->device = parse_device(o.device); // o.device is borrowed: not kept
         b->layout = layout_of(o);
         b->module = load_model(model_path, b->device, o.max_model_bytes);
         b->layer = layer;
@@ -395,7 +398,7 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
         b->gradient = make_function(*b, CutMode::Gradient);
         egcam_status st = egcam_backend_new(ctx, &torch_ops, b.get(), out);
         if (st == EGCAM_OK)
-            b.release();  // the backend owns it now
+            b.release(); // the backend owns it now
         return st;
     });
 }
@@ -426,8 +429,8 @@ egcam_status egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uin
         torch::jit::GraphFunction fn("egcam_layers", graph, nullptr,
                                      torch::jit::ExecutorExecutionMode::SIMPLE);
         c10::InferenceMode on(true);
-        torch::Tensor x = torch::zeros({1, channels, height, width},
-                                       torch::TensorOptions().device(device));
+        torch::Tensor x =
+            torch::zeros({1, channels, height, width}, torch::TensorOptions().device(device));
         auto items = fn({module._ivalue(), x}).toTuple()->elements();
         size_t next = 1;
         for (size_t i = 0; i < list->paths.size(); i++) {
@@ -500,4 +503,4 @@ int egcam_torch_cuda_available(void)
     }
 }
 
-}  // extern "C"
+} // extern "C"

@@ -8,13 +8,14 @@
 #include <stdexcept>
 #include <string>
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
 struct Failure : std::runtime_error {
     int status;
     Failure(int st, const std::string &msg) : std::runtime_error(msg), status(st) {}
 };
 
-}  // namespace egcam_shim
+} // namespace egcam_shim
 
 #endif

@@ -18,7 +18,8 @@
 
 #include "egcam/egcam.h"
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
 using torch::jit::Graph;
 using torch::jit::Node;
@@ -27,7 +28,8 @@ namespace attr = torch::jit::attr;
 namespace prim = c10::prim;
 namespace aten = c10::aten;
 
-namespace {
+namespace
+{
 
 std::string join(const std::string &prefix, const std::string &name)
 {
@@ -41,7 +43,8 @@ std::string join(const std::string &prefix, const std::string &name)
 // module.
 using ModuleId = std::string;
 
-class ModuleIds {
+class ModuleIds
+{
   public:
     explicit ModuleIds(const torch::jit::Module &root) : root_(root) {}
     const ModuleId &operator()(const std::string &path)
@@ -122,7 +125,7 @@ bool is_module(const Value *v)
 struct ModuleCall {
     std::string path;
     Node *node;
-    bool nested;  // inside an If or Loop block
+    bool nested; // inside an If or Loop block
 };
 
 // Walk every node (sub-blocks included) in order, tracking the module
@@ -140,7 +143,7 @@ bool walk(torch::jit::Block *block, std::unordered_map<const Value *, std::strin
         if (node->kind() == prim::CallMethod && is_module(node->input(0))) {
             auto it = paths.find(node->input(0));
             if (it != paths.end() && visit(ModuleCall{it->second, node, nested}))
-                return true;  // the graph changed: start again
+                return true; // the graph changed: start again
         }
         for (torch::jit::Block *sub : node->blocks())
             if (walk(sub, paths, true, visit))
@@ -221,16 +224,15 @@ constexpr size_t kMaxCompared = 256, kMaxShown = 120;
 {
     std::vector<std::string> paths = module_paths(module);
     std::string probe = layer.substr(0, kMaxCompared);
-    std::vector<std::pair<size_t, size_t>> ranked;  // (distance, index), computed once
+    std::vector<std::pair<size_t, size_t>> ranked; // (distance, index), computed once
     ranked.reserve(paths.size());
     for (size_t i = 0; i < paths.size(); i++)
         ranked.emplace_back(edit_distance(paths[i], probe), i);
     std::stable_sort(ranked.begin(), ranked.end(),
                      [](const auto &a, const auto &b) { return a.first < b.first; });
-    std::string shown = layer.size() > kMaxShown
-                            ? layer.substr(0, kMaxShown) + "... (" +
-                                  std::to_string(layer.size()) + " characters)"
-                            : layer;
+    std::string shown = layer.size() > kMaxShown ? layer.substr(0, kMaxShown) + "... (" +
+                                                       std::to_string(layer.size()) + " characters)"
+                                                 : layer;
     std::string msg = "the model has no module '" + shown + "'";
     if (!paths.empty()) {
         msg += "; closest:";
@@ -252,7 +254,7 @@ void return_tuple(Graph &graph, const std::vector<Value *> &extra)
     graph.registerOutput(tuple->output());
 }
 
-}  // namespace
+} // namespace
 
 std::vector<std::string> module_paths(const torch::jit::Module &module)
 {
@@ -276,12 +278,10 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
     ModuleCall target{"", nullptr, false};
     inline_calls(
         graph,
-        [&](const ModuleCall &c) {
-            return ids(c.path) != target_id && above.count(ids(c.path));
-        },
+        [&](const ModuleCall &c) { return ids(c.path) != target_id && above.count(ids(c.path)); },
         [&](const ModuleCall &c) {
             if (ids(c.path) == target_id && is_forward(c.node))
-                target = c;  // the last call wins, as a forward hook's would
+                target = c; // the last call wins, as a forward hook's would
         });
     if (!target.node)
         throw Failure(EGCAM_E_UNSUPPORTED,
@@ -363,4 +363,4 @@ std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
     return graph;
 }
 
-}  // namespace egcam_shim
+} // namespace egcam_shim

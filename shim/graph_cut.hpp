@@ -11,15 +11,16 @@
 
 #include "failure.hpp"
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
 // How the activations are made to come out of the graph.
 enum class CutMode {
-    Inference,  // (logits, a copy of the layer's output taken before any
-                //  later in-place op can change it)
-    Gradient,   // (logits, leaf) where leaf is a detached copy of the layer's
-                //  output that requires grad and that the rest of the model
-                //  reads instead: autograd then stops at the layer
+    Inference, // (logits, a copy of the layer's output taken before any
+               //  later in-place op can change it)
+    Gradient,  // (logits, leaf) where leaf is a detached copy of the layer's
+               //  output that requires grad and that the rest of the model
+               //  reads instead: autograd then stops at the layer
 };
 
 // A copy of module's forward graph returning (logits, activations) for the
@@ -39,6 +40,6 @@ std::shared_ptr<torch::jit::Graph> graph_with_all_layers(const torch::jit::Modul
                                                          const std::vector<std::string> &paths,
                                                          std::vector<bool> &found);
 
-}  // namespace egcam_shim
+} // namespace egcam_shim
 
 #endif

@@ -7,9 +7,11 @@
 
 #include "failure.hpp"
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
-namespace {
+namespace
+{
 
 // Some downsampling factor s maps height x width onto rows x cols, with a
 // rounding of at most one either way: s in [H/(rows+1), H/(rows-1)].
@@ -56,15 +58,14 @@ void check_order(const Layout &layout, const std::string &layer, const torch::Te
                   "layer '" + layer + "' outputs " + shape_string(t) + ": read as " +
                       layout_name(layout.kind) + " that is " + std::to_string(k) +
                       " channels on a " + dims(r, q) + " grid, which does not fit the " +
-                      dims(height, width) + " input, while " + layout_name(other) +
-                      " gives " + std::to_string(ok) + " channels on a " + dims(orr, oq) +
+                      dims(height, width) + " input, while " + layout_name(other) + " gives " +
+                      std::to_string(ok) + " channels on a " + dims(orr, oq) +
                       " grid: open the layer with the " + layout_name(other) +
-                      " layout (egcam_torch_options.layout, egcam --layout " +
-                      layout_name(other) +
+                      " layout (egcam_torch_options.layout, egcam --layout " + layout_name(other) +
                       "), or keep this one with EGCAM_TORCH_FLAG_KEEP_LAYOUT (--keep-layout)");
 }
 
-}  // namespace
+} // namespace
 
 std::string shape_string(const torch::Tensor &t)
 {
@@ -115,7 +116,7 @@ uint32_t suggest_layout(const std::vector<int64_t> &shape, int64_t height, int64
         // Channels first unless only channels last fits: as_channels
         // refuses nothing else.
         return grid_fits(shape[1], shape[2], height, width) ? EGCAM_TORCH_LAYOUT_CHANNELS_LAST
-                                                             : EGCAM_TORCH_LAYOUT_CHANNELS;
+                                                            : EGCAM_TORCH_LAYOUT_CHANNELS;
     }
     if (shape.size() == 3) {
         for (uint32_t prefix : {1u, 0u, 2u}) {
@@ -129,4 +130,4 @@ uint32_t suggest_layout(const std::vector<int64_t> &shape, int64_t height, int64
     return 0;
 }
 
-}  // namespace egcam_shim
+} // namespace egcam_shim

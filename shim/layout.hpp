@@ -19,13 +19,14 @@
 
 #include "egcam/egcam_torch.h"
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
 struct Layout {
-    uint32_t kind = EGCAM_TORCH_LAYOUT_CHANNELS;  // EGCAM_TORCH_LAYOUT_*
+    uint32_t kind = EGCAM_TORCH_LAYOUT_CHANNELS; // EGCAM_TORCH_LAYOUT_*
     uint32_t prefix_tokens = 1;
-    uint32_t grid_height = 0, grid_width = 0;      // tokens: 0 = square
-    bool keep = false;                             // EGCAM_TORCH_FLAG_KEEP_LAYOUT
+    uint32_t grid_height = 0, grid_width = 0; // tokens: 0 = square
+    bool keep = false;                        // EGCAM_TORCH_FLAG_KEEP_LAYOUT
 };
 
 // "[1, 7, 7, 768]", for messages.
@@ -45,6 +46,6 @@ torch::Tensor as_channels(const Layout &layout, const std::string &layer, const 
 uint32_t suggest_layout(const std::vector<int64_t> &shape, int64_t height, int64_t width,
                         uint32_t *prefix_tokens);
 
-}  // namespace egcam_shim
+} // namespace egcam_shim
 
 #endif

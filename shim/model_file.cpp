@@ -15,9 +15,11 @@
 #include "egcam/egcam.h"
 #include "failure.hpp"
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
-namespace {
+namespace
+{
 
 constexpr uint64_t kMiB = uint64_t(1) << 20;
 constexpr uint64_t kDefaultCap = uint64_t(16) << 30;
@@ -104,7 +106,7 @@ std::vector<NameSpan> central_names(int fd, uint64_t size, size_t entries)
     if (eocd == static_cast<size_t>(-1))
         return {};
     uint64_t cd_offset = le(&end[eocd + 16], 4), cd_size = le(&end[eocd + 12], 4);
-    if (eocd >= 20 && le(&end[eocd - 20], 4) == 0x07064b50) {  // ZIP64 locator
+    if (eocd >= 20 && le(&end[eocd - 20], 4) == 0x07064b50) { // ZIP64 locator
         unsigned char z64[56];
         uint64_t at = le(&end[eocd - 20 + 8], 8);
         if (at > size - sizeof z64 || !pread_all(fd, at, z64, sizeof z64) ||
@@ -134,7 +136,8 @@ std::vector<NameSpan> central_names(int fd, uint64_t size, size_t entries)
 // The file, as LibTorch is to see it: the bytes on disk, except that the
 // last letter of each hidden record's name in the central directory reads
 // '~', so that LibTorch's lookup of "*.debug_pkl" finds nothing.
-class ModelReader final : public caffe2::serialize::ReadAdapterInterface {
+class ModelReader final : public caffe2::serialize::ReadAdapterInterface
+{
   public:
     ModelReader(int fd, uint64_t size, std::vector<uint64_t> hidden)
         : fd_(fd), size_(size), hidden_(std::move(hidden))
@@ -173,8 +176,8 @@ void verify_record(zip_t *za, zip_uint64_t i, const zip_stat_t &sb, const std::s
 {
     zip_file_t *f = zip_fopen_index(za, i, 0);
     if (!f)
-        throw Failure(EGCAM_E_FORMAT, path + ": record '" + sb.name +
-                                          "' cannot be read: " + zip_strerror(za));
+        throw Failure(EGCAM_E_FORMAT,
+                      path + ": record '" + sb.name + "' cannot be read: " + zip_strerror(za));
     std::vector<char> chunk(1 << 16);
     uint64_t total = 0;
     zip_int64_t got;
@@ -190,11 +193,11 @@ void verify_record(zip_t *za, zip_uint64_t i, const zip_stat_t &sb, const std::s
                                           "); the file is not the model that was saved");
     if (total != sb.size)
         throw Failure(EGCAM_E_FORMAT, path + ": record '" + sb.name + "' holds " +
-                                          bytes_text(total) + ", not the " +
-                                          bytes_text(sb.size) + " its directory declares");
+                                          bytes_text(total) + ", not the " + bytes_text(sb.size) +
+                                          " its directory declares");
 }
 
-}  // namespace
+} // namespace
 
 uint64_t default_model_limit(uint64_t file_size)
 {
@@ -217,7 +220,7 @@ std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const s
     uint64_t size = static_cast<uint64_t>(st.st_size);
 
     Archive archive;
-    int dup_fd = dup(file.fd);  // zip_fdopen owns it from here, even on failure
+    int dup_fd = dup(file.fd); // zip_fdopen owns it from here, even on failure
     if (dup_fd < 0)
         throw Failure(EGCAM_E_IO, path + ": " + std::strerror(errno));
     int zerr = 0;
@@ -273,15 +276,15 @@ std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const s
     for (size_t i = 0; i < stats.size(); i++) {
         hide[i] = can_hide && is_debug_record(stats[i].name);
         if (!hide[i])
-            declared += stats[i].size > UINT64_MAX - declared ? UINT64_MAX - declared
-                                                              : stats[i].size;
+            declared +=
+                stats[i].size > UINT64_MAX - declared ? UINT64_MAX - declared : stats[i].size;
     }
     uint64_t limit = max_bytes ? max_bytes : default_model_limit(size);
     if (declared > limit)
         throw Failure(EGCAM_E_FORMAT,
                       path + ": the archive's records declare " + bytes_text(declared) +
-                          " once inflated, from a file of " + bytes_text(size) +
-                          "; the limit is " + bytes_text(limit) +
+                          " once inflated, from a file of " + bytes_text(size) + "; the limit is " +
+                          bytes_text(limit) +
                           (max_bytes ? std::string(" (egcam_torch_options.max_model_bytes)")
                                      : std::string(" (2 x the file + 64 MiB; raise it with "
                                                    "egcam_torch_options.max_model_bytes)")));
@@ -293,8 +296,8 @@ std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const s
             verify_record(archive.za, i, stats[i], path);
     }
     auto reader = std::make_shared<ModelReader>(file.fd, size, std::move(hide_at));
-    file.fd = -1;  // the reader owns it now
+    file.fd = -1; // the reader owns it now
     return reader;
 }
 
-}  // namespace egcam_shim
+} // namespace egcam_shim

@@ -18,7 +18,8 @@
 
 #include <caffe2/serialize/read_adapter_interface.h>
 
-namespace egcam_shim {
+namespace egcam_shim
+{
 
 // The limit on the bytes a model's records may declare uncompressed, in
 // all, when the caller sets none: twice the file's size plus 64 MiB (the
@@ -34,6 +35,6 @@ uint64_t default_model_limit(uint64_t file_size);
 std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const std::string &path,
                                                                          uint64_t max_bytes);
 
-}  // namespace egcam_shim
+} // namespace egcam_shim
 
 #endif

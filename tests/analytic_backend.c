@@ -15,24 +15,24 @@
 
 struct analytic_model {
     analytic_shape d;
-    double *P, *q, *V, *u, *b, *t;  /* parameters, see the header */
+    double *P, *q, *V, *u, *b, *t; /* parameters, see the header */
 
     /* Buffers behind the views handed to libegcam; cap_rows rows each, one
      * more than the largest batch so that ACT_ROWS/LOGIT_ROWS/GRAD_ROWS
      * corruptions never point past the memory they describe. */
     uint32_t cap_rows;
     float *acts, *logits, *grad;
-    double *S;                       /* S_k per row of the last forward */
-    float *seed;                     /* seed of the last backward */
-    uint32_t rows;                   /* rows of the last forward */
-    int can_backward;                /* last forward had FOR_BACKWARD */
+    double *S;        /* S_k per row of the last forward */
+    float *seed;      /* seed of the last backward */
+    uint32_t rows;    /* rows of the last forward */
+    int can_backward; /* last forward had FOR_BACKWARD */
     int have_seed;
     uint32_t seed_rows;
 
     analytic_counters cnt;
-    uint32_t fail_fwd, fail_bwd;     /* countdowns; 0 = disarmed */
+    uint32_t fail_fwd, fail_bwd; /* countdowns; 0 = disarmed */
     analytic_corruption corrupt;
-    uint32_t corrupt_wait;           /* calls still to pass before it starts */
+    uint32_t corrupt_wait; /* calls still to pass before it starts */
     int *release_flag;
 };
 
@@ -47,10 +47,7 @@ static uint64_t splitmix64(uint64_t *state)
 }
 
 /* Uniform in [-1, 1). */
-static double unit(uint64_t *state)
-{
-    return (double)(splitmix64(state) >> 11) * 0x1.0p-52 - 1.0;
-}
+static double unit(uint64_t *state) { return (double)(splitmix64(state) >> 11) * 0x1.0p-52 - 1.0; }
 
 static void msg(char *errbuf, size_t size, const char *fmt, ...)
 {
@@ -114,8 +111,8 @@ static void logits_of_acts(const analytic_model *m, const double *A, double *y)
         for (size_t e = 0; e < n; e++)
             v += m->V[l * n + e] * A[e];
         for (uint32_t k = 0; k < m->d.K; k++)
-            v += 0.5 * m->u[l * m->d.K + k] * Sk[k] * Sk[k]
-               + m->t[l * m->d.K + k] * Sk[k] * Sk[k] * Sk[k] / 6.0;
+            v += 0.5 * m->u[l * m->d.K + k] * Sk[k] * Sk[k] +
+                 m->t[l * m->d.K + k] * Sk[k] * Sk[k] * Sk[k] / 6.0;
         y[l] = v;
     }
     if (Sk != S)
@@ -124,31 +121,30 @@ static void logits_of_acts(const analytic_model *m, const double *A, double *y)
 
 /* G_kij = sum_l seed_l (V_lkij + u_lk S_k + t_lk S_k^2 / 2), given the
  * channel sums S. */
-static void grad_of_sums(const analytic_model *m, const double *S, const double *seed,
-                         double *G)
+static void grad_of_sums(const analytic_model *m, const double *S, const double *seed, double *G)
 {
     const size_t hw = (size_t)m->d.h * m->d.w, n = act_size(m);
     for (size_t e = 0; e < n; e++) {
         const uint32_t k = (uint32_t)(e / hw);
         double v = 0;
         for (uint32_t l = 0; l < m->d.L; l++)
-            v += seed[l] * (m->V[l * n + e] + m->u[l * m->d.K + k] * S[k]
-                            + 0.5 * m->t[l * m->d.K + k] * S[k] * S[k]);
+            v += seed[l] * (m->V[l * n + e] + m->u[l * m->d.K + k] * S[k] +
+                            0.5 * m->t[l * m->d.K + k] * S[k] * S[k]);
         G[e] = v;
     }
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s,
-                             uint32_t K, uint32_t L, uint64_t seed)
+analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s, uint32_t K, uint32_t L,
+                             uint64_t seed)
 {
     if (!C || !H || !W || !s || !K || !L || H % s || W % s)
         return NULL;
     analytic_model *m = calloc(1, sizeof *m);
     if (!m)
         return NULL;
-    m->d = (analytic_shape){ C, H, W, s, K, H / s, W / s, L };
+    m->d = (analytic_shape){C, H, W, s, K, H / s, W / s, L};
     const size_t n = act_size(m);
     m->P = malloc((size_t)K * C * sizeof *m->P);
     m->q = malloc(K * sizeof *m->q);
@@ -162,13 +158,19 @@ analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s,
         return NULL;
     }
     uint64_t st = seed;
-    for (size_t i = 0; i < (size_t)K * C; i++) m->P[i] = unit(&st);
-    for (size_t i = 0; i < K; i++) m->q[i] = 0.5 * unit(&st);
-    for (size_t i = 0; i < L * n; i++) m->V[i] = unit(&st);
-    for (size_t i = 0; i < (size_t)L * K; i++) m->u[i] = 0.1 * unit(&st);
-    for (size_t i = 0; i < L; i++) m->b[i] = unit(&st);
+    for (size_t i = 0; i < (size_t)K * C; i++)
+        m->P[i] = unit(&st);
+    for (size_t i = 0; i < K; i++)
+        m->q[i] = 0.5 * unit(&st);
+    for (size_t i = 0; i < L * n; i++)
+        m->V[i] = unit(&st);
+    for (size_t i = 0; i < (size_t)L * K; i++)
+        m->u[i] = 0.1 * unit(&st);
+    for (size_t i = 0; i < L; i++)
+        m->b[i] = unit(&st);
     /* Drawn last, so P, q, V, u and b are those of the quadratic model. */
-    for (size_t i = 0; i < (size_t)L * K; i++) m->t[i] = ANALYTIC_T_SCALE * unit(&st);
+    for (size_t i = 0; i < (size_t)L * K; i++)
+        m->t[i] = ANALYTIC_T_SCALE * unit(&st);
     return m;
 }
 
@@ -178,8 +180,17 @@ void analytic_free(analytic_model *m)
         return;
     if (m->release_flag)
         (*m->release_flag)++;
-    free(m->P); free(m->q); free(m->V); free(m->u); free(m->b); free(m->t);
-    free(m->acts); free(m->logits); free(m->grad); free(m->S); free(m->seed);
+    free(m->P);
+    free(m->q);
+    free(m->V);
+    free(m->u);
+    free(m->b);
+    free(m->t);
+    free(m->acts);
+    free(m->logits);
+    free(m->grad);
+    free(m->S);
+    free(m->seed);
     free(m);
 }
 
@@ -193,15 +204,20 @@ static int reserve(analytic_model *m, uint32_t rows)
     const uint32_t cap = rows + 1;
     const size_t n = act_size(m);
     float *a = realloc(m->acts, cap * n * sizeof *a);
-    if (a) m->acts = a;
+    if (a)
+        m->acts = a;
     float *g = realloc(m->grad, cap * n * sizeof *g);
-    if (g) m->grad = g;
+    if (g)
+        m->grad = g;
     float *y = realloc(m->logits, (size_t)cap * m->d.L * sizeof *y);
-    if (y) m->logits = y;
+    if (y)
+        m->logits = y;
     double *S = realloc(m->S, (size_t)cap * m->d.K * sizeof *S);
-    if (S) m->S = S;
+    if (S)
+        m->S = S;
     float *sd = realloc(m->seed, (size_t)cap * m->d.L * sizeof *sd);
-    if (sd) m->seed = sd;
+    if (sd)
+        m->seed = sd;
     if (!a || !g || !y || !S || !sd)
         return -1;
     /* Spare rows read as zeros when a corruption claims them. */
@@ -222,8 +238,8 @@ static int countdown(uint32_t *n)
 
 static int is_forward_corruption(analytic_corruption c)
 {
-    return c != ANALYTIC_CORRUPT_NONE && c != ANALYTIC_CORRUPT_NAN_GRADIENT
-        && c != ANALYTIC_CORRUPT_GRAD_ROWS && c != ANALYTIC_CORRUPT_ZERO_GRADIENT;
+    return c != ANALYTIC_CORRUPT_NONE && c != ANALYTIC_CORRUPT_NAN_GRADIENT &&
+           c != ANALYTIC_CORRUPT_GRAD_ROWS && c != ANALYTIC_CORRUPT_ZERO_GRADIENT;
 }
 
 /* 1 when the current call of the slot `forward` is to be corrupted. */
@@ -241,24 +257,24 @@ static int corrupt_now(analytic_model *m, int forward)
 /* ---- the backend slots -------------------------------------------------- */
 
 static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t flags,
-                                 egcam_tensor *acts, egcam_tensor *logits,
-                                 char *errbuf, size_t errbuf_size)
+                                 egcam_tensor *acts, egcam_tensor *logits, char *errbuf,
+                                 size_t errbuf_size)
 {
     analytic_model *m = self;
     const analytic_shape *d = &m->d;
     m->cnt.forward_calls++;
-    m->can_backward = 0;    /* any forward ends the previous batch */
+    m->can_backward = 0; /* any forward ends the previous batch */
     if (!in || !acts || !logits || !in->data) {
         msg(errbuf, errbuf_size, "analytic: forward given a NULL pointer");
         return EGCAM_E_BACKEND;
     }
-    if (in->ndim != 4 || in->shape[0] < 1 || in->shape[1] != d->C || in->shape[2] != d->H
-        || in->shape[3] != d->W) {
+    if (in->ndim != 4 || in->shape[0] < 1 || in->shape[1] != d->C || in->shape[2] != d->H ||
+        in->shape[3] != d->W) {
         msg(errbuf, errbuf_size,
             "analytic: forward expects inputs [N>=1, %u, %u, %u], got ndim %u "
-            "[%lld, %lld, %lld, %lld]", d->C, d->H, d->W, in->ndim,
-            (long long)in->shape[0], (long long)in->shape[1], (long long)in->shape[2],
-            (long long)in->shape[3]);
+            "[%lld, %lld, %lld, %lld]",
+            d->C, d->H, d->W, in->ndim, (long long)in->shape[0], (long long)in->shape[1],
+            (long long)in->shape[2], (long long)in->shape[3]);
         return EGCAM_E_BACKEND;
     }
     if (flags & ~EGCAM_FORWARD_FOR_BACKWARD) {
@@ -271,8 +287,7 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
         return EGCAM_E_BACKEND;
     }
     if (in->shape[0] > 1 << 24) {
-        msg(errbuf, errbuf_size, "analytic: batch of %lld rows is absurd",
-            (long long)in->shape[0]);
+        msg(errbuf, errbuf_size, "analytic: batch of %lld rows is absurd", (long long)in->shape[0]);
         return EGCAM_E_BACKEND;
     }
     const uint32_t N = (uint32_t)in->shape[0];
@@ -283,7 +298,8 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
     const size_t n = act_size(m);
     double *A = malloc(n * sizeof *A), *y = malloc(d->L * sizeof *y);
     if (!A || !y) {
-        free(A); free(y);
+        free(A);
+        free(y);
         msg(errbuf, errbuf_size, "analytic: out of memory");
         return EGCAM_E_OUT_OF_MEMORY;
     }
@@ -296,23 +312,27 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
         for (uint32_t l = 0; l < d->L; l++)
             m->logits[(size_t)r * d->L + l] = (float)y[l];
     }
-    free(A); free(y);
+    free(A);
+    free(y);
 
     const int grad = (flags & EGCAM_FORWARD_FOR_BACKWARD) != 0;
     m->rows = N;
     m->can_backward = grad;
     m->cnt.last_forward_flags = flags;
-    if (grad) m->cnt.forward_rows_grad += N;
-    else      m->cnt.forward_rows_nograd += N;
-    if (N > m->cnt.max_forward_rows) m->cnt.max_forward_rows = N;
+    if (grad)
+        m->cnt.forward_rows_grad += N;
+    else
+        m->cnt.forward_rows_nograd += N;
+    if (N > m->cnt.max_forward_rows)
+        m->cnt.max_forward_rows = N;
 
-    *acts = (egcam_tensor){ m->acts, { N, d->K, d->h, d->w }, 4, 0 };
-    *logits = (egcam_tensor){ m->logits, { N, d->L, 0, 0 }, 2, 0 };
+    *acts = (egcam_tensor){m->acts, {N, d->K, d->h, d->w}, 4, 0};
+    *logits = (egcam_tensor){m->logits, {N, d->L, 0, 0}, 2, 0};
     if (corrupt_now(m, 1)) {
         switch (m->corrupt) {
         case ANALYTIC_CORRUPT_NAN_ACTIVATION: m->acts[0] = NAN; break;
-        case ANALYTIC_CORRUPT_INF_LOGIT:      m->logits[0] = INFINITY; break;
-        case ANALYTIC_CORRUPT_ACT_ROWS:       acts->shape[0] = N + 1; break;
+        case ANALYTIC_CORRUPT_INF_LOGIT: m->logits[0] = INFINITY; break;
+        case ANALYTIC_CORRUPT_ACT_ROWS: acts->shape[0] = N + 1; break;
         case ANALYTIC_CORRUPT_ACT_CHANNELS:
             /* Claim K+1 channels over the same rows: fits in (N+1)*K*h*w
              * floats only while K+1 <= K*(N+1)/N, so shrink rows if needed. */
@@ -320,19 +340,19 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
             if ((size_t)N * (d->K + 1) > (size_t)(N + 1) * d->K)
                 acts->shape[0] = 1;
             break;
-        case ANALYTIC_CORRUPT_ACT_NDIM:       acts->ndim = 3; break;
-        case ANALYTIC_CORRUPT_LOGIT_ROWS:     logits->shape[0] = N + 1; break;
-        case ANALYTIC_CORRUPT_NULL_DATA:      acts->data = NULL; break;
-        case ANALYTIC_CORRUPT_ACT_EMPTY:      acts->shape[2] = 0; break;
-        case ANALYTIC_CORRUPT_LOGIT_CLASSES:  logits->shape[1] = d->L - 1; break;
+        case ANALYTIC_CORRUPT_ACT_NDIM: acts->ndim = 3; break;
+        case ANALYTIC_CORRUPT_LOGIT_ROWS: logits->shape[0] = N + 1; break;
+        case ANALYTIC_CORRUPT_NULL_DATA: acts->data = NULL; break;
+        case ANALYTIC_CORRUPT_ACT_EMPTY: acts->shape[2] = 0; break;
+        case ANALYTIC_CORRUPT_LOGIT_CLASSES: logits->shape[1] = d->L - 1; break;
         default: break;
         }
     }
     return EGCAM_OK;
 }
 
-static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *grad,
-                                  char *errbuf, size_t errbuf_size)
+static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *grad, char *errbuf,
+                                  size_t errbuf_size)
 {
     analytic_model *m = self;
     const analytic_shape *d = &m->d;
@@ -353,7 +373,8 @@ static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *g
     const size_t n = act_size(m);
     double *sd = malloc(d->L * sizeof *sd), *G = malloc(n * sizeof *G);
     if (!sd || !G) {
-        free(sd); free(G);
+        free(sd);
+        free(G);
         msg(errbuf, errbuf_size, "analytic: out of memory");
         return EGCAM_E_OUT_OF_MEMORY;
     }
@@ -364,16 +385,19 @@ static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *g
         for (size_t e = 0; e < n; e++)
             m->grad[r * n + e] = (float)G[e];
     }
-    free(sd); free(G);
+    free(sd);
+    free(G);
     memcpy(m->seed, seed, (size_t)m->rows * d->L * sizeof *seed);
     m->have_seed = 1;
     m->seed_rows = m->rows;
     m->cnt.backward_rows += m->rows;
 
-    *grad = (egcam_tensor){ m->grad, { m->rows, d->K, d->h, d->w }, 4, 0 };
+    *grad = (egcam_tensor){m->grad, {m->rows, d->K, d->h, d->w}, 4, 0};
     if (corrupt_now(m, 0)) {
-        if (m->corrupt == ANALYTIC_CORRUPT_NAN_GRADIENT) m->grad[0] = NAN;
-        else if (m->corrupt == ANALYTIC_CORRUPT_GRAD_ROWS) grad->shape[0] = m->rows + 1;
+        if (m->corrupt == ANALYTIC_CORRUPT_NAN_GRADIENT)
+            m->grad[0] = NAN;
+        else if (m->corrupt == ANALYTIC_CORRUPT_GRAD_ROWS)
+            grad->shape[0] = m->rows + 1;
         else if (m->corrupt == ANALYTIC_CORRUPT_ZERO_GRADIENT)
             memset(m->grad, 0, (size_t)m->rows * n * sizeof *m->grad);
     }
@@ -395,7 +419,7 @@ egcam_status analytic_wrap(egcam_ctx *ctx, analytic_model *m, egcam_backend **ou
 {
     egcam_status st = egcam_backend_new(ctx, &ops, m, out);
     if (st != EGCAM_OK) {
-        m->release_flag = NULL;   /* not a release by the library */
+        m->release_flag = NULL; /* not a release by the library */
         analytic_free(m);
     }
     return st;
@@ -405,19 +429,25 @@ egcam_status analytic_wrap(egcam_ctx *ctx, analytic_model *m, egcam_backend **ou
 
 analytic_shape analytic_get_shape(const analytic_model *m) { return m->d; }
 
-void analytic_params(const analytic_model *m, const double **P, const double **q,
-                     const double **V, const double **u, const double **b)
+void analytic_params(const analytic_model *m, const double **P, const double **q, const double **V,
+                     const double **u, const double **b)
 {
-    if (P) *P = m->P;
-    if (q) *q = m->q;
-    if (V) *V = m->V;
-    if (u) *u = m->u;
-    if (b) *b = m->b;
+    if (P)
+        *P = m->P;
+    if (q)
+        *q = m->q;
+    if (V)
+        *V = m->V;
+    if (u)
+        *u = m->u;
+    if (b)
+        *b = m->b;
 }
 
 void analytic_params_cubic(const analytic_model *m, const double **t)
 {
-    if (t) *t = m->t;
+    if (t)
+        *t = m->t;
 }
 
 void analytic_set_release_counter(analytic_model *m, int *flag) { m->release_flag = flag; }
@@ -445,10 +475,7 @@ void analytic_corrupt(analytic_model *m, analytic_corruption mode, uint32_t n)
 
 /* ---- closed forms -------------------------------------------------------- */
 
-void analytic_activations(const analytic_model *m, const float *x, double *A)
-{
-    acts_of(m, x, A);
-}
+void analytic_activations(const analytic_model *m, const float *x, double *A) { acts_of(m, x, A); }
 
 void analytic_logits(const analytic_model *m, const float *x, double *y)
 {
@@ -486,28 +513,29 @@ void analytic_onehot(const analytic_model *m, int cls, double *seed)
         seed[l] = (int)l == cls ? 1.0 : 0.0;
 }
 
-void analytic_gradient(const analytic_model *m, const float *x, const double *seed,
-                       double *G)
+void analytic_gradient(const analytic_model *m, const float *x, const double *seed, double *G)
 {
     double *A = malloc(act_size(m) * sizeof *A), *S = malloc(m->d.K * sizeof *S);
     acts_of(m, x, A);
     channel_sums(m, A, S);
     grad_of_sums(m, S, seed, G);
-    free(A); free(S);
+    free(A);
+    free(S);
 }
 
 double analytic_sigma(const analytic_model *m, const float *x, double noise_level)
 {
     double lo = x[0], hi = x[0];
     for (size_t i = 1; i < in_size(m); i++) {
-        if (x[i] < lo) lo = x[i];
-        if (x[i] > hi) hi = x[i];
+        if (x[i] < lo)
+            lo = x[i];
+        if (x[i] > hi)
+            hi = x[i];
     }
     return noise_level * (hi - lo);
 }
 
-void analytic_layer_map(const analytic_model *m, const float *x, const double *weights,
-                        double *map)
+void analytic_layer_map(const analytic_model *m, const float *x, const double *weights, double *map)
 {
     const size_t hw = (size_t)m->d.h * m->d.w;
     double *A = malloc(act_size(m) * sizeof *A);
@@ -527,9 +555,18 @@ int analytic_rule(uint32_t rule, uint32_t M, double *alpha, double *omega)
         return -1;
     for (uint32_t i = 0; i < M; i++) {
         switch (rule) {
-        case EGCAM_RULE_MIDPOINT: alpha[i] = (i + 0.5) / M; omega[i] = 1.0 / M; break;
-        case EGCAM_RULE_LEFT:     alpha[i] = (double)i / M; omega[i] = 1.0 / M; break;
-        case EGCAM_RULE_RIGHT:    alpha[i] = (i + 1.0) / M; omega[i] = 1.0 / M; break;
+        case EGCAM_RULE_MIDPOINT:
+            alpha[i] = (i + 0.5) / M;
+            omega[i] = 1.0 / M;
+            break;
+        case EGCAM_RULE_LEFT:
+            alpha[i] = (double)i / M;
+            omega[i] = 1.0 / M;
+            break;
+        case EGCAM_RULE_RIGHT:
+            alpha[i] = (i + 1.0) / M;
+            omega[i] = 1.0 / M;
+            break;
         case EGCAM_RULE_TRAPEZOID:
             alpha[i] = (double)i / (M - 1);
             omega[i] = (i == 0 || i == M - 1) ? 0.5 / (M - 1) : 1.0 / (M - 1);
@@ -555,8 +592,8 @@ static double pool(const analytic_model *m, const double *attr, double *weights)
     return total;
 }
 
-double analytic_gradcam(const analytic_model *m, const float *x, const double *seed,
-                        double *grad, double *weights)
+double analytic_gradcam(const analytic_model *m, const float *x, const double *seed, double *grad,
+                        double *weights)
 {
     const size_t n = act_size(m), hw = (size_t)m->d.h * m->d.w;
     double *A = malloc(n * sizeof *A), *G = grad ? grad : malloc(n * sizeof *G);
@@ -572,14 +609,14 @@ double analytic_gradcam(const analytic_model *m, const float *x, const double *s
         weights[k] = sum / (double)hw;
     }
     free(A);
-    if (G != grad) free(G);
+    if (G != grad)
+        free(G);
     return total;
 }
 
 /* Seeded parameters: Vs = sum_l s_l V_l (K*h*w), us = sum_l s_l u_l (K),
  * ts = sum_l s_l t_l (K). */
-static void seeded(const analytic_model *m, const double *seed, double *Vs, double *us,
-                   double *ts)
+static void seeded(const analytic_model *m, const double *seed, double *Vs, double *us, double *ts)
 {
     const size_t n = act_size(m);
     for (size_t e = 0; e < n; e++) {
@@ -644,27 +681,33 @@ double analytic_integrated_nodes(const analytic_model *m, const float *x, const 
     for (size_t e = 0; e < n; e++) {
         const size_t k = e / hw;
         const double dS = Sx[k] - Sb[k];
-        const double Gbar = W0 * Vs[e] + us[k] * (W0 * Sb[k] + W1 * dS)
-                          + 0.5 * ts[k] * (W0 * Sb[k] * Sb[k] + 2 * W1 * Sb[k] * dS
-                                           + W2 * dS * dS);
+        const double Gbar = W0 * Vs[e] + us[k] * (W0 * Sb[k] + W1 * dS) +
+                            0.5 * ts[k] * (W0 * Sb[k] * Sb[k] + 2 * W1 * Sb[k] * dS + W2 * dS * dS);
         T[e] = (Ax[e] - Ab[e]) * Gbar;
     }
     const double total = pool(m, T, weights);
-    free(Ax); free(Ab); free(Vs); free(us); free(ts); free(Sx); free(Sb);
-    if (T != attr) free(T);
+    free(Ax);
+    free(Ab);
+    free(Vs);
+    free(us);
+    free(ts);
+    free(Sx);
+    free(Sb);
+    if (T != attr)
+        free(T);
     return total;
 }
 
-double analytic_integrated(const analytic_model *m, const float *x, const float *b,
-                           uint32_t rule, uint32_t M, const double *seed,
-                           double *attr, double *weights)
+double analytic_integrated(const analytic_model *m, const float *x, const float *b, uint32_t rule,
+                           uint32_t M, const double *seed, double *attr, double *weights)
 {
     double *alpha = malloc((M ? M : 1) * sizeof *alpha);
     double *omega = malloc((M ? M : 1) * sizeof *omega);
     double total = NAN;
     if (analytic_rule(rule, M, alpha, omega) == 0)
         total = analytic_integrated_nodes(m, x, b, M, alpha, omega, seed, attr, weights);
-    free(alpha); free(omega);
+    free(alpha);
+    free(omega);
     return total;
 }
 
@@ -704,7 +747,8 @@ double analytic_expected_moments(const analytic_model *m, const float *x, const 
     double *Sx = malloc(K * sizeof *Sx), *Sr = malloc(K * sizeof *Sr);
     double *T = attr ? attr : malloc(n * sizeof *T);
     float *zero = refs ? NULL : calloc(in_size(m), sizeof *zero);
-    if (!refs) R = 1;
+    if (!refs)
+        R = 1;
     acts_of(m, x, Ax);
     channel_sums(m, Ax, Sx);
     seeded(m, seed, Vs, us, ts);
@@ -722,26 +766,33 @@ double analytic_expected_moments(const analytic_model *m, const float *x, const 
         for (size_t e = 0; e < n; e++) {
             const size_t k = e / hw;
             const double S0 = Sr[k], dS = Sx[k] - Sr[k], v = (double)hw * c[k];
-            const double G = Vs[e] + us[k] * (S0 + a1 * dS)
-                           + 0.5 * ts[k] * (S0 * S0 + 2 * a1 * S0 * dS + a2 * (dS * dS + v));
+            const double G = Vs[e] + us[k] * (S0 + a1 * dS) +
+                             0.5 * ts[k] * (S0 * S0 + 2 * a1 * S0 * dS + a2 * (dS * dS + v));
             T[e] += (Ax[e] - Ar[e]) * G / R;
             if (!clean)
                 T[e] += c[k] * (a1 * us[k] + ts[k] * (a1 * S0 + a2 * dS)) / R;
         }
     }
     const double total = pool(m, T, weights);
-    free(Ax); free(Ar); free(Vs); free(us); free(ts); free(c); free(Sx); free(Sr);
+    free(Ax);
+    free(Ar);
+    free(Vs);
+    free(us);
+    free(ts);
+    free(c);
+    free(Sx);
+    free(Sr);
     free(zero);
-    if (T != attr) free(T);
+    if (T != attr)
+        free(T);
     return total;
 }
 
-double analytic_expected(const analytic_model *m, const float *x, const float *refs,
-                         uint32_t R, double sigma, int clean, const double *seed,
-                         double *attr, double *weights)
+double analytic_expected(const analytic_model *m, const float *x, const float *refs, uint32_t R,
+                         double sigma, int clean, const double *seed, double *attr, double *weights)
 {
-    return analytic_expected_moments(m, x, refs, R, sigma, clean, 0.5, 1.0 / 3.0, seed,
-                                     attr, weights);
+    return analytic_expected_moments(m, x, refs, R, sigma, clean, 0.5, 1.0 / 3.0, seed, attr,
+                                     weights);
 }
 
 void analytic_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)

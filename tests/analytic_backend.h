@@ -44,10 +44,10 @@ typedef struct analytic_model analytic_model;
 #define ANALYTIC_T_SCALE 0.01
 
 typedef struct analytic_shape {
-    uint32_t C, H, W;   /* input */
-    uint32_t s;         /* pooling factor */
-    uint32_t K, h, w;   /* target layer, h = H/s, w = W/s */
-    uint32_t L;         /* logits */
+    uint32_t C, H, W; /* input */
+    uint32_t s;       /* pooling factor */
+    uint32_t K, h, w; /* target layer, h = H/s, w = W/s */
+    uint32_t L;       /* logits */
 } analytic_shape;
 
 /* ---- making the model ------------------------------------------------- */
@@ -57,8 +57,8 @@ typedef struct analytic_shape {
  *  analytic_free(), unless egcam_backend_new() accepted it: then the backend
  *  owns it and egcam_backend_free() frees it (the pointer stays usable for
  *  the counters until then). */
-analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s,
-                             uint32_t K, uint32_t L, uint64_t seed);
+analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s, uint32_t K, uint32_t L,
+                             uint64_t seed);
 void analytic_free(analytic_model *m);
 
 /** The static table: abi_version EGCAM_BACKEND_ABI_VERSION, struct_size
@@ -72,8 +72,8 @@ analytic_shape analytic_get_shape(const analytic_model *m);
 
 /** Raw parameters (row-major, double): P [K*C], q [K], V [L*K*h*w],
  *  u [L*K], b [L]. Any out pointer may be NULL. */
-void analytic_params(const analytic_model *m, const double **P, const double **q,
-                     const double **V, const double **u, const double **b);
+void analytic_params(const analytic_model *m, const double **P, const double **q, const double **V,
+                     const double **u, const double **b);
 
 /** The cubic coefficients t [L*K] (row-major, double). */
 void analytic_params_cubic(const analytic_model *m, const double **t);
@@ -85,11 +85,11 @@ void analytic_set_release_counter(analytic_model *m, int *flag);
 
 typedef struct analytic_counters {
     uint64_t forward_calls;
-    uint64_t forward_rows_nograd;   /* rows forwarded without FOR_BACKWARD */
-    uint64_t forward_rows_grad;     /* rows forwarded with FOR_BACKWARD */
+    uint64_t forward_rows_nograd; /* rows forwarded without FOR_BACKWARD */
+    uint64_t forward_rows_grad;   /* rows forwarded with FOR_BACKWARD */
     uint64_t backward_calls;
     uint64_t backward_rows;
-    uint64_t max_forward_rows;      /* largest batch seen by forward */
+    uint64_t max_forward_rows; /* largest batch seen by forward */
     uint32_t last_forward_flags;
 } analytic_counters;
 
@@ -103,9 +103,9 @@ int analytic_last_seed(const analytic_model *m, uint32_t row, float *out);
 /* ---- failure injection ------------------------------------------------- */
 
 /* Messages of injected failures (errbuf starts with these). */
-#define ANALYTIC_FORWARD_FAILURE  "analytic: injected forward failure"
+#define ANALYTIC_FORWARD_FAILURE "analytic: injected forward failure"
 #define ANALYTIC_BACKWARD_FAILURE "analytic: injected backward failure"
-#define ANALYTIC_NO_FORWARD       "analytic: backward without a forward for backward"
+#define ANALYTIC_NO_FORWARD "analytic: backward without a forward for backward"
 
 /** The nth forward (backward) call from now fails with EGCAM_E_BACKEND
  *  (n = 1: the next one); later calls succeed again. n = 0 disarms. */
@@ -114,20 +114,20 @@ void analytic_fail_backward(analytic_model *m, uint32_t n);
 
 typedef enum analytic_corruption {
     ANALYTIC_CORRUPT_NONE = 0,
-    ANALYTIC_CORRUPT_NAN_ACTIVATION,   /* forward: activations[0] = NaN */
-    ANALYTIC_CORRUPT_INF_LOGIT,        /* forward: logits[0] = +inf */
-    ANALYTIC_CORRUPT_ACT_ROWS,         /* forward: activations claim N+1 rows
+    ANALYTIC_CORRUPT_NAN_ACTIVATION, /* forward: activations[0] = NaN */
+    ANALYTIC_CORRUPT_INF_LOGIT,      /* forward: logits[0] = +inf */
+    ANALYTIC_CORRUPT_ACT_ROWS,       /* forward: activations claim N+1 rows
                                           (the buffer really holds N+1) */
-    ANALYTIC_CORRUPT_ACT_CHANNELS,     /* forward: activations claim K+1
+    ANALYTIC_CORRUPT_ACT_CHANNELS,   /* forward: activations claim K+1
                                           channels (buffer large enough) */
-    ANALYTIC_CORRUPT_ACT_NDIM,         /* forward: activations ndim 3 */
-    ANALYTIC_CORRUPT_LOGIT_ROWS,       /* forward: logits claim N+1 rows */
-    ANALYTIC_CORRUPT_NULL_DATA,        /* forward: activations.data = NULL */
-    ANALYTIC_CORRUPT_ACT_EMPTY,        /* forward: activations claim h = 0 */
-    ANALYTIC_CORRUPT_LOGIT_CLASSES,    /* forward: logits claim L-1 classes */
-    ANALYTIC_CORRUPT_NAN_GRADIENT,     /* backward: grad[0] = NaN */
-    ANALYTIC_CORRUPT_GRAD_ROWS,        /* backward: grad claims N+1 rows */
-    ANALYTIC_CORRUPT_ZERO_GRADIENT     /* backward: every gradient entry 0 */
+    ANALYTIC_CORRUPT_ACT_NDIM,       /* forward: activations ndim 3 */
+    ANALYTIC_CORRUPT_LOGIT_ROWS,     /* forward: logits claim N+1 rows */
+    ANALYTIC_CORRUPT_NULL_DATA,      /* forward: activations.data = NULL */
+    ANALYTIC_CORRUPT_ACT_EMPTY,      /* forward: activations claim h = 0 */
+    ANALYTIC_CORRUPT_LOGIT_CLASSES,  /* forward: logits claim L-1 classes */
+    ANALYTIC_CORRUPT_NAN_GRADIENT,   /* backward: grad[0] = NaN */
+    ANALYTIC_CORRUPT_GRAD_ROWS,      /* backward: grad claims N+1 rows */
+    ANALYTIC_CORRUPT_ZERO_GRADIENT   /* backward: every gradient entry 0 */
 } analytic_corruption;
 
 /** Corrupt the outputs of the nth call from now of the slot the mode
@@ -142,37 +142,35 @@ void analytic_corrupt(analytic_model *m, analytic_corruption mode, uint32_t n);
  * class). attr (K*h*w) may be NULL; weights has K entries (GAP of attr,
  * except Grad-CAM: GAP of the gradient). */
 
-void   analytic_activations(const analytic_model *m, const float *x, double *A);
-void   analytic_logits(const analytic_model *m, const float *x, double *y);
+void analytic_activations(const analytic_model *m, const float *x, double *A);
+void analytic_logits(const analytic_model *m, const float *x, double *y);
 double analytic_seeded_logit(const analytic_model *m, const float *x, const double *seed);
-int    analytic_argmax(const analytic_model *m, const float *x);
-void   analytic_onehot(const analytic_model *m, int cls, double *seed);
-void   analytic_gradient(const analytic_model *m, const float *x, const double *seed,
-                         double *G);
+int analytic_argmax(const analytic_model *m, const float *x);
+void analytic_onehot(const analytic_model *m, int cls, double *seed);
+void analytic_gradient(const analytic_model *m, const float *x, const double *seed, double *G);
 
 /** sigma = noise_level * (max(x) - min(x)). */
 double analytic_sigma(const analytic_model *m, const float *x, double noise_level);
 
 /** ReLU(sum_k weights_k A_k(x)), h*w values. */
-void   analytic_layer_map(const analytic_model *m, const float *x, const double *weights,
-                          double *map);
+void analytic_layer_map(const analytic_model *m, const float *x, const double *weights,
+                        double *map);
 
 /** Nodes and weights of an EGCAM_RULE_* with M steps into alpha[M],
  *  omega[M]. Returns 0, or -1 for an unknown rule or trapezoid with M < 2. */
-int    analytic_rule(uint32_t rule, uint32_t M, double *alpha, double *omega);
+int analytic_rule(uint32_t rule, uint32_t M, double *alpha, double *omega);
 
 /** Grad-CAM: weights = GAP(G(x)); grad (K*h*w, may be NULL) receives G(x).
  *  Returns the completeness sum A(x) . G(x). */
-double analytic_gradcam(const analytic_model *m, const float *x, const double *seed,
-                        double *grad, double *weights);
+double analytic_gradcam(const analytic_model *m, const float *x, const double *seed, double *grad,
+                        double *weights);
 
 /** Integrated Grad-CAM with baseline b (NULL: zeros), rule, M steps:
  *  attr = (A(x) - A(b)) . sum_m omega_m G(z_m). Returns sum(attr), the
  *  completeness; it equals y(x) - y(b) for no rule (see the .c file for the
  *  exact difference). NAN for an unknown rule. */
-double analytic_integrated(const analytic_model *m, const float *x, const float *b,
-                           uint32_t rule, uint32_t M, const double *seed,
-                           double *attr, double *weights);
+double analytic_integrated(const analytic_model *m, const float *x, const float *b, uint32_t rule,
+                           uint32_t M, const double *seed, double *attr, double *weights);
 
 /** The same for any M nodes alpha[M] and weights omega[M] (e.g. a wrong rule
  *  a test must reject, or a fine rule that approximates the exact integral). */
@@ -184,9 +182,9 @@ double analytic_integrated_nodes(const analytic_model *m, const float *x, const 
  *  r uniform in refs[R] (refs NULL: one all-zero reference), alpha ~ U(0,1),
  *  eps ~ N(0, sigma^2 I); clean != 0 for EGCAM_FLAG_CLEAN_DIFFERENCE.
  *  Returns the expected completeness. */
-double analytic_expected(const analytic_model *m, const float *x, const float *refs,
-                         uint32_t R, double sigma, int clean, const double *seed,
-                         double *attr, double *weights);
+double analytic_expected(const analytic_model *m, const float *x, const float *refs, uint32_t R,
+                         double sigma, int clean, const double *seed, double *attr,
+                         double *weights);
 
 /** The same for any distribution of alpha with moments a1 = E[alpha] and
  *  a2 = E[alpha^2] (the expectation depends on no other): analytic_expected
@@ -196,6 +194,6 @@ double analytic_expected_moments(const analytic_model *m, const float *x, const 
                                  const double *seed, double *attr, double *weights);
 
 /** Fill x[n] with deterministic uniform values in [lo, hi). */
-void   analytic_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
+void analytic_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi);
 
 #endif /* ANALYTIC_BACKEND_H */

@@ -10,9 +10,9 @@ extern const char *program, *fixtures; /* absolute paths */
 extern char tmp[256];                  /* the scratch folder commands run in */
 
 typedef struct outcome {
-    int status;       /* exit status; -1 when killed by a signal */
-    char out[16384];  /* stdout */
-    char err[4096];   /* stderr */
+    int status;      /* exit status; -1 when killed by a signal */
+    char out[16384]; /* stdout */
+    char err[4096];  /* stderr */
 } outcome;
 
 /* Run `egcam ARGS` (a format string) in the scratch folder. */

@@ -59,8 +59,7 @@ static egcam_ctx *ctx;
 
 static void die(const char *what, egcam_status st)
 {
-    fprintf(stderr, "soak: %s: %s: %s\n", what, egcam_status_string(st),
-            egcam_ctx_last_error(ctx));
+    fprintf(stderr, "soak: %s: %s: %s\n", what, egcam_status_string(st), egcam_ctx_last_error(ctx));
     exit(1);
 }
 
@@ -193,25 +192,30 @@ int main(int argc, char **argv)
         const egcam_refset *rs = NULL;
         egcam_status want = EGCAM_OK;
         switch (kind) {
-        case 0: case 1: case 2: case 3:
-            cfg.method = EGCAM_METHOD_GRADCAM;
-            break;
-        case 4: case 5:
+        case 0:
+        case 1:
+        case 2:
+        case 3: cfg.method = EGCAM_METHOD_GRADCAM; break;
+        case 4:
+        case 5:
             cfg.method = EGCAM_METHOD_GRADCAM;
             cfg.target_class = kind - 2;
             break;
-        case 6: case 7:
-            cfg.method = EGCAM_METHOD_INTEGRATED;
-            break;
+        case 6:
+        case 7: cfg.method = EGCAM_METHOD_INTEGRATED; break;
         case 8:
             cfg.method = EGCAM_METHOD_INTEGRATED;
             cfg.references = EGCAM_REFERENCES_BLUR;
             break;
-        case 9: case 10:
+        case 9:
+        case 10:
             cfg.method = EGCAM_METHOD_INTEGRATED;
             rs = baseline;
             break;
-        case 11: case 12: case 13: case 14:
+        case 11:
+        case 12:
+        case 13:
+        case 14:
             cfg.method = EGCAM_METHOD_EXPECTED;
             rs = set;
             break;
@@ -254,8 +258,7 @@ int main(int argc, char **argv)
         st = egcam_explain(ctx, be, &cfg, in, rs, &res);
         if (st != want) {
             fprintf(stderr, "soak: call %ld (kind %d): %s, expected %s: %s\n", i, kind,
-                    egcam_status_string(st), egcam_status_string(want),
-                    egcam_ctx_last_error(ctx));
+                    egcam_status_string(st), egcam_status_string(want), egcam_ctx_last_error(ctx));
             return 1;
         }
         if (st == EGCAM_OK) {
@@ -264,8 +267,9 @@ int main(int argc, char **argv)
         } else {
             failed_calls++;
             if (res || !egcam_ctx_last_error(ctx)[0]) {
-                fprintf(stderr, "soak: call %ld (kind %d) failed without a message or with a result\n",
-                        i, kind);
+                fprintf(stderr,
+                        "soak: call %ld (kind %d) failed without a message or with a result\n", i,
+                        kind);
                 return 1;
             }
         }
@@ -302,8 +306,8 @@ int main(int argc, char **argv)
         lo = series[s] < lo ? series[s] : lo;
         hi = series[s] > hi ? series[s] : hi;
     }
-    printf("soak: %lu explanations, %lu failures as expected, in %.1f s (%.2f ms each)\n",
-           ok_calls, failed_calls, seconds, 1e3 * seconds / (double)iterations);
+    printf("soak: %lu explanations, %lu failures as expected, in %.1f s (%.2f ms each)\n", ok_calls,
+           failed_calls, seconds, 1e3 * seconds / (double)iterations);
     printf("soak: RSS KiB: first sample %ld, min %ld, max %ld; after warm-up %ld, peak after "
            "it %ld, last %ld: growth %ld KiB (bound %ld)\n",
            series[0], lo, hi, at_warmup, peak_after, last, growth, bound);

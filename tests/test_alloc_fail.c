@@ -289,8 +289,8 @@ static int teardown(void **state)
     return 0;
 }
 
-#define CASE(op)                                                                              \
-    static void test_##op(void **state) { fail_each(*state, #op, op); }
+#define CASE(op)                                                                                   \
+  static void test_##op(void **state) { fail_each(*state, #op, op); }
 CASE(gradcam)
 CASE(integrated_zeros)
 CASE(integrated_blur)
@@ -305,14 +305,23 @@ CASE(metrics)
 
 int main(void)
 {
-    snprintf(dir, sizeof dir, "%s/egcam-alloc-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(dir, sizeof dir, "%s/egcam-alloc-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(dir))
         return 1;
 #define T(name) cmocka_unit_test_setup_teardown(test_##name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(gradcam), T(integrated_zeros), T(integrated_blur), T(expected_uniform),
-        T(expected_set), T(refset_new), T(context_and_backend), T(png_files), T(npy_files),
-        T(pictures), T(metrics),
+        T(gradcam),
+        T(integrated_zeros),
+        T(integrated_blur),
+        T(expected_uniform),
+        T(expected_set),
+        T(refset_new),
+        T(context_and_backend),
+        T(png_files),
+        T(npy_files),
+        T(pictures),
+        T(metrics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char path[300];

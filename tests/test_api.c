@@ -236,8 +236,7 @@ static void test_config_from_newer_header(void **state)
     assert_int_equal(newer.new_field, 0);
     newer.v1.method = EGCAM_METHOD_GRADCAM;
     egcam_result *res = NULL;
-    assert_int_equal(egcam_explain(f->ctx, f->backend, &newer.v1, &f->input, NULL, &res),
-                     EGCAM_OK);
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &newer.v1, &f->input, NULL, &res), EGCAM_OK);
     egcam_result_free(res);
     newer.new_field = 1;
     assert_int_equal(egcam_explain(f->ctx, f->backend, &newer.v1, &f->input, NULL, &res),
@@ -320,8 +319,7 @@ static void test_bad_config_values(void **state)
     f->cfg.method = EGCAM_METHOD_INTEGRATED;
     f->cfg.rule = EGCAM_RULE_TRAPEZOID;
     f->cfg.steps = 1;
-    assert_int_equal(explain_expecting(f, &f->input, NULL, "trapezoid"),
-                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "trapezoid"), EGCAM_E_INVALID_ARGUMENT);
     f->cfg.steps = 2;
     assert_int_equal(explain_expecting(f, &f->input, NULL, NULL), EGCAM_OK);
 
@@ -335,8 +333,7 @@ static void test_bad_config_values(void **state)
     f->cfg.blur_sigma = INFINITY;
     assert_int_equal(explain_expecting(f, &f->input, NULL, "blur_sigma"), EGCAM_E_NON_FINITE);
     f->cfg.blur_sigma = -1.0f;
-    assert_int_equal(explain_expecting(f, &f->input, NULL, "blur_sigma"),
-                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "blur_sigma"), EGCAM_E_INVALID_ARGUMENT);
 }
 
 static void test_class_out_of_range(void **state)
@@ -347,8 +344,7 @@ static void test_class_out_of_range(void **state)
     assert_int_equal(explain_expecting(f, &f->input, NULL, "target_class"),
                      EGCAM_E_CLASS_OUT_OF_RANGE);
     f->cfg.target_class = L; /* the model has classes 0..L-1 */
-    assert_int_equal(explain_expecting(f, &f->input, NULL, "4 logits"),
-                     EGCAM_E_CLASS_OUT_OF_RANGE);
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "4 logits"), EGCAM_E_CLASS_OUT_OF_RANGE);
     f->cfg.target_class = L - 1;
     assert_int_equal(explain_expecting(f, &f->input, NULL, NULL), EGCAM_OK);
 }
@@ -363,12 +359,10 @@ static void test_target_weights(void **state)
     assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights"),
                      EGCAM_E_SHAPE_MISMATCH);
     f->cfg.target_weights_count = 0;
-    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights_count"),
-                     EGCAM_E_EMPTY);
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights_count"), EGCAM_E_EMPTY);
     f->cfg.target_weights_count = L;
     weights[2] = NAN;
-    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights"),
-                     EGCAM_E_NON_FINITE);
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "target_weights"), EGCAM_E_NON_FINITE);
     weights[2] = 0.0f;
     assert_int_equal(explain_expecting(f, &f->input, NULL, NULL), EGCAM_OK);
 }
@@ -464,8 +458,7 @@ static void test_backend_direct_calls(void **state)
     assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "EGCAM_FORWARD_FOR_BACKWARD"));
 
-    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, 0, &acts, &logits),
-                     EGCAM_OK);
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, 0, &acts, &logits), EGCAM_OK);
     assert_int_equal(acts.ndim, 4);
     assert_int_equal(acts.shape[0], 2);
     assert_int_equal(acts.shape[1], (int64_t)sh.K);
@@ -488,9 +481,9 @@ static void test_backend_direct_calls(void **state)
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "EGCAM_FORWARD_FOR_BACKWARD"));
     assert_null(grad.data);
 
-    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, EGCAM_FORWARD_FOR_BACKWARD,
-                                           &acts, &logits),
-                     EGCAM_OK);
+    assert_int_equal(
+        egcam_backend_forward(f->ctx, f->backend, &in, EGCAM_FORWARD_FOR_BACKWARD, &acts, &logits),
+        EGCAM_OK);
     assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_OK);
     assert_int_equal(grad.shape[0], 2);
     for (int n = 0; n < 2; n++) {
@@ -520,9 +513,9 @@ static void test_backend_direct_calls(void **state)
                      EGCAM_E_NULL_ARGUMENT);
     /* A failing backend: its message comes through, nothing is pending. */
     analytic_fail_forward(f->model, 1);
-    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &in, EGCAM_FORWARD_FOR_BACKWARD,
-                                           &acts, &logits),
-                     EGCAM_E_BACKEND);
+    assert_int_equal(
+        egcam_backend_forward(f->ctx, f->backend, &in, EGCAM_FORWARD_FOR_BACKWARD, &acts, &logits),
+        EGCAM_E_BACKEND);
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), ANALYTIC_FORWARD_FAILURE));
     assert_int_equal(egcam_backend_backward(f->ctx, f->backend, seed, &grad), EGCAM_E_MISUSE);
 
@@ -560,15 +553,13 @@ static void test_refset_errors(void **state)
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "dimension 0 is 0"));
     egcam_tensor flagged = t;
     flagged.reserved = 1;
-    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &flagged, 0, &set),
-                     EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &flagged, 0, &set), EGCAM_E_STRUCT_SIZE);
     assert_null(set);
     refs[3] = NAN;
     assert_int_equal(egcam_refset_new(f->ctx, f->backend, &t, 0, &set), EGCAM_E_NON_FINITE);
     refs[3] = 0.0f;
     egcam_tensor wrong_model = {refs, {2, C, H / 2, W}, 4, 0};
-    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &wrong_model, 0, &set),
-                     EGCAM_E_BACKEND);
+    assert_int_equal(egcam_refset_new(f->ctx, f->backend, &wrong_model, 0, &set), EGCAM_E_BACKEND);
     assert_null(set);
 
     assert_int_equal(egcam_refset_new(f->ctx, f->backend, &t, 0, &set), EGCAM_OK);
@@ -591,11 +582,9 @@ static void test_refset_errors(void **state)
 
     /* A set belongs to the backend it was made on. */
     egcam_backend *other;
-    assert_int_equal(analytic_wrap(f->ctx, analytic_new(C, H, W, S, K, L, 7), &other),
-                     EGCAM_OK);
+    assert_int_equal(analytic_wrap(f->ctx, analytic_new(C, H, W, S, K, L, 7), &other), EGCAM_OK);
     egcam_result *res = NULL;
-    assert_int_equal(egcam_explain(f->ctx, other, &f->cfg, &f->input, set, &res),
-                     EGCAM_E_MISUSE);
+    assert_int_equal(egcam_explain(f->ctx, other, &f->cfg, &f->input, set, &res), EGCAM_E_MISUSE);
     assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "another backend"));
     egcam_backend_free(other);
 

@@ -282,26 +282,25 @@ static void test_progress_only_on_terminal(void **state)
     assert_non_null(strstr(text, "100%"));
 }
 
-
 /* Broken data sets are refused with a message, never a crash. */
 static void test_eval_bad_data(void **state)
 {
     (void)state;
     const char *model = fixture("plain_cnn.pt");
     /* IDX dims whose product wraps 64 bits (gzread reads plain files too). */
-    static const unsigned char wraps[] = {0, 0, 8, 3, 0x40, 0, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0,
-                                          1, 2, 3, 4};
+    static const unsigned char wraps[] = {0, 0, 8, 3, 0x40, 0, 0, 0, 0, 2,
+                                          0, 0, 0, 2, 0,    0, 1, 2, 3, 4};
     write_bytes("wraps.idx", wraps, sizeof wraps);
     outcome *o = run("eval --model %s --layer features.3 --data wraps.idx", model);
     expect(o, 1, "truncated");
     /* Not IDX: the magic's type byte is not 8 (unsigned bytes). */
-    static const unsigned char magic[] = {0, 0, 9, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2,
-                                          1, 2, 3, 4};
+    static const unsigned char magic[] = {0, 0, 9, 3, 0, 0, 0, 1, 0, 0,
+                                          0, 2, 0, 0, 0, 2, 1, 2, 3, 4};
     write_bytes("magic.idx", magic, sizeof magic);
     o = run("eval --model %s --layer features.3 --data magic.idx", model);
     expect(o, 1, "not an IDX file");
     /* Labels that do not match the images in number. */
-    static const unsigned char images[16 + 16 * 16] = {0, 0, 8, 3, 0, 0, 0, 1,
+    static const unsigned char images[16 + 16 * 16] = {0, 0, 8, 3,  0, 0, 0, 1,
                                                        0, 0, 0, 16, 0, 0, 0, 16};
     static const unsigned char labels[] = {0, 0, 8, 1, 0, 0, 0, 2, 1, 2};
     write_bytes("x-images-idx3-ubyte", images, sizeof images);
@@ -309,8 +308,8 @@ static void test_eval_bad_data(void **state)
     o = run("eval --model %s --layer features.3 --data x-images-idx3-ubyte", model);
     expect(o, 1, "2 labels for 1 images");
     /* A canvas smaller than the items. */
-    o = run("eval --model %s --layer features.3 --data %s/../fashion --canvas 20 --limit 1",
-            model, fixtures);
+    o = run("eval --model %s --layer features.3 --data %s/../fashion --canvas 20 --limit 1", model,
+            fixtures);
     expect(o, 1, "--canvas 20");
     /* A boxes.csv whose box does not fit its image, and one that misses an image. */
     char dir[300];
@@ -382,8 +381,8 @@ static void test_usage_errors_exit_2(void **state)
                 fail_msg("not one line: %s", o->err);
         }
     }
-    for (const char *const *cmd = (const char *const[]){"explain", "compare", "layers", NULL};
-         *cmd; cmd++) {
+    for (const char *const *cmd = (const char *const[]){"explain", "compare", "layers", NULL}; *cmd;
+         cmd++) {
         outcome *o = run("%s --help", *cmd);
         expect(o, 0, NULL);
         assert_non_null(strstr(o->out, "usage: egcam"));
@@ -440,8 +439,7 @@ static void test_bad_files_exit_1(void **state)
     /* A .npy the model cannot take: [H,W], no channels. */
     static float flat[16 * 16], two[2 * 3 * 16 * 16];
     write_npy("flat.npy", flat, (const int64_t[4]){16, 16, 0, 0}, 2);
-    expect(run("explain --model %s --layer features.3 flat.npy", model), 1,
-           "[C,H,W] or [1,C,H,W]");
+    expect(run("explain --model %s --layer features.3 flat.npy", model), 1, "[C,H,W] or [1,C,H,W]");
     expect(run("explain --model %s --layer features.3 --references flat.npy %s", model, npy), 1,
            "expected [R,C,H,W] or [C,H,W]");
     /* A baseline of two inputs. */
@@ -453,8 +451,7 @@ static void test_bad_files_exit_1(void **state)
      * returns a tuple. */
     static const char text[] = "not a model\n";
     write_bytes("text.pt", text, sizeof text - 1);
-    expect(run("explain --model text.pt --layer features.3 %s", npy), 1,
-           "not a TorchScript model");
+    expect(run("explain --model text.pt --layer features.3 %s", npy), 1, "not a TorchScript model");
     expect(run("explain --model %s --layer conv %s", fixture("tuple_out.pt"), npy), 1,
            "returns Tuple");
     /* --out naming a file. */

@@ -93,8 +93,9 @@ static void test_numbers_checked(void **state)
         expect(o, 2, cases[i][1]);
         assert_one_line(o->err);
     }
-    static const char *const shapes[] = {"3,99999999999,1", "3,16,16junk", "3,16", "3,16,16,1",
-                                         "0,16,16", "3,-16,16", "3,16,65536", "+3,16,16"};
+    static const char *const shapes[] = {"3,99999999999,1", "3,16,16junk", "3,16",
+                                         "3,16,16,1",       "0,16,16",     "3,-16,16",
+                                         "3,16,65536",      "+3,16,16"};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         outcome *o = run("layers --model M --input-shape %s", shapes[i]);
         expect(o, 2, shapes[i]);
@@ -211,8 +212,11 @@ static int valid_utf8(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
-        size_t n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3
-                                 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+        size_t n = *p < 0x80             ? 1
+                   : (*p & 0xe0) == 0xc0 ? 2
+                   : (*p & 0xf0) == 0xe0 ? 3
+                   : (*p & 0xf8) == 0xf0 ? 4
+                                         : 0;
         if (n == 0)
             return 0;
         for (size_t i = 1; i < n; i++)
@@ -242,8 +246,7 @@ static void test_json_is_utf8(void **state)
         static const char *const want[] = {"\"label\": \"b\\ufffdse\"",
                                            "\"label\": \"zero\\ufffd\\ufffd\"",
                                            "\"label\": \"three\\ufffd\\ufffd\\ufffd\"",
-                                           "\"label\": \"ok\xe2\x82\xac\"",
-                                           "\"label\": \"five\""};
+                                           "\"label\": \"ok\xe2\x82\xac\"", "\"label\": \"five\""};
         if (!strstr(o->out, want[c]))
             fail_msg("class %d: %s lacks %s", c, o->out, want[c]);
     }
@@ -332,9 +335,9 @@ static void test_memory_limits(void **state)
     for (int mb = 400; mb <= 1200; mb += 50) {
         char prefix[64];
         snprintf(prefix, sizeof prefix, "ulimit -v %d;", mb * 1000);
-        outcome *o = run_under(prefix, 120,
-                               "explain --model %s --layer features.3 --samples 8 --out mem %s",
-                               fixture("plain_cnn.pt"), fixture("input16.png"));
+        outcome *o =
+            run_under(prefix, 120, "explain --model %s --layer features.3 --samples 8 --out mem %s",
+                      fixture("plain_cnn.pt"), fixture("input16.png"));
         if (o->status == 0) {
             worked++;
             continue;
@@ -354,14 +357,10 @@ int main(int argc, char **argv)
     if (cli_runner_start(argc, argv) != 0)
         return 2;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_numbers_checked),
-        cmocka_unit_test(test_output_names_unique),
-        cmocka_unit_test(test_outputs_whole_or_none),
-        cmocka_unit_test(test_out_dangling_link),
-        cmocka_unit_test(test_json_is_utf8),
-        cmocka_unit_test(test_stdout_is_json_only),
-        cmocka_unit_test(test_zero_gradient_warned),
-        cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_numbers_checked),       cmocka_unit_test(test_output_names_unique),
+        cmocka_unit_test(test_outputs_whole_or_none), cmocka_unit_test(test_out_dangling_link),
+        cmocka_unit_test(test_json_is_utf8),          cmocka_unit_test(test_stdout_is_json_only),
+        cmocka_unit_test(test_zero_gradient_warned),  cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_memory_limits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

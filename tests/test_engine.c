@@ -354,7 +354,7 @@ static void test_builtin_references(void **state)
     assert_int_equal(explain(f, &a), EGCAM_OK);
     /* 1 input + 5 references + 2N points */
     assert_int_equal(analytic_get_counters(f->model).forward_rows_nograd +
-                     analytic_get_counters(f->model).forward_rows_grad,
+                         analytic_get_counters(f->model).forward_rows_grad,
                      1 + 5 + 2 * f->cfg.samples);
     assert_int_equal(explain(f, &b), EGCAM_OK);
     uint32_t k;

@@ -34,16 +34,16 @@
 
 typedef struct lin {
     uint32_t C, H, W, K, L;
-    double *P, *q, *V, *b;          /* K*C, K, L*K*H*W, L */
-    float *acts, *logits, *grad;    /* the views handed back */
-    size_t cap;                     /* rows they hold */
-    size_t rows;                    /* rows of the last forward */
+    double *P, *q, *V, *b;       /* K*C, K, L*K*H*W, L */
+    float *acts, *logits, *grad; /* the views handed back */
+    size_t cap;                  /* rows they hold */
+    size_t rows;                 /* rows of the last forward */
     uint64_t forward_calls, forward_rows, backward_calls, max_rows;
-    int record;                     /* keep a copy of every input row */
+    int record; /* keep a copy of every input row */
     float *seen;
     size_t seen_rows, seen_cap;
-    uint32_t fail_in;               /* the nth forward from now fails */
-    int nan_logits;                 /* logits[0] = NaN on every forward */
+    uint32_t fail_in; /* the nth forward from now fails */
+    int nan_logits;   /* logits[0] = NaN on every forward */
 } lin;
 
 static size_t lin_area(const lin *m) { return (size_t)m->H * m->W; }
@@ -164,9 +164,12 @@ static egcam_status lin_backward(void *self, const float *seed, egcam_tensor *gr
     return EGCAM_OK;
 }
 
-static const egcam_backend_ops lin_ops = {
-    EGCAM_BACKEND_ABI_VERSION, sizeof(egcam_backend_ops), "lin", lin_forward, lin_backward,
-    lin_free};
+static const egcam_backend_ops lin_ops = {EGCAM_BACKEND_ABI_VERSION,
+                                          sizeof(egcam_backend_ops),
+                                          "lin",
+                                          lin_forward,
+                                          lin_backward,
+                                          lin_free};
 
 static void lin_reset(lin *m)
 {
@@ -179,7 +182,7 @@ static void lin_reset(lin *m)
 typedef struct fixture {
     egcam_ctx *ctx;
     egcam_eval_options opts;
-    lin *m;              /* owned by be */
+    lin *m; /* owned by be */
     egcam_backend *be;
 } fixture;
 
@@ -240,12 +243,12 @@ static void assert_message(const fixture *f)
         fail_msg("a failure left no message");
 }
 
-#define assert_close(a, b, tol)                                                               \
-    do {                                                                                      \
-        double a_ = (a), b_ = (b);                                                            \
-        if (!(fabs(a_ - b_) <= (tol)))                                                        \
-            fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a, a_, b_, (double)(tol)); \
-    } while (0)
+#define assert_close(a, b, tol)                                                                    \
+  do {                                                                                             \
+    double a_ = (a), b_ = (b);                                                                     \
+    if (!(fabs(a_ - b_) <= (tol)))                                                                 \
+      fail_msg("%s = %.17g, expected %.17g (tolerance %g)", #a, a_, b_, (double)(tol));            \
+  } while (0)
 
 /* ---- options --------------------------------------------------------------- */
 
@@ -328,9 +331,8 @@ static void check_curve(fixture *f, const egcam_tensor *t, const float *map, uin
         float got[64];
         double a;
         lin_reset(f->m);
-        assert_int_equal(egcam_eval_deletion(f->ctx, f->be, t, map, 1, insertion, &f->opts, &a,
-                                             got),
-                         EGCAM_OK);
+        assert_int_equal(
+            egcam_eval_deletion(f->ctx, f->be, t, map, 1, insertion, &f->opts, &a, got), EGCAM_OK);
         assert_int_equal(f->m->forward_rows, steps + 1);
         assert_true(f->m->max_rows <= batch);
         assert_int_equal(f->m->forward_calls, (steps + 1 + batch - 1) / batch);
@@ -347,9 +349,8 @@ static void check_curve(fixture *f, const egcam_tensor *t, const float *map, uin
     assert_close(auc, curve_auc(expected, steps), 1e-12);
     /* Without a curve buffer, the same area. */
     double a2;
-    assert_int_equal(
-        egcam_eval_deletion(f->ctx, f->be, t, map, 1, insertion, &f->opts, &a2, NULL),
-        EGCAM_OK);
+    assert_int_equal(egcam_eval_deletion(f->ctx, f->be, t, map, 1, insertion, &f->opts, &a2, NULL),
+                     EGCAM_OK);
     assert_true(a2 == auc);
 }
 
@@ -488,9 +489,9 @@ static void test_deletion_rows(void **state)
             float curve[8];
             double auc;
             lin_reset(m);
-            assert_int_equal(egcam_eval_deletion(f->ctx, f->be, &t, map, 2, ins, &f->opts, &auc,
-                                                 curve),
-                             EGCAM_OK);
+            assert_int_equal(
+                egcam_eval_deletion(f->ctx, f->be, &t, map, 2, ins, &f->opts, &auc, curve),
+                EGCAM_OK);
             assert_int_equal(m->seen_rows, 8);
             double expected[8];
             for (size_t k = 0; k <= 7; k++) {
@@ -615,7 +616,7 @@ static void test_infidelity_exact_map(void **state)
         assert_int_equal(egcam_eval_infidelity(f->ctx, f->be, &t, maps[i], 1, &f->opts, &infd),
                          EGCAM_OK);
         reference_infidelity(m, x, maps[i], &plain);
-        assert_true(plain > 1e-3);        /* the perturbations do move y */
+        assert_true(plain > 1e-3); /* the perturbations do move y */
         assert_true(infd >= 0.0);
         assert_true(infd < 1e-9 * plain); /* float rounding of the logits only */
     }
@@ -638,8 +639,7 @@ static void test_infidelity_wrong_map(void **state)
     for (int i = 0; i < 3; i++) {
         double plain;
         lin_reset(m);
-        assert_int_equal(egcam_eval_infidelity(f->ctx, f->be, &t, maps[i], 1, &f->opts,
-                                               &values[i]),
+        assert_int_equal(egcam_eval_infidelity(f->ctx, f->be, &t, maps[i], 1, &f->opts, &values[i]),
                          EGCAM_OK);
         assert_int_equal(m->seen_rows, 26);
         assert_int_equal(m->forward_calls, 7); /* ceil(26 / 4) */
@@ -876,9 +876,9 @@ static void test_sensitivity_target_pinned(void **state)
     for (size_t n = 1; n < m->seen_rows; n++) /* row 0: x, for its top class */
         flipped += lin_logit(m, m->seen + n * SSAREA, 1) > lin_logit(m, m->seen + n * SSAREA, 0);
     assert_true(flipped > 0); /* the case is real */
-    assert_int_equal(egcam_eval_sensitivity(f->ctx, f->be, &zero, &t, NULL, map, &f->opts,
-                                            &explicit_class),
-                     EGCAM_OK);
+    assert_int_equal(
+        egcam_eval_sensitivity(f->ctx, f->be, &zero, &t, NULL, map, &f->opts, &explicit_class),
+        EGCAM_OK);
     assert_true(pinned == explicit_class);
     assert_true(pinned < 0.2); /* a flipped class would give 1: ||0 - M|| / ||M|| */
     egcam_result_free(res);
@@ -990,8 +990,7 @@ static void test_confidence(void **state)
             masked[c * AREA + p] = x[c * AREA + p] * positive[p];
     o = sigmoid(lin_logit(m, masked, 1));
     assert_true(o > Y);
-    assert_int_equal(egcam_eval_confidence(f->ctx, f->be, &t, positive, 1, &drop, &inc),
-                     EGCAM_OK);
+    assert_int_equal(egcam_eval_confidence(f->ctx, f->be, &t, positive, 1, &drop, &inc), EGCAM_OK);
     assert_true(drop == 0.0);
     assert_int_equal(inc, 1);
 
@@ -1021,16 +1020,16 @@ static void test_pointing(void **state)
         int hit;
         double energy;
     } cases[] = {
-        {{2, 1, 3, 2}, 1, 0.4},  /* exactly the maximum's pixel */
-        {{0, 0, 2, 2}, 0, 0.1},  /* x1 = 2 is excluded */
-        {{0, 0, 5, 1}, 0, 0.1},  /* y1 = 1 is excluded */
-        {{3, 0, 5, 4}, 0, 0.4},  /* only the later tie */
-        {{2, 1, 5, 4}, 1, 0.9},
-        {{0, 0, 5, 4}, 1, 1.0},  /* the whole map */
+        {{2, 1, 3, 2}, 1, 0.4},                         /* exactly the maximum's pixel */
+        {{0, 0, 2, 2}, 0, 0.1},                         /* x1 = 2 is excluded */
+        {{0, 0, 5, 1}, 0, 0.1},                         /* y1 = 1 is excluded */
+        {{3, 0, 5, 4}, 0, 0.4},                         /* only the later tie */
+        {{2, 1, 5, 4}, 1, 0.9}, {{0, 0, 5, 4}, 1, 1.0}, /* the whole map */
         {{0, 2, 5, 4}, 0, 0.5},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        assert_int_equal(egcam_eval_pointing(ctx, map, H, W, cases[i].box, &hit, &energy), EGCAM_OK);
+        assert_int_equal(egcam_eval_pointing(ctx, map, H, W, cases[i].box, &hit, &energy),
+                         EGCAM_OK);
         assert_int_equal(hit, cases[i].hit);
         assert_close(energy, cases[i].energy, 1e-15);
     }
@@ -1049,23 +1048,29 @@ static void test_pointing(void **state)
         uint32_t box[4];
         egcam_status st;
     } bad[] = {
-        {{1, 0, 1, 2}, EGCAM_E_EMPTY},            {{0, 3, 2, 3}, EGCAM_E_EMPTY},
-        {{2, 0, 1, 2}, EGCAM_E_INVALID_ARGUMENT}, {{0, 2, 2, 1}, EGCAM_E_INVALID_ARGUMENT},
-        {{0, 0, 6, 2}, EGCAM_E_INVALID_ARGUMENT}, {{0, 0, 2, 5}, EGCAM_E_INVALID_ARGUMENT},
+        {{1, 0, 1, 2}, EGCAM_E_EMPTY},
+        {{0, 3, 2, 3}, EGCAM_E_EMPTY},
+        {{2, 0, 1, 2}, EGCAM_E_INVALID_ARGUMENT},
+        {{0, 2, 2, 1}, EGCAM_E_INVALID_ARGUMENT},
+        {{0, 0, 6, 2}, EGCAM_E_INVALID_ARGUMENT},
+        {{0, 0, 2, 5}, EGCAM_E_INVALID_ARGUMENT},
         {{6, 0, 7, 2}, EGCAM_E_INVALID_ARGUMENT},
     };
     hit = -1;
     energy = -1.0;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(egcam_eval_pointing(ctx, map, H, W, bad[i].box, &hit, &energy), bad[i].st);
-    assert_int_equal(egcam_eval_pointing(ctx, NULL, H, W, ok, &hit, &energy), EGCAM_E_NULL_ARGUMENT);
-    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, NULL, &hit, &energy), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, NULL, H, W, ok, &hit, &energy),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, NULL, &hit, &energy),
+                     EGCAM_E_NULL_ARGUMENT);
     assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, NULL, &energy), EGCAM_E_NULL_ARGUMENT);
     assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, NULL), EGCAM_E_NULL_ARGUMENT);
     assert_int_equal(egcam_eval_pointing(ctx, map, 0, W, ok, &hit, &energy), EGCAM_E_EMPTY);
     assert_int_equal(egcam_eval_pointing(ctx, map, H, 0, ok, &hit, &energy), EGCAM_E_EMPTY);
     map[7] = -1.0f;
-    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, &energy), EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, &energy),
+                     EGCAM_E_INVALID_ARGUMENT);
     map[7] = NAN;
     assert_int_equal(egcam_eval_pointing(ctx, map, H, W, ok, &hit, &energy), EGCAM_E_NON_FINITE);
     assert_true(strstr(egcam_ctx_last_error(ctx), "egcam_eval_pointing") != NULL);
@@ -1259,8 +1264,7 @@ static void test_bad_inputs(void **state)
             {offsetof(egcam_eval_options, fill), 0, 4, EGCAM_E_INVALID_ARGUMENT},
             {offsetof(egcam_eval_options, infidelity_sigma), 1, -0.5, EGCAM_E_INVALID_ARGUMENT},
             {offsetof(egcam_eval_options, infidelity_sigma), 1, NAN, EGCAM_E_NON_FINITE},
-            {offsetof(egcam_eval_options, sensitivity_radius), 1, -1e-3,
-             EGCAM_E_INVALID_ARGUMENT},
+            {offsetof(egcam_eval_options, sensitivity_radius), 1, -1e-3, EGCAM_E_INVALID_ARGUMENT},
             {offsetof(egcam_eval_options, sensitivity_radius), 1, INFINITY, EGCAM_E_NON_FINITE},
             {offsetof(egcam_eval_options, reserved) + 31, 2, 1, EGCAM_E_STRUCT_SIZE},
             {offsetof(egcam_eval_options, struct_size), 3, 0, EGCAM_E_STRUCT_SIZE},
@@ -1309,8 +1313,7 @@ static void test_bad_inputs(void **state)
     assert_int_equal(egcam_eval_sensitivity(f->ctx, f->be, &ig, &t, set, map, &f->opts, &v),
                      EGCAM_E_MISUSE);
     assert_true(v == -1.0);
-    assert_int_equal(egcam_eval_sensitivity(f->ctx, ob, &ig, &t, set, map, &f->opts, &v),
-                     EGCAM_OK);
+    assert_int_equal(egcam_eval_sensitivity(f->ctx, ob, &ig, &t, set, map, &f->opts, &v), EGCAM_OK);
     assert_true(v >= 0.0);
     egcam_refset_free(set);
     egcam_backend_free(ob);

@@ -196,20 +196,20 @@ static void mem_flush(png_structp png) { (void)png; }
 /* What to write. samples holds height * width * (1, 2, 3 or 4) raw values
  * in the file's bit depth (palette: indices). */
 typedef struct png_spec {
-    const char     *name;
-    int             color_type;   /* PNG_COLOR_TYPE_* */
-    int             depth;
-    int             interlace;    /* PNG_INTERLACE_NONE or _ADAM7 */
-    uint32_t        width, height;
+    const char *name;
+    int color_type; /* PNG_COLOR_TYPE_* */
+    int depth;
+    int interlace; /* PNG_INTERLACE_NONE or _ADAM7 */
+    uint32_t width, height;
     const uint16_t *samples;
-    png_color       palette[256];
-    int             npalette;
-    png_byte        trans[256];   /* palette alpha */
-    int             ntrans;
-    int             has_key;      /* gray/RGB tRNS colour key */
-    png_color_16    key;
-    double          gamma;        /* gAMA chunk when > 0 */
-    int             srgb;         /* sRGB chunk */
+    png_color palette[256];
+    int npalette;
+    png_byte trans[256]; /* palette alpha */
+    int ntrans;
+    int has_key; /* gray/RGB tRNS colour key */
+    png_color_16 key;
+    double gamma; /* gAMA chunk when > 0 */
+    int srgb;     /* sRGB chunk */
 } png_spec;
 
 static int spec_channels(int color_type)
@@ -311,8 +311,7 @@ static void spec_rgba(const png_spec *s, size_t i, unsigned rgba[4])
     case PNG_COLOR_TYPE_RGB:
         for (int c = 0; c < 3; c++)
             rgba[c] = scale8(p[c], s->depth);
-        rgba[3] = s->has_key && p[0] == s->key.red && p[1] == s->key.green &&
-                          p[2] == s->key.blue
+        rgba[3] = s->has_key && p[0] == s->key.red && p[1] == s->key.green && p[2] == s->key.blue
                       ? 0
                       : 255;
         break;
@@ -374,8 +373,8 @@ static uint16_t *make_samples(png_spec *s, uint32_t seed)
     size_t n = (size_t)s->width * s->height * ch;
     uint16_t *v = malloc(n * sizeof *v);
     assert_non_null(v);
-    unsigned max = s->color_type == PNG_COLOR_TYPE_PALETTE ? (unsigned)s->npalette - 1
-                                                           : (1u << s->depth) - 1u;
+    unsigned max =
+        s->color_type == PNG_COLOR_TYPE_PALETTE ? (unsigned)s->npalette - 1 : (1u << s->depth) - 1u;
     for (size_t i = 0; i < n; i++)
         v[i] = (uint16_t)(lcg(&seed) % (max + 1u));
     v[0] = 0;
@@ -433,8 +432,7 @@ static void run_case(const char *kind, int color_type, int depth, int with_trns)
             assert_non_null(s);
             char name[128];
             snprintf(name, sizeof name, "%s %d-bit%s %ux%u%s", kind, depth,
-                     with_trns ? " tRNS" : "", sizes[z][0], sizes[z][1],
-                     il ? " Adam7" : "");
+                     with_trns ? " tRNS" : "", sizes[z][0], sizes[z][1], il ? " Adam7" : "");
             s->name = name;
             s->color_type = color_type;
             s->depth = depth;
@@ -533,8 +531,12 @@ static void test_png_16bit_every_value(void **state)
     assert_non_null(v);
     for (unsigned i = 0; i < 65536; i++)
         v[i] = (uint16_t)(i * 40503u); /* a permutation of 0..65535 (40503 is odd) */
-    png_spec s = {.name = "gray 16 every value", .color_type = PNG_COLOR_TYPE_GRAY,
-                  .depth = 16, .interlace = PNG_INTERLACE_NONE, .width = 256, .height = 256,
+    png_spec s = {.name = "gray 16 every value",
+                  .color_type = PNG_COLOR_TYPE_GRAY,
+                  .depth = 16,
+                  .interlace = PNG_INTERLACE_NONE,
+                  .width = 256,
+                  .height = 256,
                   .samples = v};
     membuf m = encode_png(&s);
     egcam_ctx *ctx;
@@ -560,10 +562,15 @@ static void test_png_16bit_every_value(void **state)
 static void test_png_alpha_and_luma_rules(void **state)
 {
     (void)state;
-    static const uint16_t px[] = {255, 255, 255, 128, 200, 100, 50, 255, 10, 20, 30, 0,
-                                  0, 255, 0, 1};
-    png_spec s = {.name = "rules", .color_type = PNG_COLOR_TYPE_RGB_ALPHA, .depth = 8,
-                  .interlace = PNG_INTERLACE_NONE, .width = 4, .height = 1, .samples = px};
+    static const uint16_t px[] = {255, 255, 255, 128, 200, 100, 50, 255,
+                                  10,  20,  30,  0,   0,   255, 0,  1};
+    png_spec s = {.name = "rules",
+                  .color_type = PNG_COLOR_TYPE_RGB_ALPHA,
+                  .depth = 8,
+                  .interlace = PNG_INTERLACE_NONE,
+                  .width = 4,
+                  .height = 1,
+                  .samples = px};
     membuf m = encode_png(&s);
     egcam_ctx *ctx;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
@@ -603,14 +610,16 @@ static void test_png_interlaced_matches_progressive(void **state)
         egcam_image *img[2];
         size_t sizes[2];
         for (int il = 0; il < 2; il++) {
-            png_spec s = {.name = "adam7 vs progressive", .color_type = kinds[k].color_type,
+            png_spec s = {.name = "adam7 vs progressive",
+                          .color_type = kinds[k].color_type,
                           .depth = kinds[k].depth,
                           .interlace = il ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-                          .width = W, .height = H, .samples = v};
+                          .width = W,
+                          .height = H,
+                          .samples = v};
             membuf m = encode_png(&s);
             sizes[il] = m.size;
-            expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 3, &img[il]), EGCAM_OK,
-                          NULL);
+            expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 3, &img[il]), EGCAM_OK, NULL);
             check_pixels(&s, img[il], 3, "memory", il ? kinds[k].tol : 0);
             free(m.data);
         }
@@ -643,8 +652,13 @@ static void test_png_16bit_gamma(void **state)
     egcam_ctx *ctx;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
     /* Linear data (gAMA 1.0), interlaced: the exact formula. */
-    png_spec s = {.name = "gAMA 1.0 Adam7", .color_type = PNG_COLOR_TYPE_RGB, .depth = 16,
-                  .interlace = PNG_INTERLACE_ADAM7, .width = W, .height = H, .samples = v,
+    png_spec s = {.name = "gAMA 1.0 Adam7",
+                  .color_type = PNG_COLOR_TYPE_RGB,
+                  .depth = 16,
+                  .interlace = PNG_INTERLACE_ADAM7,
+                  .width = W,
+                  .height = H,
+                  .samples = v,
                   .gamma = 1.0};
     membuf m = encode_png(&s);
     egcam_image *img;
@@ -662,20 +676,23 @@ static void test_png_16bit_gamma(void **state)
         egcam_image *pair[2];
         for (int il = 0; il < 2; il++) {
             png_spec g = {.name = kind ? "sRGB chunk" : "gAMA 0.45455",
-                          .color_type = PNG_COLOR_TYPE_RGB, .depth = 16,
+                          .color_type = PNG_COLOR_TYPE_RGB,
+                          .depth = 16,
                           .interlace = il ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE,
-                          .width = W, .height = H, .samples = v,
-                          .gamma = kind ? 0 : 0.45455, .srgb = kind};
+                          .width = W,
+                          .height = H,
+                          .samples = v,
+                          .gamma = kind ? 0 : 0.45455,
+                          .srgb = kind};
             m = encode_png(&g);
-            expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, &pair[il]), EGCAM_OK,
-                          NULL);
+            expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, &pair[il]), EGCAM_OK, NULL);
             check_pixels(&g, pair[il], 0, "memory", 1);
             free(m.data);
         }
         for (size_t i = 0; i < (size_t)W * H * 3; i++)
             if (abs(pair[0]->pixels[i] - pair[1]->pixels[i]) > 1)
-                fail_msg("%s: sample %zu is %u progressive, %u interlaced",
-                         kind ? "sRGB" : "gAMA", i, pair[0]->pixels[i], pair[1]->pixels[i]);
+                fail_msg("%s: sample %zu is %u progressive, %u interlaced", kind ? "sRGB" : "gAMA",
+                         i, pair[0]->pixels[i], pair[1]->pixels[i]);
         egcam_image_free(pair[0]);
         egcam_image_free(pair[1]);
     }
@@ -714,7 +731,7 @@ static void test_png_write_read_roundtrip(void **state)
         assert_true(png_image_begin_read_from_file(&pi, path));
         assert_int_equal(pi.width, w);
         assert_int_equal(pi.height, h);
-        assert_int_equal(pi.format, ch == 1 ? PNG_FORMAT_GRAY
+        assert_int_equal(pi.format, ch == 1   ? PNG_FORMAT_GRAY
                                     : ch == 3 ? PNG_FORMAT_RGB
                                               : PNG_FORMAT_RGBA);
         uint8_t *back = malloc(n * ch);
@@ -772,8 +789,8 @@ static void test_png_write_bad_arguments(void **state)
     for (int i = 0; i < 4; i++) {
         im = ok;
         im.channels = bad_channels[i];
-        expect_status(ctx, egcam_png_write(ctx, path, &im), EGCAM_E_INVALID_ARGUMENT,
-                      "channels", NULL);
+        expect_status(ctx, egcam_png_write(ctx, path, &im), EGCAM_E_INVALID_ARGUMENT, "channels",
+                      NULL);
     }
     /* Too large for libpng: refused before the pixels are touched. */
     im = ok;
@@ -789,8 +806,8 @@ static void test_png_write_bad_arguments(void **state)
     /* A folder that does not exist. */
     char nowhere[1100];
     snprintf(nowhere, sizeof nowhere, "%s/no/such/dir/x.png", tmp_dir);
-    expect_status(ctx, egcam_png_write(ctx, nowhere, &ok), EGCAM_E_IO, nowhere,
-                  strerror(ENOENT), NULL);
+    expect_status(ctx, egcam_png_write(ctx, nowhere, &ok), EGCAM_E_IO, nowhere, strerror(ENOENT),
+                  NULL);
     /* Success clears the message. */
     expect_status(ctx, egcam_png_write(ctx, path, &ok), EGCAM_OK, NULL);
     assert_true(file_exists(path));
@@ -851,8 +868,13 @@ static membuf small_rgb_png(void)
     uint32_t seed = 5;
     for (int i = 0; i < 8 * 8 * 3; i++)
         v[i] = (uint16_t)(lcg(&seed) & 255);
-    png_spec s = {.name = "small", .color_type = PNG_COLOR_TYPE_RGB, .depth = 8,
-                  .interlace = PNG_INTERLACE_NONE, .width = 8, .height = 8, .samples = v};
+    png_spec s = {.name = "small",
+                  .color_type = PNG_COLOR_TYPE_RGB,
+                  .depth = 8,
+                  .interlace = PNG_INTERLACE_NONE,
+                  .width = 8,
+                  .height = 8,
+                  .samples = v};
     return encode_png(&s);
 }
 
@@ -864,8 +886,8 @@ static void expect_broken(egcam_ctx *ctx, const membuf *m, size_t size, const ch
     egcam_image *img = (egcam_image *)&img; /* junk: must become NULL */
     egcam_status st = egcam_png_decode(ctx, m->data, size, 0, &img);
     if (st != EGCAM_E_FORMAT)
-        fail_msg("%s (%zu bytes, memory): status %s, expected EGCAM_E_FORMAT; \"%s\"", what,
-                 size, egcam_status_string(st), egcam_ctx_last_error(ctx));
+        fail_msg("%s (%zu bytes, memory): status %s, expected EGCAM_E_FORMAT; \"%s\"", what, size,
+                 egcam_status_string(st), egcam_ctx_last_error(ctx));
     assert_null(img);
     expect_status(ctx, st, EGCAM_E_FORMAT, "PNG data", needle, NULL);
     const char *path = tmp_path("broken.png");
@@ -993,8 +1015,8 @@ static void test_png_bad_header(void **state)
      * gray, so the image allocated is 256 MiB, zero pages untouched). */
     membuf m = with_ihdr(16384, 16384, 8, PNG_COLOR_TYPE_GRAY);
     egcam_image *img = (egcam_image *)&img;
-    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, &img), EGCAM_E_FORMAT,
-                  "libpng", NULL);
+    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, &img), EGCAM_E_FORMAT, "libpng",
+                  NULL);
     assert_null(strstr(egcam_ctx_last_error(ctx), "268435456"));
     assert_null(img);
     free(m.data);
@@ -1052,8 +1074,8 @@ static void test_png_io_errors(void **state)
     char missing[1100];
     snprintf(missing, sizeof missing, "%s/does-not-exist.png", tmp_dir);
     egcam_image *img = (egcam_image *)&img;
-    expect_status(ctx, egcam_png_read(ctx, missing, 0, &img), EGCAM_E_IO, missing,
-                  strerror(ENOENT), NULL);
+    expect_status(ctx, egcam_png_read(ctx, missing, 0, &img), EGCAM_E_IO, missing, strerror(ENOENT),
+                  NULL);
     assert_null(img);
     /* A folder opens but cannot be read. */
     const char *dir = tmp_path("a-folder.png");
@@ -1080,10 +1102,10 @@ static void test_png_null_arguments(void **state)
     assert_null(img);
     expect_status(ctx, egcam_png_read(ctx, NULL, 0, &img), EGCAM_E_NULL_ARGUMENT, "path", NULL);
     expect_status(ctx, egcam_png_read(ctx, path, 0, NULL), EGCAM_E_NULL_ARGUMENT, "out", NULL);
-    expect_status(ctx, egcam_png_decode(ctx, NULL, m.size, 0, &img), EGCAM_E_NULL_ARGUMENT,
-                  "data", NULL);
-    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, NULL), EGCAM_E_NULL_ARGUMENT,
-                  "out", NULL);
+    expect_status(ctx, egcam_png_decode(ctx, NULL, m.size, 0, &img), EGCAM_E_NULL_ARGUMENT, "data",
+                  NULL);
+    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 0, NULL), EGCAM_E_NULL_ARGUMENT, "out",
+                  NULL);
     const uint32_t bad[] = {2, 4, 5, 0xffffffffu};
     for (int i = 0; i < 4; i++) {
         img = (egcam_image *)&img;
@@ -1161,12 +1183,17 @@ static void test_npy_roundtrip(void **state)
     (void)state;
     egcam_ctx *ctx;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
-    static const int64_t shapes[][4] = {{7}, {3, 5}, {2, 3, 4}, {2, 1, 3, 2}, {1, 1, 1, 1},
-                                        {1000000}, {12345, 1}, {1, 1, 1, 123457}};
+    static const int64_t shapes[][4] = {{7},          {3, 5},    {2, 3, 4},  {2, 1, 3, 2},
+                                        {1, 1, 1, 1}, {1000000}, {12345, 1}, {1, 1, 1, 123457}};
     static const uint32_t ndims[] = {1, 2, 3, 4, 4, 1, 2, 4};
-    uint32_t special[] = {0x7fc00001u /* NaN with a payload */, 0x80000000u /* -0 */,
-                          0x7f800000u, 0xff800000u, 0x00000001u /* smallest denormal */,
-                          0x7f7fffffu /* FLT_MAX */, 0x00800000u /* FLT_MIN */, 0x3eaaaaabu};
+    uint32_t special[] = {0x7fc00001u /* NaN with a payload */,
+                          0x80000000u /* -0 */,
+                          0x7f800000u,
+                          0xff800000u,
+                          0x00000001u /* smallest denormal */,
+                          0x7f7fffffu /* FLT_MAX */,
+                          0x00800000u /* FLT_MIN */,
+                          0x3eaaaaabu};
     for (size_t k = 0; k < sizeof ndims / sizeof ndims[0]; k++) {
         size_t n = 1;
         for (uint32_t d = 0; d < ndims[k]; d++)
@@ -1207,8 +1234,8 @@ static void test_npy_roundtrip(void **state)
 
 /* A .npy file with this version and header text (padded like NumPy's when
  * pad > 0; ended by '\n' unless pad < 0) and `count` floats of data. */
-static void write_npy(const char *path, unsigned major, unsigned minor, const char *header,
-                      int pad, size_t count)
+static void write_npy(const char *path, unsigned major, unsigned minor, const char *header, int pad,
+                      size_t count)
 {
     size_t len_size = major >= 2 ? 4 : 2;
     size_t hlen = strlen(header);
@@ -1223,8 +1250,8 @@ static void write_npy(const char *path, unsigned major, unsigned minor, const ch
     }
     if (pad >= 0)
         text[hlen++] = '\n';
-    unsigned char pre[12] = {0x93, 'N', 'U', 'M', 'P', 'Y', (unsigned char)major,
-                             (unsigned char)minor};
+    unsigned char pre[12] = {
+        0x93, 'N', 'U', 'M', 'P', 'Y', (unsigned char)major, (unsigned char)minor};
     for (size_t i = 0; i < len_size; i++)
         pre[8 + i] = (unsigned char)(hlen >> (8 * i));
     FILE *f = fopen(path, "wb");
@@ -1280,9 +1307,9 @@ static void test_npy_header_variants(void **state)
 }
 
 typedef struct bad_header {
-    const char  *header;
+    const char *header;
     egcam_status status;
-    const char  *needle;
+    const char *needle;
 } bad_header;
 
 static void test_npy_bad_headers(void **state)
@@ -1292,12 +1319,9 @@ static void test_npy_bad_headers(void **state)
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
 #define H(shape) "{'descr': '<f4', 'fortran_order': False, 'shape': " shape ", }"
     static const bad_header bad[] = {
-        {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT,
-         "'<f8'"},
-        {"{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT,
-         "'>f4'"},
-        {"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT,
-         "'|u1'"},
+        {"{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT, "'<f8'"},
+        {"{'descr': '>f4', 'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT, "'>f4'"},
+        {"{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT, "'|u1'"},
         {"{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT,
          "Fortran"},
         {H("(1, 1, 2, 3, 4)"), EGCAM_E_FORMAT, "5 dimensions"},
@@ -1308,8 +1332,8 @@ static void test_npy_bad_headers(void **state)
         {"{'descr': '<f4', 'fortran_order': False, }", EGCAM_E_FORMAT, "no shape"},
         {"{'fortran_order': False, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT, "no descr"},
         {"{'descr': '<f4', 'shape': (2, 3, 4), }", EGCAM_E_FORMAT, "no fortran_order"},
-        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), 'x': 1}",
-         EGCAM_E_FORMAT, "unknown key"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), 'x': 1}", EGCAM_E_FORMAT,
+         "unknown key"},
         {"{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4)}",
          EGCAM_E_FORMAT, "twice"},
         {"{'descr': '<f4', 'fortran_order': 0, 'shape': (2, 3, 4), }", EGCAM_E_FORMAT,
@@ -1335,16 +1359,13 @@ static void test_npy_bad_headers(void **state)
         {H("(2, 3, 5)"), EGCAM_E_FORMAT, "truncated"},
         {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), } x", EGCAM_E_FORMAT,
          "after the dict"},
-        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), ", EGCAM_E_FORMAT,
-         "header"},
+        {"{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), ", EGCAM_E_FORMAT, "header"},
         {"{'descr': '<f4' 'fortran_order': False, 'shape': (2, 3, 4)}", EGCAM_E_FORMAT,
          "expected ','"},
         {"{'descr' '<f4', 'fortran_order': False, 'shape': (2, 3, 4)}", EGCAM_E_FORMAT,
          "expected ':'"},
-        {"{'descr: '<f4', 'fortran_order': False, 'shape': (2, 3, 4)}", EGCAM_E_FORMAT,
-         "header"},
-        {"{descr: '<f4', fortran_order: False, shape: (2, 3, 4)}", EGCAM_E_FORMAT,
-         "quoted string"},
+        {"{'descr: '<f4', 'fortran_order': False, 'shape': (2, 3, 4)}", EGCAM_E_FORMAT, "header"},
+        {"{descr: '<f4', fortran_order: False, shape: (2, 3, 4)}", EGCAM_E_FORMAT, "quoted string"},
         {"['descr', '<f4']", EGCAM_E_FORMAT, "not a dict"},
         {"", EGCAM_E_FORMAT, "not a dict"},
     };
@@ -1362,13 +1383,11 @@ static void test_npy_bad_headers(void **state)
         assert_null(t);
     }
     /* The header must end with a newline. */
-    write_npy(path, 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", -1,
-              24);
+    write_npy(path, 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", -1, 24);
     egcam_tensor *nl = NULL;
     expect_status(ctx, egcam_npy_read(ctx, path, &nl), EGCAM_E_FORMAT, "newline", NULL);
     /* A NUL inside the header. */
-    write_npy(path, 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", 1,
-              24);
+    write_npy(path, 1, 0, "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }", 1, 24);
     size_t size;
     unsigned char *bytes = read_file(path, &size);
     bytes[12] = '\0';
@@ -1420,15 +1439,14 @@ static void test_npy_bad_files(void **state)
         expect_status(ctx, st, EGCAM_E_FORMAT, path, NULL);
         assert_null(t);
     }
-    expect_status(ctx, (write_file(path, good, 0), egcam_npy_read(ctx, path, &t)),
-                  EGCAM_E_FORMAT, "too short", NULL);
+    expect_status(ctx, (write_file(path, good, 0), egcam_npy_read(ctx, path, &t)), EGCAM_E_FORMAT,
+                  "too short", NULL);
     write_file(path, good, size - 1);
     expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "truncated", "96 bytes",
                   NULL);
     for (size_t cut = 8; cut < 12; cut++) { /* a 2.0 file cut in its 4-byte length */
         write_file(path, v2, cut);
-        expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "header length",
-                      NULL);
+        expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "header length", NULL);
     }
     /* Header lengths pointing past the end of the file. */
     memcpy(buf, good, size);
@@ -1439,13 +1457,13 @@ static void test_npy_bad_files(void **state)
     memcpy(buf, good, size);
     buf[8] = buf[9] = 0xff;
     write_file(path, buf, size);
-    expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "65535",
-                  "past the end", NULL);
+    expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "65535", "past the end",
+                  NULL);
     memcpy(buf, v2, size);
     buf[8] = buf[9] = buf[10] = buf[11] = 0xff;
     write_file(path, buf, size);
-    expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "4294967295",
-                  "past the end", NULL);
+    expect_status(ctx, egcam_npy_read(ctx, path, &t), EGCAM_E_FORMAT, "4294967295", "past the end",
+                  NULL);
     /* A header length one short or one long: the header no longer ends with
      * its newline. */
     memcpy(buf, good, size);
@@ -1477,8 +1495,8 @@ static void test_npy_errors(void **state)
     char missing[1100];
     snprintf(missing, sizeof missing, "%s/does-not-exist.npy", tmp_dir);
     t = (egcam_tensor *)&t;
-    expect_status(ctx, egcam_npy_read(ctx, missing, &t), EGCAM_E_IO, missing,
-                  strerror(ENOENT), NULL);
+    expect_status(ctx, egcam_npy_read(ctx, missing, &t), EGCAM_E_IO, missing, strerror(ENOENT),
+                  NULL);
     assert_null(t);
     const char *dir = tmp_path("a-folder.npy");
     assert_int_equal(mkdir(dir, 0700), 0);
@@ -1500,17 +1518,15 @@ static void test_npy_errors(void **state)
     for (int i = 0; i < 3; i++) {
         bad = ok;
         bad.ndim = ndims[i];
-        expect_status(ctx, egcam_npy_write(ctx, path, &bad), EGCAM_E_INVALID_ARGUMENT,
-                      "dimensions", NULL);
+        expect_status(ctx, egcam_npy_write(ctx, path, &bad), EGCAM_E_INVALID_ARGUMENT, "dimensions",
+                      NULL);
     }
     bad = ok;
     bad.shape[1] = 0;
-    expect_status(ctx, egcam_npy_write(ctx, path, &bad), EGCAM_E_EMPTY, "dimension 1 is 0",
-                  NULL);
+    expect_status(ctx, egcam_npy_write(ctx, path, &bad), EGCAM_E_EMPTY, "dimension 1 is 0", NULL);
     bad = ok;
     bad.shape[0] = -2;
-    expect_status(ctx, egcam_npy_write(ctx, path, &bad), EGCAM_E_EMPTY, "dimension 0 is -2",
-                  NULL);
+    expect_status(ctx, egcam_npy_write(ctx, path, &bad), EGCAM_E_EMPTY, "dimension 0 is -2", NULL);
     bad = ok;
     bad.shape[0] = (int64_t)1 << 21;
     bad.shape[1] = (int64_t)1 << 20;
@@ -1523,8 +1539,8 @@ static void test_npy_errors(void **state)
     assert_false(file_exists(path));
     char nowhere[1100];
     snprintf(nowhere, sizeof nowhere, "%s/no/such/dir/x.npy", tmp_dir);
-    expect_status(ctx, egcam_npy_write(ctx, nowhere, &ok), EGCAM_E_IO, nowhere,
-                  strerror(ENOENT), NULL);
+    expect_status(ctx, egcam_npy_write(ctx, nowhere, &ok), EGCAM_E_IO, nowhere, strerror(ENOENT),
+                  NULL);
     /* Entries of shape past ndim are ignored. */
     bad = ok;
     bad.shape[2] = -1;
@@ -1672,7 +1688,8 @@ static void test_memory_round_trips(void **state)
     assert_true(egcam_bytes_size(png) > 8);
     assert_memory_equal(egcam_bytes_data(png), "\x89PNG", 4);
     egcam_image *back;
-    expect_status(ctx, egcam_png_decode(ctx, egcam_bytes_data(png), egcam_bytes_size(png), 0, &back),
+    expect_status(ctx,
+                  egcam_png_decode(ctx, egcam_bytes_data(png), egcam_bytes_size(png), 0, &back),
                   EGCAM_OK, NULL);
     assert_int_equal(back->width, 7);
     assert_int_equal(back->channels, 3);
@@ -1706,7 +1723,8 @@ static void test_memory_round_trips(void **state)
     free(file);
     /* A cut buffer is refused, as a cut file is. */
     egcam_tensor *cut = (egcam_tensor *)&cut;
-    expect_status(ctx, egcam_npy_decode(ctx, egcam_bytes_data(npy), egcam_bytes_size(npy) - 1, &cut),
+    expect_status(ctx,
+                  egcam_npy_decode(ctx, egcam_bytes_data(npy), egcam_bytes_size(npy) - 1, &cut),
                   EGCAM_E_FORMAT, "truncated", NULL);
     assert_null(cut);
     expect_status(ctx, egcam_npy_decode(ctx, "", 0, &cut), EGCAM_E_FORMAT, "too short", NULL);
@@ -1765,8 +1783,8 @@ static void test_ownership(void **state)
     assert_int_equal(egcam_image_new(NULL, 2, 2, 3, &img), EGCAM_E_NULL_ARGUMENT);
     expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){2, 0}, 2, &t), EGCAM_E_EMPTY,
                   "dimension 1 is 0", NULL);
-    expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){2}, 5, &t),
-                  EGCAM_E_INVALID_ARGUMENT, "5 dimensions", NULL);
+    expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){2}, 5, &t), EGCAM_E_INVALID_ARGUMENT,
+                  "5 dimensions", NULL);
     expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){1 << 30, 1 << 30}, 2, &t),
                   EGCAM_E_INVALID_ARGUMENT, "2^40", NULL);
     expect_status(ctx, egcam_tensor_new(ctx, NULL, 1, &t), EGCAM_E_NULL_ARGUMENT, "shape", NULL);

@@ -33,18 +33,27 @@
 
 #include "analytic_backend.h"
 
-enum { C = 2, H = 8, W = 8, S = 2, K = 3, L = 4, HW = (H / S) * (W / S), IN = C * H * W,
-       NA = K * HW };
+enum {
+    C = 2,
+    H = 8,
+    W = 8,
+    S = 2,
+    K = 3,
+    L = 4,
+    HW = (H / S) * (W / S),
+    IN = C * H * W,
+    NA = K * HW
+};
 #define MODEL_SEED 1234u
-#define ROUND 1e-5           /* float rounding, relative to its scale */
+#define ROUND 1e-5 /* float rounding, relative to its scale */
 #define MC_SEEDS 16
 #define MC_N 4096u
 
 typedef struct fixture {
     egcam_ctx *ctx;
-    analytic_model *m;       /* owned by be */
+    analytic_model *m; /* owned by be */
     egcam_backend *be;
-    float x[IN];             /* the input explained, in [-1, 1) */
+    float x[IN]; /* the input explained, in [-1, 1) */
 } fixture;
 
 static int setup(void **state)
@@ -82,24 +91,22 @@ static egcam_config config(uint32_t method)
 static egcam_result *explain(fixture *f, const egcam_config *cfg, const float *x,
                              const egcam_refset *refs)
 {
-    const egcam_tensor in = { x, { C, H, W, 0 }, 3, 0 };
+    const egcam_tensor in = {x, {C, H, W, 0}, 3, 0};
     egcam_result *res = NULL;
     const egcam_status st = egcam_explain(f->ctx, f->be, cfg, &in, refs, &res);
     if (st != EGCAM_OK)
-        fail_msg("egcam_explain: %s: %s", egcam_status_string(st),
-                 egcam_ctx_last_error(f->ctx));
+        fail_msg("egcam_explain: %s: %s", egcam_status_string(st), egcam_ctx_last_error(f->ctx));
     assert_non_null(res);
     return res;
 }
 
 static egcam_refset *make_refs(fixture *f, const float *data, uint32_t R)
 {
-    const egcam_tensor t = { data, { R, C, H, W }, 4, 0 };
+    const egcam_tensor t = {data, {R, C, H, W}, 4, 0};
     egcam_refset *refs = NULL;
     const egcam_status st = egcam_refset_new(f->ctx, f->be, &t, 0, &refs);
     if (st != EGCAM_OK)
-        fail_msg("egcam_refset_new: %s: %s", egcam_status_string(st),
-                 egcam_ctx_last_error(f->ctx));
+        fail_msg("egcam_refset_new: %s: %s", egcam_status_string(st), egcam_ctx_last_error(f->ctx));
     assert_int_equal(egcam_refset_count(refs), R);
     return refs;
 }
@@ -135,13 +142,12 @@ static double abs_sum(const double *v, int n)
     return sum;
 }
 
-static void check_close(const char *what, const double *got, const double *want, int n,
-                        double tol)
+static void check_close(const char *what, const double *got, const double *want, int n, double tol)
 {
     for (int i = 0; i < n; i++)
         if (!(fabs(got[i] - want[i]) <= tol))
-            fail_msg("%s[%d]: got %.9g, want %.9g (|diff| %.3g > tol %.3g)", what, i,
-                     got[i], want[i], fabs(got[i] - want[i]), tol);
+            fail_msg("%s[%d]: got %.9g, want %.9g (|diff| %.3g > tol %.3g)", what, i, got[i],
+                     want[i], fabs(got[i] - want[i]), tol);
 }
 
 static void check_weights(const char *what, const egcam_result *res, const double *want,
@@ -187,9 +193,8 @@ static void test_gradcam_default(void **state)
     egcam_result *res = explain(f, &cfg, f->x, NULL);
     assert_int_equal(egcam_result_class(res), top);
     check_scalar("logit", egcam_result_logit(res), y[top], ROUND * fabs(y[top]));
-    check_weights("gradcam weights", res, w, G);   /* rounding scale: mean |G| */
-    check_scalar("completeness", egcam_result_completeness(res), comp,
-                 ROUND * abs_sum(AG, NA));
+    check_weights("gradcam weights", res, w, G); /* rounding scale: mean |G| */
+    check_scalar("completeness", egcam_result_completeness(res), comp, ROUND * abs_sum(AG, NA));
 
     uint32_t mh = 0, mw = 0;
     const float *lm = egcam_result_map(res, EGCAM_MAP_LAYER, &mh, &mw);
@@ -208,14 +213,14 @@ static void test_gradcam_default(void **state)
         peak = fmax(peak, map[p]);
     }
     check_close("layer map", got, map, HW, tol);
-    assert_true(peak > 100 * tol);   /* the map must not be trivially zero */
+    assert_true(peak > 100 * tol); /* the map must not be trivially zero */
     egcam_result_free(res);
 }
 
 static void test_gradcam_explicit_class(void **state)
 {
     fixture *f = *state;
-    const int cls = (analytic_argmax(f->m, f->x) + 1) % L;   /* not the top one */
+    const int cls = (analytic_argmax(f->m, f->x) + 1) % L; /* not the top one */
     double y[L], seed[L], G[NA], w[K], wtop[K], stop[L];
     analytic_logits(f->m, f->x, y);
     analytic_onehot(f->m, cls, seed);
@@ -223,8 +228,8 @@ static void test_gradcam_explicit_class(void **state)
     /* The top class's weights must differ, or the test could not tell. */
     analytic_onehot(f->m, analytic_argmax(f->m, f->x), stop);
     analytic_gradcam(f->m, f->x, stop, NULL, wtop);
-    assert_true(fabs(w[0] - wtop[0]) + fabs(w[1] - wtop[1]) + fabs(w[2] - wtop[2])
-                > 100 * ROUND * weight_scale(G));
+    assert_true(fabs(w[0] - wtop[0]) + fabs(w[1] - wtop[1]) + fabs(w[2] - wtop[2]) >
+                100 * ROUND * weight_scale(G));
 
     egcam_config cfg = config(EGCAM_METHOD_GRADCAM);
     cfg.target_class = cls;
@@ -239,7 +244,7 @@ static void test_gradcam_explicit_class(void **state)
 static void test_gradcam_target_weights(void **state)
 {
     fixture *f = *state;
-    const float tw[L] = { 0.0f, 1.0f, 0.0f, -1.0f };
+    const float tw[L] = {0.0f, 1.0f, 0.0f, -1.0f};
     double seed[L], G[NA], w[K];
     for (int l = 0; l < L; l++)
         seed[l] = tw[l];
@@ -253,7 +258,8 @@ static void test_gradcam_target_weights(void **state)
     cfg.target_weights_count = L;
     egcam_result *res = explain(f, &cfg, f->x, NULL);
     assert_int_equal(egcam_result_class(res), -1);
-    check_scalar("contrast logit", egcam_result_logit(res), logit, ROUND * (fabs(y[1]) + fabs(y[3])));
+    check_scalar("contrast logit", egcam_result_logit(res), logit,
+                 ROUND * (fabs(y[1]) + fabs(y[3])));
     check_weights("contrast weights", res, w, G);
     egcam_result_free(res);
 }
@@ -292,8 +298,8 @@ static void rule_moments(uint32_t rule, uint32_t M, double *W1, double *W2)
  *   sum_k dS_k^2 (W1 - 1/2)(us_k + ts_k S_b,k) + ts_k/2 dS_k^3 (W2 - 1/3):
  * O(1/M) for left and right, O(1/M^2) for midpoint (-ts dS^3 / 24M^2) and
  * trapezoid (+ts dS^3 / 12(M-1)^2). No rule is exact at finite M. */
-static double quadrature_error(fixture *f, const float *x, const float *b, int cls,
-                               uint32_t rule, uint32_t M)
+static double quadrature_error(fixture *f, const float *x, const float *b, int cls, uint32_t rule,
+                               uint32_t M)
 {
     double Ax[NA], Ab[NA], W1, W2, err = 0;
     const double *u, *t;
@@ -327,14 +333,14 @@ static double check_integrated(fixture *f, const float *x, const float *b, uint3
     analytic_onehot(f->m, top, seed);
     const double comp = analytic_integrated(f->m, x, b, rule, M, seed, attr, w);
 
-    float zero[IN] = { 0 };
+    float zero[IN] = {0};
     const float *base = b ? b : zero;
-    const double dy = analytic_seeded_logit(f->m, x, seed)
-                    - analytic_seeded_logit(f->m, base, seed);
+    const double dy =
+        analytic_seeded_logit(f->m, x, seed) - analytic_seeded_logit(f->m, base, seed);
     const double want = dy + quadrature_error(f, x, base, top, rule, M);
     const double ctol = ROUND * abs_sum(attr, NA);
     if (rule == EGCAM_RULE_LEFT || rule == EGCAM_RULE_RIGHT)
-        assert_true(fabs(want - dy) > 2 * ctol);   /* a first-order rule shows */
+        assert_true(fabs(want - dy) > 2 * ctol); /* a first-order rule shows */
     check_scalar("closed-form completeness", comp, want, 1e-12 * abs_sum(attr, NA));
 
     egcam_config cfg = config(EGCAM_METHOD_INTEGRATED);
@@ -357,10 +363,7 @@ static double check_integrated(fixture *f, const float *x, const float *b, uint3
 /* An image-like input: non-negative pixels, so that the channel sums move by
  * several units between the zeros baseline and x (|dS_k| ~ 5..8, against ~1
  * for inputs in [-1, 1]) and the cubic term t S^3 / 6 shows. */
-static void image_input(float *x)
-{
-    analytic_fill_uniform(x, IN, 5, 0.0f, 1.0f);
-}
+static void image_input(float *x) { analytic_fill_uniform(x, IN, 5, 0.0f, 1.0f); }
 
 static void test_integrated_rules(void **state)
 {
@@ -368,10 +371,10 @@ static void test_integrated_rules(void **state)
     float b[IN], img[IN];
     analytic_fill_uniform(b, IN, 2, -1.0f, 1.0f);
     image_input(img);
-    const uint32_t rules[] = { EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
-                               EGCAM_RULE_TRAPEZOID };
+    const uint32_t rules[] = {EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
+                              EGCAM_RULE_TRAPEZOID};
     for (int i = 0; i < 4; i++) {
-        check_integrated(f, f->x, NULL, rules[i], 8);   /* few steps: rules differ most */
+        check_integrated(f, f->x, NULL, rules[i], 8); /* few steps: rules differ most */
         check_integrated(f, f->x, b, rules[i], 8);
         check_integrated(f, f->x, b, rules[i], 50);
         check_integrated(f, img, NULL, rules[i], 4);
@@ -384,7 +387,7 @@ static void test_integrated_rules(void **state)
     analytic_onehot(f->m, analytic_argmax(f->m, f->x), seed);
     analytic_integrated(f->m, f->x, NULL, EGCAM_RULE_MIDPOINT, 50, seed, attr, w);
     analytic_integrated(f->m, f->x, NULL, EGCAM_RULE_LEFT, 50, seed, NULL, wl);
-    double gap = 0;   /* midpoint vs left at M = 50 must be tellable apart */
+    double gap = 0; /* midpoint vs left at M = 50 must be tellable apart */
     for (int k = 0; k < K; k++)
         gap = fmax(gap, fabs(w[k] - wl[k]));
     assert_true(gap > 3 * ROUND * weight_scale(attr));
@@ -408,15 +411,15 @@ static void test_integrated_second_moment(void **state)
     analytic_onehot(f->m, clear_top(f, img), seed);
     for (uint32_t M = 4; M <= 8; M *= 2) {
         double alpha[8], omega[8];
-        const double ct = analytic_integrated(f->m, img, NULL, EGCAM_RULE_TRAPEZOID, M, seed,
-                                              attr, wt);
-        const double cm = analytic_integrated(f->m, img, NULL, EGCAM_RULE_MIDPOINT, M, seed,
-                                              NULL, wm);
+        const double ct =
+            analytic_integrated(f->m, img, NULL, EGCAM_RULE_TRAPEZOID, M, seed, attr, wt);
+        const double cm =
+            analytic_integrated(f->m, img, NULL, EGCAM_RULE_MIDPOINT, M, seed, NULL, wm);
         assert_int_equal(analytic_rule(EGCAM_RULE_TRAPEZOID, M, alpha, omega), 0);
         for (uint32_t i = 0; i < M; i++)
-            omega[i] = 1.0 / M;   /* the flat-weight trapezoid */
-        const double cf = analytic_integrated_nodes(f->m, img, NULL, M, alpha, omega, seed,
-                                                    NULL, wflat);
+            omega[i] = 1.0 / M; /* the flat-weight trapezoid */
+        const double cf =
+            analytic_integrated_nodes(f->m, img, NULL, M, alpha, omega, seed, NULL, wflat);
         const double tol = ROUND * weight_scale(attr), ctol = ROUND * abs_sum(attr, NA);
         double dm = 0, dflat = 0;
         for (int k = 0; k < K; k++) {
@@ -424,8 +427,8 @@ static void test_integrated_second_moment(void **state)
             dflat = fmax(dflat, fabs(wt[k] - wflat[k]));
         }
         print_message("# M %u: trapezoid vs midpoint %.3g, vs flat weights %.3g "
-                      "(weight tol %.2g); completeness %.3g, %.3g (tol %.2g)\n", M, dm, dflat,
-                      tol, fabs(ct - cm), fabs(ct - cf), ctol);
+                      "(weight tol %.2g); completeness %.3g, %.3g (tol %.2g)\n",
+                      M, dm, dflat, tol, fabs(ct - cm), fabs(ct - cf), ctol);
         assert_true(dm > 50 * tol);
         assert_true(dflat > 100 * tol);
         assert_true(fabs(ct - cm) > 20 * ctol);
@@ -440,34 +443,35 @@ static void test_integrated_second_moment(void **state)
 static void test_integrated_convergence(void **state)
 {
     fixture *f = *state;
-    float img[IN], zero[IN] = { 0 };
+    float img[IN], zero[IN] = {0};
     image_input(img);
     const int top = clear_top(f, img);
     double seed[L], attr[NA], w[K];
     analytic_onehot(f->m, top, seed);
     analytic_integrated(f->m, img, NULL, EGCAM_RULE_MIDPOINT, 16, seed, attr, w);
     const double ctol = ROUND * abs_sum(attr, NA);
-    const uint32_t rules[] = { EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
-                               EGCAM_RULE_TRAPEZOID };
+    const uint32_t rules[] = {EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
+                              EGCAM_RULE_TRAPEZOID};
     for (int i = 0; i < 4; i++) {
         const int second = rules[i] == EGCAM_RULE_MIDPOINT || rules[i] == EGCAM_RULE_TRAPEZOID;
         double prev = 0;
         for (uint32_t M = 4; M <= 1024; M *= 4) {
             const double e = quadrature_error(f, img, zero, top, rules[i], M);
             const double got = check_integrated(f, img, NULL, rules[i], M);
-            if (M > 4) {   /* the predicted error shrinks at the rule's order */
+            if (M > 4) { /* the predicted error shrinks at the rule's order */
                 const double ratio = prev / e, m1 = M - 1.0, q1 = M / 4 - 1.0;
                 const double order = rules[i] == EGCAM_RULE_TRAPEZOID ? m1 * m1 / (q1 * q1)
-                                   : second ? 16.0 : 4.0;
+                                     : second                         ? 16.0
+                                                                      : 4.0;
                 /* second order: exact but for the rounding of W2 - 1/3 */
                 if (!(fabs(ratio / order - 1) < (second ? 1e-6 : 0.2)))
-                    fail_msg("rule %u: error ratio M/4 -> M = %u: %.4g, want ~%g",
-                             rules[i], M, ratio, order);
+                    fail_msg("rule %u: error ratio M/4 -> M = %u: %.4g, want ~%g", rules[i], M,
+                             ratio, order);
             }
             prev = e;
-            if (M == 1024 && second && !(fabs(got) <= ctol))   /* y(x) - y(b) reached */
-                fail_msg("rule %u M 1024: completeness off y(x) - y(b) by %.3g > %.3g",
-                         rules[i], fabs(got), ctol);
+            if (M == 1024 && second && !(fabs(got) <= ctol)) /* y(x) - y(b) reached */
+                fail_msg("rule %u M 1024: completeness off y(x) - y(b) by %.3g > %.3g", rules[i],
+                         fabs(got), ctol);
         }
         /* Midpoint: the exact O(1/M^2) term, -sum_k ts_k dS_k^3 / (24 M^2). */
         if (rules[i] == EGCAM_RULE_MIDPOINT) {
@@ -484,9 +488,9 @@ static void test_integrated_convergence(void **state)
             }
             check_scalar("midpoint error M 4", quadrature_error(f, img, zero, top, rules[i], 4),
                          want, 1e-12 * fabs(want));
-            print_message("# midpoint completeness - (y(x) - y(b)) at M 4: %.3g (tol %.2g)\n",
-                          want, ctol);
-            assert_true(fabs(want) > 10 * ctol);   /* the library showed it at M = 4 */
+            print_message("# midpoint completeness - (y(x) - y(b)) at M 4: %.3g (tol %.2g)\n", want,
+                          ctol);
+            assert_true(fabs(want) > 10 * ctol); /* the library showed it at M = 4 */
         }
     }
 }
@@ -495,7 +499,7 @@ static void test_integrated_convergence(void **state)
 
 typedef struct mc {
     double w[MC_SEEDS][K], comp[MC_SEEDS];
-    double mean[K], sd[K], comp_mean, comp_sd;   /* sd: of one run */
+    double mean[K], sd[K], comp_mean, comp_sd; /* sd: of one run */
 } mc;
 
 static void mean_sd(const double *v, size_t stride, double *mean, double *sd)
@@ -510,8 +514,7 @@ static void mean_sd(const double *v, size_t stride, double *mean, double *sd)
 }
 
 /* MC_SEEDS runs of MC_N samples with seeds 1000, 1001, ... */
-static void run_mc(fixture *f, egcam_config cfg, const float *x, const egcam_refset *refs,
-                   mc *r)
+static void run_mc(fixture *f, egcam_config cfg, const float *x, const egcam_refset *refs, mc *r)
 {
     cfg.samples = MC_N;
     cfg.batch_size = 256;
@@ -542,12 +545,13 @@ static void check_mc(const char *what, const mc *r, const double *w, double comp
         const double tol = mc_tol(r, k, scale);
         if (!(fabs(r->mean[k] - w[k]) <= tol))
             fail_msg("%s: weight %d: mean %.7g, expectation %.7g, |diff| %.3g > %.3g "
-                     "(5 SE %.3g)", what, k, r->mean[k], w[k], fabs(r->mean[k] - w[k]),
-                     tol, 5 * r->sd[k] / sqrt(MC_SEEDS));
+                     "(5 SE %.3g)",
+                     what, k, r->mean[k], w[k], fabs(r->mean[k] - w[k]), tol,
+                     5 * r->sd[k] / sqrt(MC_SEEDS));
         for (int i = 0; i < MC_SEEDS; i++)
             if (!(fabs(r->w[i][k] - w[k]) <= 6 * r->sd[k] + ROUND * scale))
-                fail_msg("%s: weight %d, run %d: %.7g vs expectation %.7g", what, k, i,
-                         r->w[i][k], w[k]);
+                fail_msg("%s: weight %d, run %d: %.7g vs expectation %.7g", what, k, i, r->w[i][k],
+                         w[k]);
     }
     const double ctol = 5 * r->comp_sd / sqrt(MC_SEEDS) + ROUND * cscale;
     if (!(fabs(r->comp_mean - comp) <= ctol))
@@ -565,15 +569,13 @@ static double rejection(const mc *r, const double *a, const double *b, const dou
 }
 
 static void expected_case_at(fixture *f, const char *what, const float *x, float noise,
-                             uint32_t flags, const float *refdata, uint32_t R,
-                             const double *other)
+                             uint32_t flags, const float *refdata, uint32_t R, const double *other)
 {
     double seed[L], attr[NA], w[K];
     analytic_onehot(f->m, analytic_argmax(f->m, x), seed);
     const double sigma = analytic_sigma(f->m, x, noise);
-    const double comp = analytic_expected(f->m, x, refdata, R, sigma,
-                                          (flags & EGCAM_FLAG_CLEAN_DIFFERENCE) != 0, seed,
-                                          attr, w);
+    const double comp = analytic_expected(
+        f->m, x, refdata, R, sigma, (flags & EGCAM_FLAG_CLEAN_DIFFERENCE) != 0, seed, attr, w);
     egcam_config cfg = config(EGCAM_METHOD_EXPECTED);
     cfg.noise_level = noise;
     cfg.flags = flags;
@@ -614,8 +616,7 @@ static void test_expected_refset(void **state)
     analytic_fill_uniform(refs, 5 * IN, 3, -1.0f, 1.0f);
     double seed[L], first[K];
     analytic_onehot(f->m, analytic_argmax(f->m, f->x), seed);
-    analytic_expected(f->m, f->x, refs, 1, analytic_sigma(f->m, f->x, 0.1), 0, seed, NULL,
-                      first);
+    analytic_expected(f->m, f->x, refs, 1, analytic_sigma(f->m, f->x, 0.1), 0, seed, NULL, first);
     expected_case(f, "EG 5 refs noise 0.1", 0.1f, 0, refs, 5, first);
     expected_case(f, "EG 5 refs noise 0", 0.0f, 0, refs, 5, NULL);
 }
@@ -635,10 +636,10 @@ static void test_expected_noise_term(void **state)
     analytic_expected(f->m, f->x, refs, 5, sigma, 0, seed, NULL, noisy);
     analytic_expected(f->m, f->x, refs, 5, sigma, 1, seed, NULL, clean);
     expected_case(f, "EG noise 1", 1.0f, 0, refs, 5, clean);
-    expected_case(f, "EG noise 1 clean difference", 1.0f, EGCAM_FLAG_CLEAN_DIFFERENCE, refs,
-                  5, noisy);
-    expected_case(f, "EG noise 0.1 clean difference", 0.1f, EGCAM_FLAG_CLEAN_DIFFERENCE,
-                  NULL, 1, NULL);
+    expected_case(f, "EG noise 1 clean difference", 1.0f, EGCAM_FLAG_CLEAN_DIFFERENCE, refs, 5,
+                  noisy);
+    expected_case(f, "EG noise 0.1 clean difference", 0.1f, EGCAM_FLAG_CLEAN_DIFFERENCE, NULL, 1,
+                  NULL);
 }
 
 /* alpha ~ U(0, 1) has E[alpha^2] = 1/3; alpha fixed at 1/2 (or any law with
@@ -654,13 +655,12 @@ static void test_expected_alpha_law(void **state)
     image_input(img);
     double seed[L], fixed[K], fixed_clean[K];
     analytic_onehot(f->m, clear_top(f, img), seed);
-    const float levels[2] = { 0.0f, 0.1f };
+    const float levels[2] = {0.0f, 0.1f};
     for (int i = 0; i < 2; i++) {
         const double sigma = analytic_sigma(f->m, img, levels[i]);
         analytic_expected_moments(f->m, img, NULL, 1, sigma, 0, 0.5, 0.25, seed, NULL, fixed);
-        analytic_expected_moments(f->m, img, NULL, 1, sigma, 1, 0.5, 0.25, seed, NULL,
-                                  fixed_clean);
-        double wx[K], attr[NA];   /* the law must show in the closed forms themselves */
+        analytic_expected_moments(f->m, img, NULL, 1, sigma, 1, 0.5, 0.25, seed, NULL, fixed_clean);
+        double wx[K], attr[NA]; /* the law must show in the closed forms themselves */
         analytic_expected(f->m, img, NULL, 1, sigma, 0, seed, attr, wx);
         double gap = 0;
         for (int k = 0; k < K; k++)
@@ -693,20 +693,19 @@ static void test_expected_to_integrated(void **state)
     double seed[L], attr[NA], w_ig[K], ig[K];
     analytic_onehot(f->m, clear_top(f, x), seed);
     analytic_integrated(f->m, x, b, EGCAM_RULE_MIDPOINT, 256, seed, attr, w_ig);
-    double w_path[K];   /* the exact path integral: EG at noise 0 */
+    double w_path[K]; /* the exact path integral: EG at noise 0 */
     analytic_expected(f->m, x, b, 1, 0.0, 0, seed, NULL, w_path);
-    check_close("IG M 256 vs the path integral", w_ig, w_path, K,
-                ROUND * weight_scale(attr));
+    check_close("IG M 256 vs the path integral", w_ig, w_path, K, ROUND * weight_scale(attr));
     egcam_refset *refs = make_refs(f, b, 1);
 
     egcam_config cfg = config(EGCAM_METHOD_INTEGRATED);
     cfg.steps = 256;
     egcam_result *res = explain(f, &cfg, x, refs);
-    check_weights("IG M 256", res, w_ig, attr);   /* anchor IG to its closed form */
+    check_weights("IG M 256", res, w_ig, attr); /* anchor IG to its closed form */
     weights_of(res, ig);
     egcam_result_free(res);
 
-    const float levels[3] = { 0.1f, 0.01f, 0.0f };
+    const float levels[3] = {0.1f, 0.01f, 0.0f};
     double dist[3];
     mc r;
     for (int i = 0; i < 3; i++) {
@@ -720,11 +719,10 @@ static void test_expected_to_integrated(void **state)
         if (i == 0 && !(rejection(&r, r.mean, ig, attr) > 2))
             fail_msg("noise 0.1 is indistinguishable from IG: the test is too weak");
     }
-    print_message("# |EG - IG|: noise 0.1 %.3g, 0.01 %.3g, 0 %.3g\n", dist[0], dist[1],
-                  dist[2]);
+    print_message("# |EG - IG|: noise 0.1 %.3g, 0.01 %.3g, 0 %.3g\n", dist[0], dist[1], dist[2]);
     assert_true(dist[1] < dist[0]);
     assert_true(dist[2] < dist[0]);
-    for (int k = 0; k < K; k++)   /* at noise 0, r holds the last run */
+    for (int k = 0; k < K; k++) /* at noise 0, r holds the last run */
         if (!(fabs(r.mean[k] - ig[k]) <= mc_tol(&r, k, weight_scale(attr))))
             fail_msg("noise 0: EG weight %d %.7g vs IG %.7g beyond %.3g", k, r.mean[k], ig[k],
                      mc_tol(&r, k, weight_scale(attr)));
@@ -741,7 +739,7 @@ static void test_determinism(void **state)
     egcam_result *b = explain(f, &cfg, f->x, NULL);
     cfg.seed += 1;
     egcam_result *c = explain(f, &cfg, f->x, NULL);
-    const uint32_t kinds[3] = { EGCAM_MAP_LAYER, EGCAM_MAP_INPUT, EGCAM_MAP_NORMALIZED };
+    const uint32_t kinds[3] = {EGCAM_MAP_LAYER, EGCAM_MAP_INPUT, EGCAM_MAP_NORMALIZED};
     for (int i = 0; i < 3; i++) {
         uint32_t h = 0, w = 0;
         const float *ma = egcam_result_map(a, kinds[i], &h, &w);
@@ -766,13 +764,13 @@ static void test_determinism(void **state)
 static void test_batch_sizes(void **state)
 {
     fixture *f = *state;
-    const uint32_t sizes[4] = { 16, 1, 7, 64 };
-    const uint32_t methods[2] = { EGCAM_METHOD_EXPECTED, EGCAM_METHOD_INTEGRATED };
+    const uint32_t sizes[4] = {16, 1, 7, 64};
+    const uint32_t methods[2] = {EGCAM_METHOD_EXPECTED, EGCAM_METHOD_INTEGRATED};
     for (int m = 0; m < 2; m++) {
         float w0[K], map0[H * W];
         for (int i = 0; i < 4; i++) {
             egcam_config cfg = config(methods[m]);
-            cfg.samples = 100;   /* not a multiple of 7, 16 or 64 */
+            cfg.samples = 100; /* not a multiple of 7, 16 or 64 */
             cfg.steps = 50;
             cfg.batch_size = sizes[i];
             analytic_reset_counters(f->m);
@@ -801,13 +799,14 @@ static void expect_cost(fixture *f, const char *what, uint64_t nograd, uint64_t 
                         uint64_t backward)
 {
     const analytic_counters c = analytic_get_counters(f->m);
-    if (c.forward_rows_nograd != nograd || c.forward_rows_grad != grad
-        || c.backward_rows != backward)
+    if (c.forward_rows_nograd != nograd || c.forward_rows_grad != grad ||
+        c.backward_rows != backward)
         fail_msg("%s: forward rows %llu without grad + %llu with, backward rows %llu; "
-                 "want %llu + %llu, %llu", what, (unsigned long long)c.forward_rows_nograd,
-                 (unsigned long long)c.forward_rows_grad,
-                 (unsigned long long)c.backward_rows, (unsigned long long)nograd,
-                 (unsigned long long)grad, (unsigned long long)backward);
+                 "want %llu + %llu, %llu",
+                 what, (unsigned long long)c.forward_rows_nograd,
+                 (unsigned long long)c.forward_rows_grad, (unsigned long long)c.backward_rows,
+                 (unsigned long long)nograd, (unsigned long long)grad,
+                 (unsigned long long)backward);
 }
 
 static void run_counted(fixture *f, const egcam_config *cfg, const egcam_refset *refs)
@@ -831,14 +830,14 @@ static void test_cost(void **state)
 
     cfg = config(EGCAM_METHOD_INTEGRATED);
     cfg.steps = M;
-    run_counted(f, &cfg, base);   /* A(b) comes from the refset */
+    run_counted(f, &cfg, base); /* A(b) comes from the refset */
     expect_cost(f, "IG, cached baseline", 1, M, M);
-    run_counted(f, &cfg, NULL);   /* built-in zeros: one more forward */
+    run_counted(f, &cfg, NULL); /* built-in zeros: one more forward */
     expect_cost(f, "IG, zeros baseline", 2, M, M);
 
     cfg = config(EGCAM_METHOD_EXPECTED);
     cfg.samples = N;
-    run_counted(f, &cfg, set);    /* x, N noisy copies; N points with grad */
+    run_counted(f, &cfg, set); /* x, N noisy copies; N points with grad */
     expect_cost(f, "EG, cached refs", N + 1, N, N);
     cfg.flags = EGCAM_FLAG_CLEAN_DIFFERENCE;
     run_counted(f, &cfg, set);
@@ -853,7 +852,7 @@ static void test_cost(void **state)
     run_counted(f, &cfg, NULL);
     expect_cost(f, "IG defaults", 2, 50, 50);
     cfg = config(EGCAM_METHOD_EXPECTED);
-    run_counted(f, &cfg, NULL);   /* the zeros reference may be cached or not */
+    run_counted(f, &cfg, NULL); /* the zeros reference may be cached or not */
     const analytic_counters c = analytic_get_counters(f->m);
     assert_int_equal(c.forward_rows_grad, 50);
     assert_int_equal(c.backward_rows, 50);

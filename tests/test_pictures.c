@@ -21,12 +21,12 @@
 #include "picture_reference.h"
 
 /* A failed call: its status, a message in ctx, and no output. */
-#define assert_failed(ctx, call, status, out)                                                  \
-    do {                                                                                       \
-        assert_int_equal((call), (status));                                                    \
-        assert_true(egcam_ctx_last_error(ctx)[0] != '\0');                                     \
-        assert_null(out);                                                                      \
-    } while (0)
+#define assert_failed(ctx, call, status, out)                                                      \
+  do {                                                                                             \
+    assert_int_equal((call), (status));                                                            \
+    assert_true(egcam_ctx_last_error(ctx)[0] != '\0');                                             \
+    assert_null(out);                                                                              \
+  } while (0)
 
 static egcam_image image_of(const unsigned char *px, unsigned w, unsigned h, unsigned c)
 {
@@ -62,8 +62,8 @@ static void test_preprocess_matches_torchvision(void **state)
         assert_int_equal(t->shape[2], c->ref_w);
         for (size_t i = 0; i < (size_t)c->ref_c * c->ref_h * c->ref_w; i++)
             if (fabsf(t->data[i] - c->ref[i]) > 1e-5f * (1.0f + fabsf(c->ref[i])))
-                fail_msg("%s: element %zu is %.9g; torchvision gives %.9g", c->name, i,
-                         t->data[i], c->ref[i]);
+                fail_msg("%s: element %zu is %.9g; torchvision gives %.9g", c->name, i, t->data[i],
+                         c->ref[i]);
         egcam_tensor_free(t);
     }
     egcam_ctx_free(ctx);
@@ -211,8 +211,8 @@ static uint8_t blend(uint8_t pixel, uint8_t col, float opacity)
 static void test_overlay_blend(void **state)
 {
     (void)state;
-    static const unsigned char rgb[2 * 3 * 3] = {100, 0, 255, 10, 20, 30, 255, 255, 255,
-                                                 0, 0, 0, 77, 128, 201, 3, 250, 17};
+    static const unsigned char rgb[2 * 3 * 3] = {100, 0, 255, 10, 20,  30,  255, 255, 255,
+                                                 0,   0, 0,   77, 128, 201, 3,   250, 17};
     static const float map[6] = {0.0f, 1.0f, 0.5f, 0.3f, 0.75f, 0.1f};
     static const float opacities[] = {0.0f, 0.25f, 0.5f, 0.6f, 1.0f};
     egcam_ctx *ctx;
@@ -220,9 +220,9 @@ static void test_overlay_blend(void **state)
     egcam_image img = image_of(rgb, 3, 2, 3);
     for (size_t k = 0; k < sizeof opacities / sizeof opacities[0]; k++) {
         egcam_image *out = NULL;
-        assert_int_equal(egcam_render_overlay(ctx, &img, map, 2, 3, EGCAM_COLORMAP_VIRIDIS,
-                                              opacities[k], &out),
-                         EGCAM_OK);
+        assert_int_equal(
+            egcam_render_overlay(ctx, &img, map, 2, 3, EGCAM_COLORMAP_VIRIDIS, opacities[k], &out),
+            EGCAM_OK);
         assert_int_equal(out->width, 3);
         assert_int_equal(out->height, 2);
         assert_int_equal(out->channels, 3);
@@ -341,8 +341,8 @@ static void test_overlay_bad_inputs(void **state)
                   EGCAM_E_INVALID_ARGUMENT, out);
     assert_failed(ctx, egcam_render_overlay(ctx, &img, map, 2, 2, T, 1.01f, &out),
                   EGCAM_E_INVALID_ARGUMENT, out);
-    assert_failed(ctx, egcam_render_overlay(ctx, &img, map, 2, 2, T, NAN, &out),
-                  EGCAM_E_NON_FINITE, out);
+    assert_failed(ctx, egcam_render_overlay(ctx, &img, map, 2, 2, T, NAN, &out), EGCAM_E_NON_FINITE,
+                  out);
     assert_failed(ctx, egcam_render_overlay(ctx, &img, map, 2, 2, T, INFINITY, &out),
                   EGCAM_E_NON_FINITE, out);
     assert_failed(ctx, egcam_render_overlay(ctx, &img, nan_map, 2, 2, T, 0.5f, &out),

@@ -51,14 +51,15 @@ static void test_normal_pinned(void **state)
     (void)state;
     static const struct {
         uint64_t index;
-        double   draws[8];
+        double draws[8];
     } streams[] = {
-        {0, {0x1.47c0ba618fca6p-1, 0x1.ea0da1d32d2cep-1, 0x1.063f9c0c8b2efp+0,
-             0x1.0be55f1587384p-1, 0x1.7e325170a756dp+0, -0x1.961c0273c91c7p-2,
-             0x1.1c1532d526ea7p+0, -0x1.129863b04a7cbp+1}},
-        {351, {0x1.25a53c1254b1ap-1, -0x1.7dd759e40f4ccp-2, 0x1.ded564f1a4ceap-2,
-               0x1.bf155d04a87ddp+1, -0x1.f8cdad2899ed4p-1, 0x1.04b6806a6ca6dp-1,
-               0x1.2c36a0b9ccfedp+1, 0x1.3b7ca8faa9751p-1}},
+        {0,
+         {0x1.47c0ba618fca6p-1, 0x1.ea0da1d32d2cep-1, 0x1.063f9c0c8b2efp+0, 0x1.0be55f1587384p-1,
+          0x1.7e325170a756dp+0, -0x1.961c0273c91c7p-2, 0x1.1c1532d526ea7p+0,
+          -0x1.129863b04a7cbp+1}},
+        {351,
+         {0x1.25a53c1254b1ap-1, -0x1.7dd759e40f4ccp-2, 0x1.ded564f1a4ceap-2, 0x1.bf155d04a87ddp+1,
+          -0x1.f8cdad2899ed4p-1, 0x1.04b6806a6ca6dp-1, 0x1.2c36a0b9ccfedp+1, 0x1.3b7ca8faa9751p-1}},
     };
     for (size_t s = 0; s < sizeof streams / sizeof streams[0]; s++) {
         egcam__rng r;

@@ -41,8 +41,17 @@ enum { THREADS = 4, ROUNDS = 3 };
 
 /* ---- what every thread shares, read-only once the threads start ----------- */
 
-enum { CFG_GRADCAM, CFG_GRADCAM_CLASS, CFG_INTEGRATED, CFG_INTEGRATED_BLUR, CFG_EXPECTED,
-       CFG_EXPECTED_UNIFORM, CFG_EXPECTED_WEIGHTS, CFG_EXPECTED_CLEAN, CFG_COUNT };
+enum {
+    CFG_GRADCAM,
+    CFG_GRADCAM_CLASS,
+    CFG_INTEGRATED,
+    CFG_INTEGRATED_BLUR,
+    CFG_EXPECTED,
+    CFG_EXPECTED_UNIFORM,
+    CFG_EXPECTED_WEIGHTS,
+    CFG_EXPECTED_CLEAN,
+    CFG_COUNT
+};
 /* Configs whose explanations also run with the reference set. */
 #define WITH_SET(i) ((i) == CFG_INTEGRATED || (i) == CFG_EXPECTED || (i) == CFG_EXPECTED_CLEAN)
 
@@ -51,8 +60,8 @@ static float target_weights[L];
 static float x[IN];
 static egcam_tensor input;
 static float ref_inputs[REFS * IN];
-static egcam_tensor refs_tensor;            /* all REFS references */
-static egcam_tensor baseline_tensor;        /* the first one alone, for Integrated */
+static egcam_tensor refs_tensor;     /* all REFS references */
+static egcam_tensor baseline_tensor; /* the first one alone, for Integrated */
 
 /* Results made by one thread before the others start: [cfg][0] with the
  * built-in references, [cfg][1] with the reference set. */
@@ -69,12 +78,12 @@ static pthread_barrier_t start_line;
 
 typedef struct worker {
     int id;
-    pthread_t thread;           /* written by pthread_create */
-    pthread_t self;             /* written by the thread itself */
+    pthread_t thread; /* written by pthread_create */
+    pthread_t self;   /* written by the thread itself */
     uint64_t progress_calls;
-    int wrong_thread;           /* the hook ran on another thread */
+    int wrong_thread; /* the hook ran on another thread */
     unsigned explained, failed_on_purpose;
-    char failure[512];          /* the first thing that went wrong */
+    char failure[512]; /* the first thing that went wrong */
 } worker;
 
 static void failf(worker *w, const char *fmt, ...)
@@ -108,8 +117,7 @@ static int compare(const egcam_result *a, const egcam_result *b, char *why, size
     double la = egcam_result_logit(a), lb = egcam_result_logit(b);
     double ca = egcam_result_completeness(a), cb = egcam_result_completeness(b);
     if (memcmp(&la, &lb, sizeof la) || memcmp(&ca, &cb, sizeof ca)) {
-        snprintf(why, size, "logit %.17g / completeness %.17g, not %.17g / %.17g", la, ca, lb,
-                 cb);
+        snprintf(why, size, "logit %.17g / completeness %.17g, not %.17g / %.17g", la, ca, lb, cb);
         return 1;
     }
     uint32_t na, nb;
@@ -137,8 +145,8 @@ static const egcam_refset *set_for(int cfg, egcam_refset *set, egcam_refset *bas
 }
 
 /* Explain with cfg i (and the set, when given) and compare with want. */
-static void check_one(worker *w, egcam_ctx *ctx, egcam_backend *be, int i,
-                      const egcam_refset *set, const egcam_result *want)
+static void check_one(worker *w, egcam_ctx *ctx, egcam_backend *be, int i, const egcam_refset *set,
+                      const egcam_result *want)
 {
     egcam_result *res = NULL;
     egcam_status st = egcam_explain(ctx, be, &configs[i], &input, set, &res);
@@ -152,8 +160,7 @@ static void check_one(worker *w, egcam_ctx *ctx, egcam_backend *be, int i,
         failf(w, "thread %d, config %d%s: %s from the single-threaded result", w->id, i,
               set ? " with the set" : "", why);
     if (egcam_ctx_last_error(ctx)[0])
-        failf(w, "thread %d: a success left the message \"%s\"", w->id,
-              egcam_ctx_last_error(ctx));
+        failf(w, "thread %d: a success left the message \"%s\"", w->id, egcam_ctx_last_error(ctx));
     egcam_result_free(res);
     w->explained++;
 }
@@ -171,8 +178,8 @@ static void fail_on_purpose(worker *w, egcam_ctx *ctx, egcam_backend *be)
     if (st != EGCAM_E_CLASS_OUT_OF_RANGE || res != NULL)
         failf(w, "thread %d: class %d gave %s", w->id, L + w->id, egcam_status_string(st));
     else if (!strstr(egcam_ctx_last_error(ctx), want))
-        failf(w, "thread %d: message \"%s\" does not say \"%s\"", w->id,
-              egcam_ctx_last_error(ctx), want);
+        failf(w, "thread %d: message \"%s\" does not say \"%s\"", w->id, egcam_ctx_last_error(ctx),
+              want);
     w->failed_on_purpose++;
 }
 
@@ -255,8 +262,7 @@ static void *shared_set_by_turns(void *arg)
             if (!WITH_SET(i))
                 continue;
             /* Immutable: readable without the lock, by any thread. */
-            if (egcam_refset_count(shared_set) != REFS ||
-                egcam_refset_count(shared_baseline) != 1)
+            if (egcam_refset_count(shared_set) != REFS || egcam_refset_count(shared_baseline) != 1)
                 failf(w, "thread %d: the shared sets changed", w->id);
             pthread_mutex_lock(&shared_lock); /* one sequence per backend */
             check_one(w, ctx, shared_backend, i, set_for(i, shared_set, shared_baseline),
@@ -362,8 +368,8 @@ static void *call_through_gate(void *arg)
         return NULL;
     }
     if (c->kind == 0) {
-        c->status = egcam_explain(ctx, c->backend, &configs[CFG_EXPECTED], &input, NULL,
-                                  &c->result);
+        c->status =
+            egcam_explain(ctx, c->backend, &configs[CFG_EXPECTED], &input, NULL, &c->result);
     } else {
         egcam_refset *set = NULL;
         c->status = egcam_refset_new(ctx, c->backend, &refs_tensor, 2, &set);
@@ -492,17 +498,17 @@ static int setup(void **state)
     if (egcam_ctx_new(&ctx) != EGCAM_OK)
         return -1;
     analytic_model *m = analytic_new(C, H, W, S, K, L, MODEL_SEED);
-    int ok = m && analytic_wrap(ctx, m, &shared_backend) == EGCAM_OK &&
-             egcam_refset_new(ctx, shared_backend, &refs_tensor, 0, &shared_set) == EGCAM_OK &&
-             egcam_refset_new(ctx, shared_backend, &baseline_tensor, 0, &shared_baseline) ==
-                 EGCAM_OK;
+    int ok =
+        m && analytic_wrap(ctx, m, &shared_backend) == EGCAM_OK &&
+        egcam_refset_new(ctx, shared_backend, &refs_tensor, 0, &shared_set) == EGCAM_OK &&
+        egcam_refset_new(ctx, shared_backend, &baseline_tensor, 0, &shared_baseline) == EGCAM_OK;
     for (int i = 0; ok && i < CFG_COUNT; i++) {
         ok = egcam_explain(ctx, shared_backend, &configs[i], &input, NULL, &expected[i][0]) ==
              EGCAM_OK;
         if (ok && WITH_SET(i))
-            ok = egcam_explain(ctx, shared_backend, &configs[i], &input,
-                               set_for(i, shared_set, shared_baseline),
-                               &expected[i][1]) == EGCAM_OK;
+            ok =
+                egcam_explain(ctx, shared_backend, &configs[i], &input,
+                              set_for(i, shared_set, shared_baseline), &expected[i][1]) == EGCAM_OK;
     }
     if (!ok)
         fprintf(stderr, "setup: %s\n", egcam_ctx_last_error(ctx));

@@ -219,8 +219,8 @@ static egcam_status open_status(egcam_ctx *ctx, const char *model_path, const ch
 static const char *scratch_file(const char *name, const char *src, long bytes, const char *text)
 {
     static char path[512];
-    snprintf(path, sizeof path, "%s/egcam-test-%ld-%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-             (long)getpid(), name);
+    snprintf(path, sizeof path, "%s/egcam-test-%ld-%s",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid(), name);
     FILE *out = fopen(path, "wb");
     assert_non_null(out);
     if (src) {
@@ -246,17 +246,15 @@ static void test_open_errors(void **state)
     const char *plain = path_of("plain_cnn", ".pt", NULL);
     egcam_backend *be;
 
-    assert_int_equal(egcam_torch_open(NULL, plain, "features.3", NULL, &be),
-                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_torch_open(NULL, plain, "features.3", NULL, &be), EGCAM_E_NULL_ARGUMENT);
     assert_int_equal(open_status(ctx, NULL, "features.3", NULL, "model_path"),
                      EGCAM_E_NULL_ARGUMENT);
     assert_int_equal(open_status(ctx, plain, NULL, NULL, "layer"), EGCAM_E_NULL_ARGUMENT);
-    assert_int_equal(egcam_torch_open(ctx, plain, "features.3", NULL, NULL),
-                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_torch_open(ctx, plain, "features.3", NULL, NULL), EGCAM_E_NULL_ARGUMENT);
 
-    assert_int_equal(open_status(ctx, path_of("no_such_model", ".pt", NULL), "x", NULL,
-                                 "No such file"),
-                     EGCAM_E_IO);
+    assert_int_equal(
+        open_status(ctx, path_of("no_such_model", ".pt", NULL), "x", NULL, "No such file"),
+        EGCAM_E_IO);
     assert_int_equal(open_status(ctx, fixtures, "features.3", NULL, "not a regular file"),
                      EGCAM_E_IO);
     const char *text = scratch_file("text.pt", NULL, 0, "this is not a model\n");
@@ -268,12 +266,12 @@ static void test_open_errors(void **state)
                      EGCAM_E_FORMAT);
     remove(half);
 
-    assert_int_equal(open_status(ctx, path_of("tuple_out", ".pt", NULL), "conv", NULL,
-                                 "returns Tuple"),
-                     EGCAM_E_UNSUPPORTED);
-    assert_int_equal(open_status(ctx, path_of("dict_out", ".pt", NULL), "conv", NULL,
-                                 "returns Dict"),
-                     EGCAM_E_UNSUPPORTED);
+    assert_int_equal(
+        open_status(ctx, path_of("tuple_out", ".pt", NULL), "conv", NULL, "returns Tuple"),
+        EGCAM_E_UNSUPPORTED);
+    assert_int_equal(
+        open_status(ctx, path_of("dict_out", ".pt", NULL), "conv", NULL, "returns Dict"),
+        EGCAM_E_UNSUPPORTED);
     assert_int_equal(open_status(ctx, plain, "features.33", NULL, "closest: features.3"),
                      EGCAM_E_INVALID_ARGUMENT);
     assert_int_equal(open_status(ctx, plain, "classifer", NULL, "classifier"),
@@ -292,20 +290,17 @@ static void test_open_errors(void **state)
                      EGCAM_E_STRUCT_SIZE);
     assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
     opts.reserved[5] = 1;
-    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "reserved"),
-                     EGCAM_E_STRUCT_SIZE);
+    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "reserved"), EGCAM_E_STRUCT_SIZE);
     assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
     opts.layout = 7;
     assert_int_equal(open_status(ctx, plain, "features.3", &opts, "layout"),
                      EGCAM_E_INVALID_ARGUMENT);
     assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
     opts.device = "tpu";
-    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "tpu"),
-                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(open_status(ctx, plain, "features.3", &opts, "tpu"), EGCAM_E_INVALID_ARGUMENT);
     if (!egcam_torch_cuda_available()) {
         opts.device = "cuda:0";
-        assert_int_equal(open_status(ctx, plain, "features.3", &opts, "CUDA"),
-                         EGCAM_E_UNSUPPORTED);
+        assert_int_equal(open_status(ctx, plain, "features.3", &opts, "CUDA"), EGCAM_E_UNSUPPORTED);
     }
     egcam_ctx_free(ctx);
 }
@@ -370,17 +365,17 @@ static void test_list_layers(void **state)
     (void)state;
     egcam_ctx *ctx = new_ctx();
     egcam_torch_layers *layers;
-    assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 3, 16, 16,
-                                             NULL, &layers),
-                     EGCAM_OK);
+    assert_int_equal(
+        egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 3, 16, 16, NULL, &layers),
+        EGCAM_OK);
     static const struct {
         const char *path;
         uint32_t ndim;
         int64_t shape[4];
     } want[] = {
-        {"features", 4, {1, 12, 8, 8}},  {"features.0", 4, {1, 8, 16, 16}},
+        {"features", 4, {1, 12, 8, 8}},    {"features.0", 4, {1, 8, 16, 16}},
         {"features.1", 4, {1, 8, 16, 16}}, {"features.2", 4, {1, 8, 8, 8}},
-        {"features.3", 4, {1, 12, 8, 8}}, {"features.4", 4, {1, 12, 8, 8}},
+        {"features.3", 4, {1, 12, 8, 8}},  {"features.4", 4, {1, 12, 8, 8}},
         {"classifier", 2, {1, 5}},
     };
     assert_int_equal(egcam_torch_layers_count(layers), 7);
@@ -394,9 +389,9 @@ static void test_list_layers(void **state)
     egcam_torch_layers_free(layers);
 
     /* Modules in a branch have no shape to report. */
-    assert_int_equal(egcam_torch_list_layers(ctx, path_of("branchy", ".pt", NULL), 3, 16, 16,
-                                             NULL, &layers),
-                     EGCAM_OK);
+    assert_int_equal(
+        egcam_torch_list_layers(ctx, path_of("branchy", ".pt", NULL), 3, 16, 16, NULL, &layers),
+        EGCAM_OK);
     assert_int_equal(egcam_torch_layers_count(layers), 2);
     int64_t shape[4];
     assert_int_equal(egcam_torch_layers_shape(layers, 0, shape), 0);
@@ -404,18 +399,18 @@ static void test_list_layers(void **state)
     egcam_torch_layers_free(NULL);
     assert_int_equal(egcam_torch_layers_count(NULL), 0);
 
-    assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 0, 16, 16,
-                                             NULL, &layers),
-                     EGCAM_E_EMPTY);
+    assert_int_equal(
+        egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 0, 16, 16, NULL, &layers),
+        EGCAM_E_EMPTY);
     /* A shape the model rejects. */
-    assert_int_equal(egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 2, 16, 16,
-                                             NULL, &layers),
-                     EGCAM_E_BACKEND);
+    assert_int_equal(
+        egcam_torch_list_layers(ctx, path_of("plain_cnn", ".pt", NULL), 2, 16, 16, NULL, &layers),
+        EGCAM_E_BACKEND);
     assert_null(layers);
     /* A file that is not a model. */
-    assert_int_equal(egcam_torch_list_layers(ctx, path_of("cases.txt", NULL, NULL), 3, 16, 16,
-                                             NULL, &layers),
-                     EGCAM_E_FORMAT);
+    assert_int_equal(
+        egcam_torch_list_layers(ctx, path_of("cases.txt", NULL, NULL), 3, 16, 16, NULL, &layers),
+        EGCAM_E_FORMAT);
     assert_non_null(strstr(egcam_ctx_last_error(ctx), "not a TorchScript model"));
     assert_null(layers);
     egcam_ctx_free(ctx);

@@ -339,8 +339,7 @@ static void test_channels_last(void **state)
     }
     assert_int_equal(egcam_torch_layers_layout(layers, 999, NULL), 0);
     egcam_torch_layers_free(layers);
-    assert_int_equal(egcam_torch_list_layers(ctx, fixture("tiny_vit.pt"), 3, 16, 16, NULL,
-                                             &layers),
+    assert_int_equal(egcam_torch_list_layers(ctx, fixture("tiny_vit.pt"), 3, 16, 16, NULL, &layers),
                      EGCAM_OK);
     for (size_t i = 0; i < egcam_torch_layers_count(layers); i++)
         if (strcmp(egcam_torch_layers_path(layers, i), "blocks.1.norm1") == 0) {
@@ -368,8 +367,7 @@ static void test_zero_gradient_layer(void **state)
     assert_int_equal(explain(ctx, fixture("tiny_vit.pt"), "blocks.1", &opts, &res), EGCAM_OK);
     assert_int_equal(egcam_result_flags(res), EGCAM_RESULT_ZERO_GRADIENT);
     egcam_result_free(res);
-    assert_int_equal(explain(ctx, fixture("tiny_vit.pt"), "blocks.1.norm1", &opts, &res),
-                     EGCAM_OK);
+    assert_int_equal(explain(ctx, fixture("tiny_vit.pt"), "blocks.1.norm1", &opts, &res), EGCAM_OK);
     assert_int_equal(egcam_result_flags(res), 0);
     egcam_result_free(res);
     egcam_ctx_free(ctx);
@@ -393,9 +391,9 @@ static void test_aliased_module(void **state)
     egcam_result_free(b);
     /* Both names are listed, with the same shape. */
     egcam_torch_layers *layers;
-    assert_int_equal(egcam_torch_list_layers(ctx, fixture("hostile/aliased.pt"), 3, 16, 16, NULL,
-                                             &layers),
-                     EGCAM_OK);
+    assert_int_equal(
+        egcam_torch_list_layers(ctx, fixture("hostile/aliased.pt"), 3, 16, 16, NULL, &layers),
+        EGCAM_OK);
     int64_t sa[4], sb[4];
     assert_int_equal(egcam_torch_layers_shape(layers, 0, sa), 4);
     assert_int_equal(egcam_torch_layers_shape(layers, 1, sb), 4);
@@ -422,9 +420,9 @@ static void test_long_unknown_layer(void **state)
     assert_mentions(ctx, "(10000 characters)");
     assert_mentions(ctx, "closest: chain.12");
     assert_true(strlen(egcam_ctx_last_error(ctx)) < 400);
-    assert_int_equal(egcam_torch_open(ctx, fixture("hostile/many_modules.pt"), "chian.1299", NULL,
-                                      &be),
-                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        egcam_torch_open(ctx, fixture("hostile/many_modules.pt"), "chian.1299", NULL, &be),
+        EGCAM_E_INVALID_ARGUMENT);
     assert_mentions(ctx, "closest: chain.1299");
     free(name);
     egcam_ctx_free(ctx);

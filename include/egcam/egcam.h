@@ -111,25 +111,25 @@ EGCAM_API const char *egcam_version_string(void);
 /* Values >= 1000 are reserved for experimental use.                        */
 /* ------------------------------------------------------------------------ */
 typedef enum egcam_status {
-    EGCAM_OK                     = 0,
-    EGCAM_E_NULL_ARGUMENT        = 1,  /* a required pointer was NULL */
-    EGCAM_E_INVALID_ARGUMENT     = 2,  /* a value outside its documented range */
-    EGCAM_E_EMPTY                = 3,  /* a size or dimension of zero */
-    EGCAM_E_SHAPE_MISMATCH       = 4,  /* tensors whose shapes do not agree */
-    EGCAM_E_NON_FINITE           = 5,  /* NaN or infinity in an input or result */
-    EGCAM_E_CLASS_OUT_OF_RANGE   = 6,  /* target class not among the logits */
-    EGCAM_E_STRUCT_SIZE          = 7,  /* struct from another header version, or
+    EGCAM_OK                   = 0,
+    EGCAM_E_NULL_ARGUMENT      = 1, /* a required pointer was NULL */
+    EGCAM_E_INVALID_ARGUMENT   = 2, /* a value outside its documented range */
+    EGCAM_E_EMPTY              = 3, /* a size or dimension of zero */
+    EGCAM_E_SHAPE_MISMATCH     = 4, /* tensors whose shapes do not agree */
+    EGCAM_E_NON_FINITE         = 5, /* NaN or infinity in an input or result */
+    EGCAM_E_CLASS_OUT_OF_RANGE = 6, /* target class not among the logits */
+    EGCAM_E_STRUCT_SIZE        = 7, /* struct from another header version, or
                                           not initialised, or reserved bytes set */
-    EGCAM_E_ABI_VERSION          = 8,  /* backend built for an ABI this library
+    EGCAM_E_ABI_VERSION        = 8, /* backend built for an ABI this library
                                           does not know */
-    EGCAM_E_MISUSE               = 9,  /* objects combined in a way the API forbids */
-    EGCAM_E_OUT_OF_MEMORY        = 10,
-    EGCAM_E_BACKEND              = 11, /* the backend failed; see the message */
-    EGCAM_E_UNSUPPORTED          = 12, /* feature not built in or not available */
-    EGCAM_E_IO                   = 13,
-    EGCAM_E_FORMAT               = 14, /* a file or buffer is not what it claims */
-    EGCAM_E_CANCELLED            = 15, /* the progress callback asked to stop */
-    EGCAM_E_INTERNAL             = 16  /* a bug in libegcam or an unknown exception */
+    EGCAM_E_MISUSE             = 9, /* objects combined in a way the API forbids */
+    EGCAM_E_OUT_OF_MEMORY      = 10,
+    EGCAM_E_BACKEND            = 11, /* the backend failed; see the message */
+    EGCAM_E_UNSUPPORTED        = 12, /* feature not built in or not available */
+    EGCAM_E_IO                 = 13,
+    EGCAM_E_FORMAT             = 14, /* a file or buffer is not what it claims */
+    EGCAM_E_CANCELLED          = 15, /* the progress callback asked to stop */
+    EGCAM_E_INTERNAL           = 16  /* a bug in libegcam or an unknown exception */
 } egcam_status;
 
 /** @return a static, human-readable name for a status; never NULL (unknown
@@ -154,10 +154,10 @@ typedef struct egcam_result egcam_result;
 /* The layout of this struct is frozen for the life of the SONAME.          */
 /* ------------------------------------------------------------------------ */
 typedef struct egcam_tensor {
-    const float *data;      /* shape[0] * ... * shape[ndim-1] floats */
-    int64_t      shape[4];  /* entries past ndim are ignored */
-    uint32_t     ndim;      /* 1..4 */
-    uint32_t     reserved;  /* 0 in a tensor you make; libegcam-image marks
+    const float *data;     /* shape[0] * ... * shape[ndim-1] floats */
+    int64_t      shape[4]; /* entries past ndim are ignored */
+    uint32_t     ndim;     /* 1..4 */
+    uint32_t     reserved; /* 0 in a tensor you make; libegcam-image marks
                                the tensors it makes here (leave it as it is) */
 } egcam_tensor;
 
@@ -184,41 +184,44 @@ EGCAM_API const char *egcam_ctx_last_error(const egcam_ctx *ctx);
 typedef int (*egcam_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 /** Install (or, with fn == NULL, remove) the progress hook of ctx. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *user);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn,
+                                                              void *user);
 
 /* ------------------------------------------------------------------------ */
 /* Configuration                                                            */
 /* ------------------------------------------------------------------------ */
 
 /* Methods (egcam_config.method). */
-#define EGCAM_METHOD_GRADCAM     1u
-#define EGCAM_METHOD_INTEGRATED  2u
-#define EGCAM_METHOD_EXPECTED    3u
+#define EGCAM_METHOD_GRADCAM    1u
+#define EGCAM_METHOD_INTEGRATED 2u
+#define EGCAM_METHOD_EXPECTED   3u
 
 /* Quadrature rules of Integrated Grad-CAM (egcam_config.rule), named as
  * Captum names its Riemann rules; nodes alpha_m and weights omega_m: */
-#define EGCAM_RULE_MIDPOINT   1u  /* (m + 1/2)/M, 1/M (default)            */
-#define EGCAM_RULE_LEFT       2u  /* m/M, 1/M                                */
-#define EGCAM_RULE_RIGHT      3u  /* (m + 1)/M, 1/M                          */
-#define EGCAM_RULE_TRAPEZOID  4u  /* m/(M-1); 1/(2(M-1)) at the ends, else
+#define EGCAM_RULE_MIDPOINT 1u /* (m + 1/2)/M, 1/M (default)            */
+#define EGCAM_RULE_LEFT     2u /* m/M, 1/M                                */
+#define EGCAM_RULE_RIGHT    3u /* (m + 1)/M, 1/M                          */
+#define EGCAM_RULE_TRAPEZOID                                                                       \
+  4u /* m/(M-1); 1/(2(M-1)) at the ends, else
                                      1/(M-1); needs M >= 2                   */
 
 /* Built-in references (egcam_config.references): the baseline b of Integrated
  * Grad-CAM, the reference set D of Expected Grad-CAM, used when
  * egcam_explain() is given no reference set. */
-#define EGCAM_REFERENCES_ZEROS    1u  /* one all-zero input (default) */
-#define EGCAM_REFERENCES_BLUR     2u  /* one Gaussian blur of the input, per
+#define EGCAM_REFERENCES_ZEROS 1u /* one all-zero input (default) */
+#define EGCAM_REFERENCES_BLUR                                                                      \
+  2u /* one Gaussian blur of the input, per
                                          channel, standard deviation blur_sigma
                                          pixels, edges replicated */
-#define EGCAM_REFERENCES_UNIFORM  3u  /* reference_count inputs of uniform
+#define EGCAM_REFERENCES_UNIFORM                                                                   \
+  3u /* reference_count inputs of uniform
                                          noise over [min(x), max(x)], drawn
                                          from the seed; Expected Grad-CAM only */
 
 /* Flags (egcam_config.flags). */
 /** Expected Grad-CAM: use the clean difference A(x) - A(x'_n) instead of
  *  A(x + eps_n) - A(x'_n). Saves N forward passes; an approximation. */
-#define EGCAM_FLAG_CLEAN_DIFFERENCE  (1u << 0)
+#define EGCAM_FLAG_CLEAN_DIFFERENCE (1u << 0)
 
 /**
  * What to explain and how. Initialise with egcam_config_init(), then change
@@ -232,37 +235,37 @@ egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *user);
  * rather than silently ignoring a setting. See docs/abi.md.
  */
 typedef struct egcam_config {
-    size_t       struct_size;     /* set by egcam_config_init() */
-    uint32_t     method;          /* EGCAM_METHOD_*; default EXPECTED */
-    int32_t      target_class;    /* logit to explain; -1 (default): the top
+    size_t       struct_size;          /* set by egcam_config_init() */
+    uint32_t     method;               /* EGCAM_METHOD_*; default EXPECTED */
+    int32_t      target_class;         /* logit to explain; -1 (default): the top
                                      logit of the input */
-    const float *target_weights;  /* optional seed over the logits: explain
+    const float *target_weights;       /* optional seed over the logits: explain
                                      sum_j w_j * logit_j (e.g. +1 for one
                                      class, -1 for another). When non-NULL it
                                      replaces target_class. Borrowed for the
                                      call. Default NULL. */
     uint32_t     target_weights_count; /* length of target_weights; must equal
                                      the number of logits */
-    uint32_t     samples;         /* N, Expected Grad-CAM; default 50 */
-    uint32_t     steps;           /* M, Integrated Grad-CAM; default 50 */
-    uint32_t     rule;            /* EGCAM_RULE_*; default MIDPOINT */
-    uint32_t     batch_size;      /* inputs per backend call; default 16.
+    uint32_t     samples;              /* N, Expected Grad-CAM; default 50 */
+    uint32_t     steps;                /* M, Integrated Grad-CAM; default 50 */
+    uint32_t     rule;                 /* EGCAM_RULE_*; default MIDPOINT */
+    uint32_t     batch_size;           /* inputs per backend call; default 16.
                                      Memory grows with it, not with N or M. */
-    uint32_t     references;      /* EGCAM_REFERENCES_*; default ZEROS */
-    uint32_t     reference_count; /* inputs in EGCAM_REFERENCES_UNIFORM;
+    uint32_t     references;           /* EGCAM_REFERENCES_*; default ZEROS */
+    uint32_t     reference_count;      /* inputs in EGCAM_REFERENCES_UNIFORM;
                                      default 16 */
-    uint32_t     flags;           /* EGCAM_FLAG_*; default 0 */
-    float        noise_level;     /* Expected Grad-CAM: sigma = noise_level *
+    uint32_t     flags;                /* EGCAM_FLAG_*; default 0 */
+    float        noise_level;          /* Expected Grad-CAM: sigma = noise_level *
                                      (max(x) - min(x)); >= 0; default 0.1;
                                      0 turns smoothing off */
-    float        blur_sigma;      /* pixels, for EGCAM_REFERENCES_BLUR; >= 0;
+    float        blur_sigma;           /* pixels, for EGCAM_REFERENCES_BLUR; >= 0;
                                      default 0: a tenth of min(H, W); values
                                      above 2 * max(H, W) act as that */
-    uint32_t     reserved0;       /* must be 0 */
-    uint32_t     reserved1;       /* must be 0 */
-    uint64_t     seed;            /* every random draw derives from it;
+    uint32_t     reserved0;            /* must be 0 */
+    uint32_t     reserved1;            /* must be 0 */
+    uint64_t     seed;                 /* every random draw derives from it;
                                      default 0x6567636d (any value is valid) */
-    uint8_t      reserved[64];    /* must be 0 */
+    uint8_t      reserved[64];         /* must be 0 */
 } egcam_config;
 
 /** Fill the first cfg_size bytes of *cfg with the defaults, and set
@@ -270,8 +273,7 @@ typedef struct egcam_config {
  *  the size of the struct your program was compiled with.
  *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, or EGCAM_E_STRUCT_SIZE when
  *  cfg_size is not a size of egcam_config this library knows. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_config_init_sized(egcam_config *cfg, size_t cfg_size);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_config_init_sized(egcam_config *cfg, size_t cfg_size);
 
 #define egcam_config_init(cfg) egcam_config_init_sized((cfg), sizeof *(cfg))
 
@@ -307,9 +309,9 @@ EGCAM_API const char *egcam_backend_name(const egcam_backend *backend);
  * @param[in]  batch_size  inputs per forward call; 0 means 16
  * @param[out] out         receives the set; free with egcam_refset_free()
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_refset_new(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *refs,
-                 uint32_t batch_size, egcam_refset **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_refset_new(egcam_ctx *ctx, egcam_backend *backend,
+                                                        const egcam_tensor *refs,
+                                                        uint32_t batch_size, egcam_refset **out);
 
 /** Number of references in the set (0 for NULL). */
 EGCAM_API uint32_t egcam_refset_count(const egcam_refset *refs);
@@ -346,10 +348,10 @@ EGCAM_API void egcam_refset_free(egcam_refset *refs);
  * since built-in references are made for each call. Pass a reference set to
  * pay for its references once. egcam_explain_cost() gives these numbers.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_explain(egcam_ctx *ctx, egcam_backend *backend, const egcam_config *cfg,
-              const egcam_tensor *input, const egcam_refset *refs,
-              egcam_result **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *backend,
+                                                     const egcam_config *cfg,
+                                                     const egcam_tensor *input,
+                                                     const egcam_refset *refs, egcam_result **out);
 
 /**
  * What egcam_explain() with these arguments costs, in backend rows, without
@@ -364,10 +366,9 @@ egcam_explain(egcam_ctx *ctx, egcam_backend *backend, const egcam_config *cfg,
  * @return EGCAM_OK, or the status egcam_explain() would fail with before
  *         its first forward. @since 0.1
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_explain_cost(egcam_ctx *ctx, const egcam_config *cfg, const egcam_tensor *input,
-                   const egcam_refset *refs, uint64_t *forward_rows, uint64_t *backward_rows,
-                   uint64_t *reference_rows);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain_cost(
+    egcam_ctx *ctx, const egcam_config *cfg, const egcam_tensor *input, const egcam_refset *refs,
+    uint64_t *forward_rows, uint64_t *backward_rows, uint64_t *reference_rows);
 
 /* ------------------------------------------------------------------------ */
 /* Results. Every pointer below is owned by the result and valid until       */
@@ -375,16 +376,18 @@ egcam_explain_cost(egcam_ctx *ctx, const egcam_config *cfg, const egcam_tensor *
 /* ------------------------------------------------------------------------ */
 
 /* Which map (egcam_result_map). */
-#define EGCAM_MAP_LAYER       1u  /* h x w: ReLU(sum_k w_k A_k(x)), not normalised */
-#define EGCAM_MAP_INPUT       2u  /* H x W: the layer map, bilinear, half-pixel
+#define EGCAM_MAP_LAYER 1u /* h x w: ReLU(sum_k w_k A_k(x)), not normalised */
+#define EGCAM_MAP_INPUT                                                                            \
+  2u /* H x W: the layer map, bilinear, half-pixel
                                      centres (align_corners = false) */
-#define EGCAM_MAP_NORMALIZED  3u  /* H x W: the input map scaled to [0, 1];
+#define EGCAM_MAP_NORMALIZED                                                                       \
+  3u /* H x W: the input map scaled to [0, 1];
                                      a constant map becomes all zeros */
 
 /** A map, row-major, with its height and width (either out pointer may be
  *  NULL). @return NULL for a NULL result or an unknown kind. */
-EGCAM_API const float *egcam_result_map(const egcam_result *res, uint32_t kind,
-                                        uint32_t *height, uint32_t *width);
+EGCAM_API const float *
+egcam_result_map(const egcam_result *res, uint32_t kind, uint32_t *height, uint32_t *width);
 
 /** The channel weights w_k of the map, one per channel of the layer. */
 EGCAM_API const float *egcam_result_weights(const egcam_result *res, uint32_t *count);
@@ -409,7 +412,7 @@ EGCAM_API double egcam_result_completeness(const egcam_result *res);
  *  depend on these activations. Typical cause: a vision transformer's last
  *  block, where only the class token reaches the head (and the tokens
  *  layout leaves it off the grid); choose an earlier block or its norm1. */
-#define EGCAM_RESULT_ZERO_GRADIENT  (1u << 0)
+#define EGCAM_RESULT_ZERO_GRADIENT (1u << 0)
 
 /** EGCAM_RESULT_* flags of a result (0 for NULL). A set flag is not an
  *  error: the maps are what the method computes, but likely not what was

@@ -35,15 +35,15 @@ extern "C" {
 /** A backward() on this batch will follow: keep what it needs (autograd
  *  state). Without this flag the forward needs no gradient, and a backend
  *  should run it in inference mode; a backward() after it is misuse. */
-#define EGCAM_FORWARD_FOR_BACKWARD  (1u << 0)
+#define EGCAM_FORWARD_FOR_BACKWARD (1u << 0)
 
 /* Every slot that can fail returns an egcam_status and may write a
  * NUL-terminated message into errbuf (errbuf_size >= 256 bytes, owned by
  * libegcam); truncation is fine. Slots must not throw or longjmp. */
 typedef struct egcam_backend_ops {
-    uint32_t    abi_version;   /* EGCAM_BACKEND_ABI_VERSION you compiled with */
-    uint32_t    struct_size;   /* sizeof(egcam_backend_ops) you compiled with */
-    const char *name;          /* short, static: "libtorch", "analytic", ... */
+    uint32_t    abi_version; /* EGCAM_BACKEND_ABI_VERSION you compiled with */
+    uint32_t    struct_size; /* sizeof(egcam_backend_ops) you compiled with */
+    const char *name;        /* short, static: "libtorch", "analytic", ... */
 
     /* ---- version 1 ---------------------------------------------------- */
 
@@ -52,8 +52,8 @@ typedef struct egcam_backend_ops {
      *  memory the backend owns, valid until the next call on self. For one
      *  input shape, K, h, w and L must not change between calls. Required. */
     egcam_status (*forward)(void *self, const egcam_tensor *inputs, uint32_t flags,
-                            egcam_tensor *activations, egcam_tensor *logits,
-                            char *errbuf, size_t errbuf_size);
+                            egcam_tensor *activations, egcam_tensor *logits, char *errbuf,
+                            size_t errbuf_size);
 
     /** For the batch of the last forward (made with EGCAM_FORWARD_FOR_BACKWARD),
      *  the gradient of sum_j seed[n*L + j] * logit_nj with respect to the
@@ -64,8 +64,8 @@ typedef struct egcam_backend_ops {
      *  Fill grad ([N, K, h, w]) with a view valid until the next call.
      *  The gradient is needed at the layer only: never below it, never for
      *  parameters. Required. */
-    egcam_status (*backward)(void *self, const float *seed, egcam_tensor *grad,
-                             char *errbuf, size_t errbuf_size);
+    egcam_status (*backward)(void *self, const float *seed, egcam_tensor *grad, char *errbuf,
+                             size_t errbuf_size);
 
     /** Free self. Called once by egcam_backend_free(). Optional (NULL: self
      *  is the caller's to free after egcam_backend_free()). */
@@ -91,9 +91,9 @@ typedef struct egcam_backend_ops {
  *         EGCAM_E_INVALID_ARGUMENT (a required slot is NULL),
  *         EGCAM_E_OUT_OF_MEMORY.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, void *self,
-                  egcam_backend **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_backend_new(egcam_ctx               *ctx,
+                                                         const egcam_backend_ops *ops, void *self,
+                                                         egcam_backend **out);
 
 /**
  * Record a failure in ctx, for code that builds on libegcam (a backend's
@@ -123,9 +123,11 @@ EGCAM_API egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status,
  *         EGCAM_E_EMPTY, EGCAM_E_INVALID_ARGUMENT (flags, sizes),
  *         EGCAM_E_BACKEND or the backend's own failure. @since 0.1
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_backend_forward(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *inputs,
-                      uint32_t flags, egcam_tensor *activations, egcam_tensor *logits);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *backend,
+                                                             const egcam_tensor *inputs,
+                                                             uint32_t            flags,
+                                                             egcam_tensor       *activations,
+                                                             egcam_tensor       *logits);
 
 /**
  * Run a backend's backward for the batch of the last forward, which must
@@ -138,9 +140,10 @@ egcam_backend_forward(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor
  * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_MISUSE, EGCAM_E_BACKEND
  *         or the backend's own failure. @since 0.1
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_backend_backward(egcam_ctx *ctx, egcam_backend *backend, const float *seed,
-                       egcam_tensor *grad);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_backend_backward(egcam_ctx     *ctx,
+                                                              egcam_backend *backend,
+                                                              const float   *seed,
+                                                              egcam_tensor  *grad);
 
 #ifdef __cplusplus
 } /* extern "C" */

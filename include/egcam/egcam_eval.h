@@ -35,10 +35,11 @@ extern "C" {
 #endif
 
 /* What removed pixels become (egcam_eval_options.fill). */
-#define EGCAM_FILL_BLUR   1u  /* a Gaussian blur of x, per channel, sigma a tenth
+#define EGCAM_FILL_BLUR                                                                            \
+  1u                        /* a Gaussian blur of x, per channel, sigma a tenth
                                  of min(H, W) pixels, edges replicated (default) */
-#define EGCAM_FILL_ZEROS  2u  /* zeros */
-#define EGCAM_FILL_MEAN   3u  /* each channel's mean over x */
+#define EGCAM_FILL_ZEROS 2u /* zeros */
+#define EGCAM_FILL_MEAN  3u /* each channel's mean over x */
 
 /** Settings of the metrics. Initialise with egcam_eval_options_init(); the
  *  same ABI rules as egcam_config apply. Every field is checked by every
@@ -48,26 +49,26 @@ extern "C" {
  *  reserved bytes EGCAM_E_STRUCT_SIZE. */
 typedef struct egcam_eval_options {
     size_t   struct_size;
-    uint32_t steps;          /* deletion/insertion: points on the curve past the
+    uint32_t steps;              /* deletion/insertion: points on the curve past the
                                 first (default 28); each step moves H*W/steps pixels */
-    uint32_t fill;           /* EGCAM_FILL_*, default BLUR */
-    uint32_t perturbations;  /* infidelity and max-sensitivity draws (default 10) */
-    uint32_t batch_size;     /* inputs per backend call (default 16); the
+    uint32_t fill;               /* EGCAM_FILL_*, default BLUR */
+    uint32_t perturbations;      /* infidelity and max-sensitivity draws (default 10) */
+    uint32_t batch_size;         /* inputs per backend call (default 16); the
                                 explanations of max-sensitivity batch as their
                                 egcam_config says */
     float    infidelity_sigma;   /* perturbation I ~ N(0, s^2) with s = this times
                                     (max(x) - min(x)); >= 0; default 0.05 */
     float    sensitivity_radius; /* max-sensitivity: x + U(-r, r) per element,
                                     in input units; >= 0; default 0.02 (Captum's) */
-    uint64_t seed;           /* default 0x6567636d */
-    uint8_t  reserved[32];   /* must be 0 */
+    uint64_t seed;               /* default 0x6567636d */
+    uint8_t  reserved[32];       /* must be 0 */
 } egcam_eval_options;
 
 /** Fill the first size bytes of *opts with the defaults and set struct_size.
  *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, or EGCAM_E_STRUCT_SIZE when size
  *  is not a size of egcam_eval_options this library knows. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_options_init_sized(egcam_eval_options *opts, size_t size);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_options_init_sized(egcam_eval_options *opts,
+                                                                     size_t              size);
 #define egcam_eval_options_init(o) egcam_eval_options_init_sized((o), sizeof *(o))
 
 /**
@@ -86,10 +87,12 @@ egcam_eval_options_init_sized(egcam_eval_options *opts, size_t size);
  * @param[out] auc    the area; required
  * @param[out] curve  steps + 1 floats, or NULL
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_deletion(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *input,
-                    const float *map, int32_t target_class, uint32_t insertion,
-                    const egcam_eval_options *opts, double *auc, float *curve);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_deletion(egcam_ctx *ctx, egcam_backend *backend,
+                                                           const egcam_tensor *input,
+                                                           const float *map, int32_t target_class,
+                                                           uint32_t                  insertion,
+                                                           const egcam_eval_options *opts,
+                                                           double *auc, float *curve);
 
 /**
  * Infidelity (Yeh et al. 2019, as Captum's infidelity() with
@@ -106,10 +109,11 @@ egcam_eval_deletion(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *
  * Costs N + 1 forward rows, in batches of opts->batch_size. Uses
  * EGCAM_MAP_INPUT.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_infidelity(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *input,
-                      const float *map, int32_t target_class, const egcam_eval_options *opts,
-                      double *infidelity);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_infidelity(egcam_ctx *ctx, egcam_backend *backend,
+                                                             const egcam_tensor *input,
+                                                             const float *map, int32_t target_class,
+                                                             const egcam_eval_options *opts,
+                                                             double                   *infidelity);
 
 /**
  * Max-sensitivity (Yeh et al. 2019, as Captum's sensitivity_max() with its
@@ -139,9 +143,9 @@ egcam_eval_sensitivity(egcam_ctx *ctx, egcam_backend *backend, const egcam_confi
  *         (height or width 0), EGCAM_E_INVALID_ARGUMENT (a negative value,
  *         a map too large), EGCAM_E_NON_FINITE.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_complexity(egcam_ctx *ctx, const float *map, uint32_t height, uint32_t width,
-                      double *complexity);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_complexity(egcam_ctx *ctx, const float *map,
+                                                             uint32_t height, uint32_t width,
+                                                             double *complexity);
 
 /**
  * Average drop and increase in confidence (Chattopadhyay et al. 2018): the
@@ -150,9 +154,10 @@ egcam_eval_complexity(egcam_ctx *ctx, const float *map, uint32_t height, uint32_
  * 0); *increase = 1 when O > Y, else 0. Averaged over images by the caller
  * (times 100 for %). Costs one forward call of 2 rows.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_confidence(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor *input,
-                      const float *map, int32_t target_class, double *drop, int *increase);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_confidence(egcam_ctx *ctx, egcam_backend *backend,
+                                                             const egcam_tensor *input,
+                                                             const float *map, int32_t target_class,
+                                                             double *drop, int *increase);
 
 /**
  * Pointing game (Zhang et al. 2016) and energy-based pointing game (Wang et
@@ -166,9 +171,10 @@ egcam_eval_confidence(egcam_ctx *ctx, egcam_backend *backend, const egcam_tensor
  *         y1 > height, a negative value, or a map too large),
  *         EGCAM_E_NON_FINITE.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_eval_pointing(egcam_ctx *ctx, const float *map, uint32_t height, uint32_t width,
-                    const uint32_t box[4], int *hit, double *energy);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_pointing(egcam_ctx *ctx, const float *map,
+                                                           uint32_t height, uint32_t width,
+                                                           const uint32_t box[4], int *hit,
+                                                           double *energy);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -28,11 +28,11 @@ extern "C" {
 /* of the SONAME.                                                           */
 /* ------------------------------------------------------------------------ */
 typedef struct egcam_image {
-    uint8_t *pixels;    /* height * width * channels bytes */
+    uint8_t *pixels; /* height * width * channels bytes */
     uint32_t width;
     uint32_t height;
-    uint32_t channels;  /* 1 gray, 3 RGB, 4 RGBA */
-    uint32_t reserved;  /* 0 in an image you make; the library marks its
+    uint32_t channels; /* 1 gray, 3 RGB, 4 RGBA */
+    uint32_t reserved; /* 0 in an image you make; the library marks its
                            own here (leave it as it is) */
 } egcam_image;
 
@@ -41,9 +41,9 @@ typedef struct egcam_image {
  *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_EMPTY (a size of 0),
  *  EGCAM_E_INVALID_ARGUMENT (channels; more than EGCAM_PNG_MAX_PIXELS),
  *  EGCAM_E_OUT_OF_MEMORY. @since 0.1 */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_image_new(egcam_ctx *ctx, uint32_t width, uint32_t height, uint32_t channels,
-                egcam_image **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_image_new(egcam_ctx *ctx, uint32_t width,
+                                                       uint32_t height, uint32_t channels,
+                                                       egcam_image **out);
 
 /** Free an image libegcam made (its pixels too). NULL, and an image you
  *  made yourself, are left alone. */
@@ -55,8 +55,8 @@ EGCAM_API void egcam_image_free(egcam_image *image);
  *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_INVALID_ARGUMENT (ndim;
  *  more than 2^40 elements), EGCAM_E_EMPTY (a dimension <= 0),
  *  EGCAM_E_OUT_OF_MEMORY. @since 0.1 */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_tensor_new(egcam_ctx *ctx, const int64_t *shape, uint32_t ndim, egcam_tensor **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_tensor_new(egcam_ctx *ctx, const int64_t *shape,
+                                                        uint32_t ndim, egcam_tensor **out);
 
 /** Free a tensor libegcam made (its data too). NULL, and a tensor you made
  *  yourself, are left alone. */
@@ -71,7 +71,7 @@ typedef struct egcam_bytes egcam_bytes;
 
 /** The bytes and their count, owned by bytes (NULL and 0 for NULL). */
 EGCAM_API const void *egcam_bytes_data(const egcam_bytes *bytes);
-EGCAM_API size_t egcam_bytes_size(const egcam_bytes *bytes);
+EGCAM_API size_t      egcam_bytes_size(const egcam_bytes *bytes);
 /** NULL is a no-op. */
 EGCAM_API void egcam_bytes_free(egcam_bytes *bytes);
 
@@ -114,13 +114,13 @@ EGCAM_API void egcam_bytes_free(egcam_bytes *bytes);
  *         the message quotes libpng), EGCAM_E_INVALID_ARGUMENT (channels),
  *         EGCAM_E_NULL_ARGUMENT, EGCAM_E_OUT_OF_MEMORY.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_png_read(egcam_ctx *ctx, const char *path, uint32_t channels, egcam_image **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_png_read(egcam_ctx *ctx, const char *path,
+                                                      uint32_t channels, egcam_image **out);
 
 /** egcam_png_read() from size bytes in memory (0 bytes: EGCAM_E_FORMAT). */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_png_decode(egcam_ctx *ctx, const void *data, size_t size, uint32_t channels,
-                 egcam_image **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_png_decode(egcam_ctx *ctx, const void *data,
+                                                        size_t size, uint32_t channels,
+                                                        egcam_image **out);
 
 /** Write an 8-bit PNG: gray, RGB or RGBA after image->channels.
  *  The file is written to a temporary name beside path and renamed onto
@@ -133,14 +133,14 @@ egcam_png_decode(egcam_ctx *ctx, const void *data, size_t size, uint32_t channel
  *  EGCAM_E_INVALID_ARGUMENT (channels not 1, 3 or 4; more than 1000000
  *  pixels a side or 4 GiB in all, libpng's limits), EGCAM_E_IO (with the
  *  system's reason), EGCAM_E_OUT_OF_MEMORY. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_png_write(egcam_ctx *ctx, const char *path, const egcam_image *image);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_png_write(egcam_ctx *ctx, const char *path,
+                                                       const egcam_image *image);
 
 /** The same PNG, made in memory (an image to send, not to store).
  *  @param[out] out  free with egcam_bytes_free(); NULL on failure
  *  @since 0.1 */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_png_encode(egcam_ctx *ctx, const egcam_image *image, egcam_bytes **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_png_encode(egcam_ctx *ctx, const egcam_image *image,
+                                                        egcam_bytes **out);
 
 /* ------------------------------------------------------------------------ */
 /* NumPy .npy files: little-endian float32 in C order, 1 to 4 dimensions.    */
@@ -155,13 +155,13 @@ egcam_png_encode(egcam_ctx *ctx, const egcam_image *image, egcam_bytes **out);
  *  dtype, Fortran order, 0 or more than 4 dimensions, more than 2^40
  *  elements, truncated data), EGCAM_E_EMPTY (a dimension of 0: an empty
  *  array), EGCAM_E_NULL_ARGUMENT, EGCAM_E_OUT_OF_MEMORY. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_npy_read(egcam_ctx *ctx, const char *path, egcam_tensor **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_npy_read(egcam_ctx *ctx, const char *path,
+                                                      egcam_tensor **out);
 
 /** egcam_npy_read() from size bytes in memory (0 bytes: EGCAM_E_FORMAT).
  *  @since 0.1 */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_npy_decode(egcam_ctx *ctx, const void *data, size_t size, egcam_tensor **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_npy_decode(egcam_ctx *ctx, const void *data,
+                                                        size_t size, egcam_tensor **out);
 
 /** Write a tensor as a .npy file (format 1.0, '<f4'), byte for byte as
  *  NumPy 1.24's np.save: the header padded so that the data start at a
@@ -171,14 +171,14 @@ egcam_npy_decode(egcam_ctx *ctx, const void *data, size_t size, egcam_tensor **o
  *  not valid), EGCAM_E_INVALID_ARGUMENT (ndim not 1..4, over 2^40
  *  elements), EGCAM_E_EMPTY (a dimension <= 0), EGCAM_E_IO (with the
  *  system's reason), EGCAM_E_OUT_OF_MEMORY. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_npy_write(egcam_ctx *ctx, const char *path, const egcam_tensor *tensor);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_npy_write(egcam_ctx *ctx, const char *path,
+                                                       const egcam_tensor *tensor);
 
 /** The same .npy file, made in memory.
  *  @param[out] out  free with egcam_bytes_free(); NULL on failure
  *  @since 0.1 */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_npy_encode(egcam_ctx *ctx, const egcam_tensor *tensor, egcam_bytes **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_npy_encode(egcam_ctx *ctx, const egcam_tensor *tensor,
+                                                        egcam_bytes **out);
 
 /* ------------------------------------------------------------------------ */
 /* Preprocessing: image -> model input [C, H, W]                            */
@@ -192,25 +192,25 @@ egcam_npy_encode(egcam_ctx *ctx, const egcam_tensor *tensor, egcam_bytes **out);
  */
 typedef struct egcam_preprocess {
     size_t   struct_size;
-    uint32_t width, height;  /* output size; 0: the image's */
-    uint32_t channels;       /* 1 or 3; 0: the image's (RGBA counts as 3).
+    uint32_t width, height; /* output size; 0: the image's */
+    uint32_t channels;      /* 1 or 3; 0: the image's (RGBA counts as 3).
                                 Gray becomes RGB by repetition; RGB becomes
                                 gray by ITU-R BT.601 luma. */
-    uint32_t reserved0;      /* must be 0 */
-    float    mean[3];        /* per channel, after scaling to [0, 1] */
-    float    std[3];         /* per channel, > 0 */
-    uint8_t  reserved[32];   /* must be 0 */
+    uint32_t reserved0;     /* must be 0 */
+    float    mean[3];       /* per channel, after scaling to [0, 1] */
+    float    std[3];        /* per channel, > 0 */
+    uint8_t  reserved[32];  /* must be 0 */
 } egcam_preprocess;
 
 /** Identity preprocessing over the first size bytes of *p. */
 EGCAM_API EGCAM_NODISCARD egcam_status egcam_preprocess_init_sized(egcam_preprocess *p,
-                                                                   size_t size);
+                                                                   size_t            size);
 #define egcam_preprocess_init(p) egcam_preprocess_init_sized((p), sizeof *(p))
 
 /** The torchvision ImageNet preset: 3 channels, mean (0.485, 0.456, 0.406),
  *  std (0.229, 0.224, 0.225); the size is left to the caller. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_preprocess_init_imagenet_sized(egcam_preprocess *p, size_t size);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_preprocess_init_imagenet_sized(egcam_preprocess *p,
+                                                                            size_t            size);
 #define egcam_preprocess_init_imagenet(p) egcam_preprocess_init_imagenet_sized((p), sizeof *(p))
 
 /**
@@ -220,18 +220,19 @@ egcam_preprocess_init_imagenet_sized(egcam_preprocess *p, size_t size);
  * and normalise: out = (pixel / 255 - mean) / std.
  * @param[out] out  [C, H, W]; free with egcam_tensor_free()
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_preprocess_image(egcam_ctx *ctx, const egcam_image *image, const egcam_preprocess *p,
-                       egcam_tensor **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_preprocess_image(egcam_ctx              *ctx,
+                                                              const egcam_image      *image,
+                                                              const egcam_preprocess *p,
+                                                              egcam_tensor          **out);
 
 /* ------------------------------------------------------------------------ */
 /* Pictures                                                                 */
 /* ------------------------------------------------------------------------ */
 
-#define EGCAM_COLORMAP_TURBO    1u
-#define EGCAM_COLORMAP_JET      2u
-#define EGCAM_COLORMAP_VIRIDIS  3u
-#define EGCAM_COLORMAP_INFERNO  4u
+#define EGCAM_COLORMAP_TURBO   1u
+#define EGCAM_COLORMAP_JET     2u
+#define EGCAM_COLORMAP_VIRIDIS 3u
+#define EGCAM_COLORMAP_INFERNO 4u
 
 /** The colour of v in a colour map, into rgb[3]: v is clamped to [0, 1]
  *  (NaN counts as 0), then entry floor(v * 256) of the map's 256 (255 for
@@ -255,9 +256,11 @@ EGCAM_API uint32_t egcam_colormap_by_name(const char *name);
  *         EGCAM_E_INVALID_ARGUMENT (opacity, colour map, image too large),
  *         EGCAM_E_NULL_ARGUMENT, EGCAM_E_EMPTY, EGCAM_E_OUT_OF_MEMORY.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_render_overlay(egcam_ctx *ctx, const egcam_image *image, const float *map, uint32_t height,
-                     uint32_t width, uint32_t colormap, float opacity, egcam_image **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_render_overlay(egcam_ctx         *ctx,
+                                                            const egcam_image *image,
+                                                            const float *map, uint32_t height,
+                                                            uint32_t width, uint32_t colormap,
+                                                            float opacity, egcam_image **out);
 
 /** One tile of a panel: a picture and the caption written under it. Passed
  *  as an array, so its layout is frozen for the life of the SONAME; the
@@ -276,9 +279,10 @@ typedef struct egcam_panel_tile {
  * 128 pixels, so small images stay legible; the text scales with it.
  * @param[out] out  RGB; free with egcam_image_free()
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_render_panel(egcam_ctx *ctx, const egcam_panel_tile *tiles, uint32_t count,
-                   const char *title, egcam_image **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_render_panel(egcam_ctx              *ctx,
+                                                          const egcam_panel_tile *tiles,
+                                                          uint32_t count, const char *title,
+                                                          egcam_image **out);
 
 #ifdef __cplusplus
 } /* extern "C" */

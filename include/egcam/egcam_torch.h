@@ -46,36 +46,38 @@ extern "C" {
  * grid), explaining fails with EGCAM_E_UNSUPPORTED naming the other
  * layout, unless EGCAM_TORCH_FLAG_KEEP_LAYOUT is set.
  * egcam_torch_layers_layout() tells which layout each module needs. */
-#define EGCAM_TORCH_LAYOUT_CHANNELS       1u  /* [N, K, h, w] as they are (default) */
-#define EGCAM_TORCH_LAYOUT_TOKENS         2u  /* [N, T, D] tokens of a vision
+#define EGCAM_TORCH_LAYOUT_CHANNELS 1u /* [N, K, h, w] as they are (default) */
+#define EGCAM_TORCH_LAYOUT_TOKENS                                                                  \
+  2u /* [N, T, D] tokens of a vision
                                                  transformer: the first
                                                  prefix_tokens (class token...)
                                                  are dropped, the rest laid on a
                                                  grid_height x grid_width grid
                                                  of D channels */
-#define EGCAM_TORCH_LAYOUT_CHANNELS_LAST  3u  /* [N, h, w, K]: Swin's and
+#define EGCAM_TORCH_LAYOUT_CHANNELS_LAST                                                           \
+  3u /* [N, h, w, K]: Swin's and
                                                  ConvNeXt's blocks, permuted
                                                  outputs */
 
 /* Flags (egcam_torch_options.flags). */
 /** Take the layout as given: skip the check that refuses a 4-D output
  *  whose grid fits the input only in the other channel order. */
-#define EGCAM_TORCH_FLAG_KEEP_LAYOUT  (1u << 0)
+#define EGCAM_TORCH_FLAG_KEEP_LAYOUT (1u << 0)
 
 /**
  * Options of egcam_torch_open(). Initialise with egcam_torch_options_init();
  * the same ABI rules as egcam_config apply (struct_size, zero reserved tail).
  */
 typedef struct egcam_torch_options {
-    size_t      struct_size;    /* set by egcam_torch_options_init() */
-    const char *device;         /* NULL or "cpu" (default), "cuda", "cuda:N";
+    size_t      struct_size;     /* set by egcam_torch_options_init() */
+    const char *device;          /* NULL or "cpu" (default), "cuda", "cuda:N";
                                    borrowed for the call. CUDA needs a LibTorch
                                    built with it (else EGCAM_E_UNSUPPORTED). */
-    uint32_t    layout;         /* EGCAM_TORCH_LAYOUT_*; default CHANNELS */
-    uint32_t    prefix_tokens;  /* TOKENS: leading tokens off the grid;
+    uint32_t    layout;          /* EGCAM_TORCH_LAYOUT_*; default CHANNELS */
+    uint32_t    prefix_tokens;   /* TOKENS: leading tokens off the grid;
                                    default 1 (one class token) */
-    uint32_t    grid_height;    /* TOKENS: 0 (default): a square grid */
-    uint32_t    grid_width;     /* TOKENS: 0 (default): a square grid */
+    uint32_t    grid_height;     /* TOKENS: 0 (default): a square grid */
+    uint32_t    grid_width;      /* TOKENS: 0 (default): a square grid */
     uint64_t    max_model_bytes; /* the most bytes the model file's records
                                    may hold once inflated, in all: a larger
                                    file is refused (EGCAM_E_FORMAT) before
@@ -83,13 +85,13 @@ typedef struct egcam_torch_options {
                                    the file's size plus 64 MiB, at most
                                    16 GiB. Debug records are not counted:
                                    they are never read. */
-    uint32_t    flags;          /* EGCAM_TORCH_FLAG_*; default 0 */
-    uint8_t     reserved[28];   /* must be 0 */
+    uint32_t    flags;           /* EGCAM_TORCH_FLAG_*; default 0 */
+    uint8_t     reserved[28];    /* must be 0 */
 } egcam_torch_options;
 
 /** Fill the first size bytes of *opts with the defaults. */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_torch_options_init_sized(egcam_torch_options *opts, size_t size);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_torch_options_init_sized(egcam_torch_options *opts,
+                                                                      size_t               size);
 
 #define egcam_torch_options_init(opts) egcam_torch_options_init_sized((opts), sizeof *(opts))
 
@@ -116,9 +118,10 @@ egcam_torch_options_init_sized(egcam_torch_options *opts, size_t size);
  * output in the wrong channel order (see the layouts above); with
  * EGCAM_E_OUT_OF_MEMORY when LibTorch cannot allocate.
  */
-EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char *layer,
-                 const egcam_torch_options *opts, egcam_backend **out);
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path,
+                                                        const char                *layer,
+                                                        const egcam_torch_options *opts,
+                                                        egcam_backend            **out);
 
 /** Every module of a model with the shape of its output for one input. */
 typedef struct egcam_torch_layers egcam_torch_layers;
@@ -132,9 +135,8 @@ typedef struct egcam_torch_layers egcam_torch_layers;
  * @param[out] out  free with egcam_torch_layers_free()
  */
 EGCAM_API EGCAM_NODISCARD egcam_status
-egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uint32_t channels,
-                        uint32_t height, uint32_t width, const egcam_torch_options *opts,
-                        egcam_torch_layers **out);
+egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uint32_t channels, uint32_t height,
+                        uint32_t width, const egcam_torch_options *opts, egcam_torch_layers **out);
 
 /** Number of modules listed (0 for NULL). */
 EGCAM_API size_t egcam_torch_layers_count(const egcam_torch_layers *layers);

@@ -14,8 +14,8 @@
 #define EGCAM_VERSION_PATCH 0
 
 /* MAJOR*10000 + MINOR*100 + PATCH, comparable with egcam_version_number(). */
-#define EGCAM_VERSION_NUMBER \
-    (EGCAM_VERSION_MAJOR * 10000 + EGCAM_VERSION_MINOR * 100 + EGCAM_VERSION_PATCH)
+#define EGCAM_VERSION_NUMBER                                                                       \
+  (EGCAM_VERSION_MAJOR * 10000 + EGCAM_VERSION_MINOR * 100 + EGCAM_VERSION_PATCH)
 
 #define EGCAM_VERSION_STRING "0.1.0"
 

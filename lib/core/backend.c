@@ -58,8 +58,7 @@ const char *egcam_backend_name(const egcam_backend *be) { return be ? be->ops.na
  * thread-local object is unique to its thread while the thread lives. */
 static _Thread_local char thread_token;
 
-egcam_status egcam__backend_enter(egcam_ctx *ctx, egcam_backend *be, const char *fn,
-                                  int *entered)
+egcam_status egcam__backend_enter(egcam_ctx *ctx, egcam_backend *be, const char *fn, int *entered)
 {
     const void *me = ctx ? (const void *)ctx : (const void *)&thread_token;
     const void *idle = NULL;
@@ -124,11 +123,13 @@ static egcam_status check_rows(egcam_ctx *ctx, const egcam_backend *be, const eg
         if (t->shape[i] < 0 || t->shape[i] > (int64_t)1 << 30)
             return egcam__fail(ctx, EGCAM_E_BACKEND,
                                "backend '%s' returned %s of shape %s: dimension %u is out of "
-                               "range", be->ops.name, what, shape, i);
+                               "range",
+                               be->ops.name, what, shape, i);
     }
     if (!t->data)
-        return egcam__fail(ctx, EGCAM_E_BACKEND, "backend '%s' returned %s of shape %s with no data",
-                           be->ops.name, what, shape);
+        return egcam__fail(ctx, EGCAM_E_BACKEND,
+                           "backend '%s' returned %s of shape %s with no data", be->ops.name, what,
+                           shape);
     return EGCAM_OK;
 }
 
@@ -136,8 +137,8 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
                             egcam__shape item, uint32_t flags, egcam__dims *dims,
                             egcam__forward_out *out)
 {
-    egcam_tensor in = {inputs, {(int64_t)rows, (int64_t)item.c, (int64_t)item.h, (int64_t)item.w},
-                       4, 0};
+    egcam_tensor in = {
+        inputs, {(int64_t)rows, (int64_t)item.c, (int64_t)item.h, (int64_t)item.w}, 4, 0};
     egcam_tensor acts = {0}, logits = {0};
     char msg[EGCAM__ERRBUF_SIZE] = "";
     be->pending_rows = 0;
@@ -154,7 +155,8 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
         !egcam__count(rows, classes))
         return egcam__fail(ctx, EGCAM_E_BACKEND,
                            "backend '%s' returned activations [%zu,%zu,%zu] and %zu logits per "
-                           "row: too large", be->ops.name, act.c, act.h, act.w, classes);
+                           "row: too large",
+                           be->ops.name, act.c, act.h, act.w, classes);
     if (!dims->known) {
         dims->known = 1;
         dims->act = act;
@@ -164,8 +166,8 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
         return egcam__fail(ctx, EGCAM_E_BACKEND,
                            "backend '%s' changed shapes between calls: activations [%zu,%zu,%zu] "
                            "then [%zu,%zu,%zu], %zu then %zu logits",
-                           be->ops.name, dims->act.c, dims->act.h, dims->act.w, act.c, act.h,
-                           act.w, dims->classes, classes);
+                           be->ops.name, dims->act.c, dims->act.h, dims->act.w, act.c, act.h, act.w,
+                           dims->classes, classes);
     }
     out->acts = acts.data;
     out->logits = logits.data;
@@ -198,8 +200,7 @@ egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *see
 /* ---- the public wrappers: the same checks, for callers outside the engine */
 
 egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egcam_tensor *inputs,
-                                   uint32_t flags, egcam_tensor *activations,
-                                   egcam_tensor *logits)
+                                   uint32_t flags, egcam_tensor *activations, egcam_tensor *logits)
 {
     egcam__clear_error(ctx);
     if (!be || !activations || !logits)
@@ -231,10 +232,11 @@ egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egca
     egcam__backend_leave(be, entered);
     if (st != EGCAM_OK)
         return st;
-    *activations = (egcam_tensor){fw.acts,
-                                  {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h,
-                                   (int64_t)dims.act.w},
-                                  4, 0};
+    *activations = (egcam_tensor){
+        fw.acts,
+        {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h, (int64_t)dims.act.w},
+        4,
+        0};
     *logits = (egcam_tensor){fw.logits, {(int64_t)rows, (int64_t)dims.classes}, 2, 0};
     return EGCAM_OK;
 }
@@ -264,9 +266,7 @@ egcam_status egcam_backend_backward(egcam_ctx *ctx, egcam_backend *be, const flo
     egcam__backend_leave(be, entered);
     if (st != EGCAM_OK)
         return st;
-    *grad = (egcam_tensor){g,
-                           {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h,
-                            (int64_t)dims.act.w},
-                           4, 0};
+    *grad = (egcam_tensor){
+        g, {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h, (int64_t)dims.act.w}, 4, 0};
     return EGCAM_OK;
 }

@@ -3,7 +3,6 @@
 
 #include "core.h"
 
-
 egcam_status egcam_config_init_sized(egcam_config *cfg, size_t cfg_size)
 {
     egcam_status st = egcam__versioned_init(cfg, cfg_size, sizeof *cfg);
@@ -32,7 +31,8 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
     if (cfg->method < EGCAM_METHOD_GRADCAM || cfg->method > EGCAM_METHOD_EXPECTED)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
                            "config.method is %u; expected EGCAM_METHOD_GRADCAM (1), "
-                           "_INTEGRATED (2) or _EXPECTED (3)", cfg->method);
+                           "_INTEGRATED (2) or _EXPECTED (3)",
+                           cfg->method);
     if (cfg->target_class < -1)
         return egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
                            "config.target_class is %d; a class index or -1 for the top logit",

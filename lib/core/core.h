@@ -11,9 +11,9 @@
 
 /* ---- context (ctx.c) -------------------------------------------------------- */
 struct egcam_ctx {
-    char              error[EGCAM__ERRBUF_SIZE];
+    char error[EGCAM__ERRBUF_SIZE];
     egcam_progress_fn progress;
-    void             *progress_user;
+    void *progress_user;
 };
 
 /* Ask the progress hook whether to go on; EGCAM_E_CANCELLED if not. */
@@ -21,8 +21,8 @@ egcam_status egcam__progress(egcam_ctx *ctx, uint64_t done, uint64_t total);
 
 /* ---- backend (backend.c) ---------------------------------------------------- */
 struct egcam_backend {
-    egcam_backend_ops ops;  /* the caller's table, widened to this version */
-    void             *self;
+    egcam_backend_ops ops; /* the caller's table, widened to this version */
+    void *self;
     /* Who is inside a call on this backend: the caller's ctx, or for a
      * NULL ctx the calling thread's token; NULL when idle. A backend serves
      * one call at a time, and a second caller gets EGCAM_E_MISUSE rather
@@ -32,24 +32,24 @@ struct egcam_backend {
      * of the last forward when it was an egcam_backend_forward() made for
      * backward. Every forward and backward resets it; only that public
      * forward sets it, never the engine's own forwards. */
-    size_t            pending_rows;
-    egcam__shape      pending_act;
+    size_t pending_rows;
+    egcam__shape pending_act;
 };
 
 /* ---- reference sets (refset.c) ---------------------------------------------- */
 struct egcam_refset {
     const egcam_backend *backend;
-    egcam__shape         input;
-    egcam__dims          dims;
-    size_t               count;
-    float               *inputs;  /* count x input size */
-    float               *acts;    /* count x activation size */
+    egcam__shape input;
+    egcam__dims dims;
+    size_t count;
+    float *inputs; /* count x input size */
+    float *acts;   /* count x activation size */
 };
 
 /* Fill a set from `count` inputs already in `inputs` (ownership moves to the
  * set, which the caller made with calloc) by forwarding them. */
-egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset *set,
-                                size_t batch, uint64_t progress_total);
+egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset *set, size_t batch,
+                                uint64_t progress_total);
 /* The built-in references of cfg for input x, as a new set. */
 egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
                                    const float *x, egcam__shape shape, egcam_refset **out);
@@ -62,33 +62,33 @@ egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egca
  * weight * G(z). */
 typedef struct egcam__sample {
     uint32_t ref;
-    double   alpha;
-    double   weight;
-    egcam__rng noise;   /* draws eps when the plan is noisy */
+    double alpha;
+    double weight;
+    egcam__rng noise; /* draws eps when the plan is noisy */
 } egcam__sample;
 
 /* Where a plan's references come from. */
 typedef enum egcam__refs_source {
-    EGCAM__REFS_NONE,     /* Grad-CAM takes none */
-    EGCAM__REFS_CALLER,   /* the set given to egcam_explain() */
-    EGCAM__REFS_BUILTIN   /* cfg->references, made for the call */
+    EGCAM__REFS_NONE,   /* Grad-CAM takes none */
+    EGCAM__REFS_CALLER, /* the set given to egcam_explain() */
+    EGCAM__REFS_BUILTIN /* cfg->references, made for the call */
 } egcam__refs_source;
 
 typedef struct egcam__plan {
     uint32_t method;
-    uint64_t count;          /* gradient evaluations */
-    int      point_at_input; /* the one point is x: its forward gives A(x) too */
-    int      difference;     /* gradients weighed by A(top) - A(ref); the
+    uint64_t count;     /* gradient evaluations */
+    int point_at_input; /* the one point is x: its forward gives A(x) too */
+    int difference;     /* gradients weighed by A(top) - A(ref); the
                                 gradient term is then the attribution, else
                                 the attribution is A(x) (.) the term */
-    int      noisy;          /* eps != 0 */
-    int      noisy_diff;     /* the difference taken at x + eps: A(x + eps)
+    int noisy;          /* eps != 0 */
+    int noisy_diff;     /* the difference taken at x + eps: A(x + eps)
                                 needs its own forward */
-    double   sigma;          /* standard deviation of eps */
+    double sigma;       /* standard deviation of eps */
     uint32_t rule;
     egcam__refs_source references;
     const egcam_refset *refs; /* the caller's set (EGCAM__REFS_CALLER) */
-    uint32_t ref_count;      /* references the samples draw from */
+    uint32_t ref_count;       /* references the samples draw from */
     uint64_t seed;
     /* What it costs, in backend rows (egcam_explain_cost()). */
     uint64_t forward_rows, backward_rows, reference_rows;
@@ -104,15 +104,15 @@ void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out)
 
 /* ---- results (result.c, maps.c) ---------------------------------------------- */
 struct egcam_result {
-    int32_t  target;
-    uint32_t flags;       /* EGCAM_RESULT_* */
-    double   logit;
-    double   completeness;
+    int32_t target;
+    uint32_t flags; /* EGCAM_RESULT_* */
+    double logit;
+    double completeness;
     uint32_t channels, lh, lw, ih, iw;
-    float   *weights;     /* channels */
-    float   *layer_map;   /* lh x lw */
-    float   *input_map;   /* ih x iw */
-    float   *normalized;  /* ih x iw */
+    float *weights;    /* channels */
+    float *layer_map;  /* lh x lw */
+    float *input_map;  /* ih x iw */
+    float *normalized; /* ih x iw */
 };
 
 egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uint32_t ih,

@@ -26,7 +26,6 @@ egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *
     return EGCAM_OK;
 }
 
-
 /* Control characters (newlines, tabs) become spaces and runs of spaces one
  * space, so that a message is always one line: a backend's or LibTorch's
  * multi-line text included. */
@@ -66,7 +65,8 @@ egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status, const char
 egcam_status egcam__progress(egcam_ctx *ctx, uint64_t done, uint64_t total)
 {
     if (ctx && ctx->progress && ctx->progress(ctx->progress_user, done, total))
-        return egcam__fail(ctx, EGCAM_E_CANCELLED, "cancelled by the progress callback after %llu of %llu samples",
+        return egcam__fail(ctx, EGCAM_E_CANCELLED,
+                           "cancelled by the progress callback after %llu of %llu samples",
                            (unsigned long long)done, (unsigned long long)total);
     return EGCAM_OK;
 }

@@ -22,26 +22,26 @@
 #include "core.h"
 
 typedef struct engine {
-    egcam_ctx           *ctx;
-    egcam_backend       *be;
-    const egcam_config  *cfg;
-    const float         *x;
-    egcam__shape         in;
-    egcam__dims          dims;
-    const egcam_refset  *refs;     /* the plan's set, or `own` */
-    egcam_refset        *own;      /* built-in references made for this call */
-    egcam__plan          plan;
-    size_t               batch;
-    int32_t              target;
-    double               logit;
-    float               *acts_x;   /* A(x) */
-    float               *seed;     /* batch rows, each the seed over the logits */
-    float               *top;      /* batch rows of x + eps (noisy plans) */
-    float               *points;   /* batch rows of z */
-    float               *acts_top; /* batch rows of A(x + eps) (noisy difference) */
-    egcam__sample       *samples;  /* batch */
-    double              *acc;      /* the gradient term R, K x h x w */
-    int                  gradient_seen; /* some gradient entry was not 0 */
+    egcam_ctx *ctx;
+    egcam_backend *be;
+    const egcam_config *cfg;
+    const float *x;
+    egcam__shape in;
+    egcam__dims dims;
+    const egcam_refset *refs; /* the plan's set, or `own` */
+    egcam_refset *own;        /* built-in references made for this call */
+    egcam__plan plan;
+    size_t batch;
+    int32_t target;
+    double logit;
+    float *acts_x;          /* A(x) */
+    float *seed;            /* batch rows, each the seed over the logits */
+    float *top;             /* batch rows of x + eps (noisy plans) */
+    float *points;          /* batch rows of z */
+    float *acts_top;        /* batch rows of A(x + eps) (noisy difference) */
+    egcam__sample *samples; /* batch */
+    double *acc;            /* the gradient term R, K x h x w */
+    int gradient_seen;      /* some gradient entry was not 0 */
 } engine;
 
 /* Whether n gradient entries hold anything but zeros. Scanned only until
@@ -136,8 +136,7 @@ static egcam_status prepare_references(engine *e)
     if (e->plan.references == EGCAM__REFS_NONE)
         return EGCAM_OK;
     if (e->plan.references == EGCAM__REFS_BUILTIN) {
-        egcam_status st =
-            egcam__refset_builtin(e->ctx, e->be, e->cfg, e->x, e->in, &e->own);
+        egcam_status st = egcam__refset_builtin(e->ctx, e->be, e->cfg, e->x, e->in, &e->own);
         if (st != EGCAM_OK)
             return st;
         e->refs = e->own;
@@ -237,16 +236,14 @@ static egcam_status run_batch(engine *e, uint64_t done, size_t rows)
     egcam__forward_out fw;
     egcam_status st;
     if (e->plan.noisy_diff) { /* A(x + eps): activations only */
-        if ((st = egcam__forward(e->ctx, e->be, e->top, rows, e->in, 0, &e->dims, &fw)) !=
-            EGCAM_OK)
+        if ((st = egcam__forward(e->ctx, e->be, e->top, rows, e->in, 0, &e->dims, &fw)) != EGCAM_OK)
             return st;
         memcpy(e->acts_top, fw.acts, rows * act_size * sizeof *e->acts_top);
     }
-    if ((st = egcam__forward(e->ctx, e->be, e->points, rows, e->in,
-                             EGCAM_FORWARD_FOR_BACKWARD, &e->dims, &fw)) != EGCAM_OK)
+    if ((st = egcam__forward(e->ctx, e->be, e->points, rows, e->in, EGCAM_FORWARD_FOR_BACKWARD,
+                             &e->dims, &fw)) != EGCAM_OK)
         return st;
-    if (e->plan.point_at_input && done == 0 &&
-        (st = take_input(e, fw.acts, fw.logits)) != EGCAM_OK)
+    if (e->plan.point_at_input && done == 0 && (st = take_input(e, fw.acts, fw.logits)) != EGCAM_OK)
         return st;
     const float *grad;
     if ((st = egcam__backward(e->ctx, e->be, e->seed, rows, &e->dims, &grad)) != EGCAM_OK)
@@ -282,9 +279,8 @@ static egcam_status finish(engine *e, egcam_result **out)
     size_t area = a.h * a.w;
     if (a.c > UINT32_MAX || a.h > UINT32_MAX || a.w > UINT32_MAX)
         return egcam__fail(e->ctx, EGCAM_E_BACKEND, "the layer's activations are too large");
-    egcam_result *res =
-        egcam__result_new((uint32_t)a.c, (uint32_t)a.h, (uint32_t)a.w, (uint32_t)e->in.h,
-                          (uint32_t)e->in.w);
+    egcam_result *res = egcam__result_new((uint32_t)a.c, (uint32_t)a.h, (uint32_t)a.w,
+                                          (uint32_t)e->in.h, (uint32_t)e->in.w);
     if (!res)
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the result");
     double total = 0.0;
@@ -348,8 +344,7 @@ static egcam_status check_arguments(egcam_ctx *ctx, egcam_backend *be, const egc
 }
 
 egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
-                           const egcam_tensor *input, const egcam_refset *refs,
-                           egcam_result **out)
+                           const egcam_tensor *input, const egcam_refset *refs, egcam_result **out)
 {
     if (out)
         *out = NULL;

@@ -110,8 +110,8 @@ egcam_status egcam__versioned_init(void *s, size_t size, size_t known);
 /* s's struct_size in range and its bytes past known zero; reserved_set says
  * whether the struct's own reserved fields hold anything. name and init
  * (the _init function) appear in the messages. */
-egcam_status egcam__versioned_check(egcam_ctx *ctx, const void *s, size_t known,
-                                    const char *name, const char *init, int reserved_set);
+egcam_status egcam__versioned_check(egcam_ctx *ctx, const void *s, size_t known, const char *name,
+                                    const char *init, int reserved_set);
 
 /* ---- resampling (resample.c) [shared] --------------------------------------- */
 /* Resize a float plane ih x iw to oh x ow (all >= 1): triangle filter on
@@ -128,9 +128,9 @@ void egcam__resample(const float *in, size_t ih, size_t iw, float *out, size_t o
 /* The shapes a backend produced for one input shape: fixed by the first
  * forward of an explanation (or of a reference set), checked on the rest. */
 typedef struct egcam__dims {
-    int          known;
-    egcam__shape act;       /* K, h, w */
-    size_t       classes;   /* L */
+    int known;
+    egcam__shape act; /* K, h, w */
+    size_t classes;   /* L */
 } egcam__dims;
 
 /* What one checked forward returned: rows of activations and of logits,
@@ -145,17 +145,16 @@ typedef struct egcam__forward_out {
  * the same caller (egcam_eval_sensitivity explaining) passes. *entered
  * says whether this call took the backend: pass it to egcam__backend_leave
  * on every way out. */
-egcam_status egcam__backend_enter(egcam_ctx *ctx, egcam_backend *be, const char *fn,
-                                  int *entered);
+egcam_status egcam__backend_enter(egcam_ctx *ctx, egcam_backend *be, const char *fn, int *entered);
 void egcam__backend_leave(egcam_backend *be, int entered);
 
 /* Forward `rows` items of shape `item`; reports failures in ctx. */
-egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
-                            size_t rows, egcam__shape item, uint32_t flags,
-                            egcam__dims *dims, egcam__forward_out *out);
+egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inputs, size_t rows,
+                            egcam__shape item, uint32_t flags, egcam__dims *dims,
+                            egcam__forward_out *out);
 /* Backward from seed (rows x classes) after a forward for backward. */
-egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed,
-                             size_t rows, const egcam__dims *dims, const float **grad);
+egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed, size_t rows,
+                             const egcam__dims *dims, const float **grad);
 
 /* ---- configuration (config.c), for lib/eval --------------------------------- */
 /* Validate cfg: its size and reserved bytes, then every field. */
@@ -170,17 +169,17 @@ typedef struct egcam__rng {
 } egcam__rng;
 
 enum egcam__stream {
-    EGCAM__STREAM_SAMPLE = 1,      /* per Expected Grad-CAM sample */
-    EGCAM__STREAM_REFERENCE = 2,   /* per built-in uniform reference */
-    EGCAM__STREAM_EVAL_NOISE = 3,  /* per infidelity perturbation (lib/eval) */
-    EGCAM__STREAM_EVAL_BALL = 4    /* per max-sensitivity perturbation (lib/eval) */
+    EGCAM__STREAM_SAMPLE = 1,     /* per Expected Grad-CAM sample */
+    EGCAM__STREAM_REFERENCE = 2,  /* per built-in uniform reference */
+    EGCAM__STREAM_EVAL_NOISE = 3, /* per infidelity perturbation (lib/eval) */
+    EGCAM__STREAM_EVAL_BALL = 4   /* per max-sensitivity perturbation (lib/eval) */
 };
 
-void     egcam__rng_init(egcam__rng *r, uint64_t seed, uint32_t purpose, uint64_t index);
+void egcam__rng_init(egcam__rng *r, uint64_t seed, uint32_t purpose, uint64_t index);
 uint64_t egcam__rng_next(egcam__rng *r);
-double   egcam__rng_uniform(egcam__rng *r);            /* [0, 1) */
-uint32_t egcam__rng_below(egcam__rng *r, uint32_t n);  /* [0, n) */
-double   egcam__rng_normal(egcam__rng *r);             /* N(0, 1) */
+double egcam__rng_uniform(egcam__rng *r);             /* [0, 1) */
+uint32_t egcam__rng_below(egcam__rng *r, uint32_t n); /* [0, n) */
+double egcam__rng_normal(egcam__rng *r);              /* N(0, 1) */
 
 /* ---- blur (blur.c), for lib/eval -------------------------------------------- */
 /* Separable Gaussian blur of each channel, edges replicated. */

@@ -25,7 +25,6 @@ void egcam__result_maps(egcam_result *res, const float *acts)
      * only afterwards: filtering each layer row once instead of once per
      * output row, with the same bits, and no allocation that could fail. */
     float *scratch = res->lh <= res->ih ? res->normalized : NULL;
-    egcam__resample(res->layer_map, res->lh, res->lw, res->input_map, res->ih, res->iw, 0,
-                    scratch);
+    egcam__resample(res->layer_map, res->lh, res->lw, res->input_map, res->ih, res->iw, 0, scratch);
     egcam__normalize(res->input_map, res->normalized, (size_t)res->ih * res->iw);
 }

@@ -18,9 +18,9 @@
 #include "core.h"
 
 /* Where the references come from, and how many there are. */
-static egcam_status plan_references(egcam_ctx *ctx, const egcam_config *cfg,
-                                    egcam__shape input, const egcam_backend *be,
-                                    const egcam_refset *refs, egcam__plan *plan)
+static egcam_status plan_references(egcam_ctx *ctx, const egcam_config *cfg, egcam__shape input,
+                                    const egcam_backend *be, const egcam_refset *refs,
+                                    egcam__plan *plan)
 {
     if (cfg->method == EGCAM_METHOD_GRADCAM) { /* takes none: a set is ignored */
         plan->references = EGCAM__REFS_NONE;
@@ -49,8 +49,7 @@ static egcam_status plan_references(egcam_ctx *ctx, const egcam_config *cfg,
                                "EGCAM_REFERENCES_UNIFORM is for Expected Grad-CAM; Integrated "
                                "Grad-CAM takes one baseline (zeros, blur, or a set of one)");
         plan->references = EGCAM__REFS_BUILTIN;
-        plan->ref_count =
-            cfg->references == EGCAM_REFERENCES_UNIFORM ? cfg->reference_count : 1;
+        plan->ref_count = cfg->references == EGCAM_REFERENCES_UNIFORM ? cfg->reference_count : 1;
     }
     if (cfg->method == EGCAM_METHOD_INTEGRATED && plan->ref_count != 1)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
@@ -83,8 +82,7 @@ egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, egcam__sh
         plan->noisy = plan->sigma > 0.0;
         plan->noisy_diff = plan->noisy && !(cfg->flags & EGCAM_FLAG_CLEAN_DIFFERENCE);
         break;
-    default:
-        return egcam__fail(ctx, EGCAM_E_INTERNAL, "plan: unknown method %u", cfg->method);
+    default: return egcam__fail(ctx, EGCAM_E_INTERNAL, "plan: unknown method %u", cfg->method);
     }
     /* The cost in backend rows: the points (each forwarded for backward and
      * pulled back), the input's own forward unless it is a point, A(x+eps)
@@ -136,15 +134,13 @@ void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out)
         out->alpha = egcam__rng_uniform(&out->noise);
         out->weight = 1.0 / (double)plan->count;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
-egcam_status egcam_explain_cost(egcam_ctx *ctx, const egcam_config *cfg,
-                                const egcam_tensor *input, const egcam_refset *refs,
-                                uint64_t *forward_rows, uint64_t *backward_rows,
-                                uint64_t *reference_rows)
+egcam_status egcam_explain_cost(egcam_ctx *ctx, const egcam_config *cfg, const egcam_tensor *input,
+                                const egcam_refset *refs, uint64_t *forward_rows,
+                                uint64_t *backward_rows, uint64_t *reference_rows)
 {
     if (!ctx)
         return EGCAM_E_NULL_ARGUMENT;

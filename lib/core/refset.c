@@ -20,15 +20,15 @@ void egcam_refset_free(egcam_refset *set)
 
 uint32_t egcam_refset_count(const egcam_refset *set) { return set ? (uint32_t)set->count : 0; }
 
-egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset *set,
-                                size_t batch, uint64_t progress_total)
+egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset *set, size_t batch,
+                                uint64_t progress_total)
 {
     size_t in_size = egcam__shape_size(set->input);
     for (size_t done = 0; done < set->count;) {
         size_t rows = set->count - done < batch ? set->count - done : batch;
         egcam__forward_out fw;
-        egcam_status st = egcam__forward(ctx, be, set->inputs + done * in_size, rows, set->input,
-                                         0, &set->dims, &fw);
+        egcam_status st = egcam__forward(ctx, be, set->inputs + done * in_size, rows, set->input, 0,
+                                         &set->dims, &fw);
         if (st != EGCAM_OK)
             return st;
         size_t act_size = egcam__shape_size(set->dims.act);

@@ -28,9 +28,9 @@
 
 typedef struct axis {
     size_t in;
-    double scale;    /* in / out */
-    double support;  /* half-width of the filter in input pixels */
-    double inv;      /* 1 / filter scale */
+    double scale;   /* in / out */
+    double support; /* half-width of the filter in input pixels */
+    double inv;     /* 1 / filter scale */
 } axis;
 
 static axis axis_make(size_t in, size_t out, int antialias)

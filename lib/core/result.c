@@ -43,17 +43,10 @@ const float *egcam_result_map(const egcam_result *res, uint32_t kind, uint32_t *
     uint32_t h = 0, w = 0;
     if (res) {
         switch (kind) {
-        case EGCAM_MAP_LAYER:
-            map = res->layer_map, h = res->lh, w = res->lw;
-            break;
-        case EGCAM_MAP_INPUT:
-            map = res->input_map, h = res->ih, w = res->iw;
-            break;
-        case EGCAM_MAP_NORMALIZED:
-            map = res->normalized, h = res->ih, w = res->iw;
-            break;
-        default:
-            break;
+        case EGCAM_MAP_LAYER: map = res->layer_map, h = res->lh, w = res->lw; break;
+        case EGCAM_MAP_INPUT: map = res->input_map, h = res->ih, w = res->iw; break;
+        case EGCAM_MAP_NORMALIZED: map = res->normalized, h = res->ih, w = res->iw; break;
+        default: break;
         }
     }
     if (height)

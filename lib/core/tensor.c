@@ -13,9 +13,8 @@ egcam_status egcam__check_batch(egcam_ctx *ctx, const egcam_tensor *t, const cha
     if (!egcam__reserved_ok(t->reserved))
         return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE, "%s: reserved field is not 0", what);
     if (t->ndim != 4 && !(allow_single && t->ndim == 3))
-        return egcam__fail(ctx, EGCAM_E_SHAPE_MISMATCH,
-                           "%s has %u dimensions; expected %s", what, t->ndim,
-                           allow_single ? "[C,H,W] or [1,C,H,W]" : "[N,C,H,W]");
+        return egcam__fail(ctx, EGCAM_E_SHAPE_MISMATCH, "%s has %u dimensions; expected %s", what,
+                           t->ndim, allow_single ? "[C,H,W] or [1,C,H,W]" : "[N,C,H,W]");
     size_t total = 1;
     for (uint32_t i = 0; i < t->ndim; i++) {
         if (t->shape[i] <= 0)

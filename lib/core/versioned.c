@@ -34,13 +34,13 @@ egcam_status egcam__versioned_init(void *s, size_t size, size_t known)
     return EGCAM_OK;
 }
 
-egcam_status egcam__versioned_check(egcam_ctx *ctx, const void *s, size_t known,
-                                    const char *name, const char *init, int reserved_set)
+egcam_status egcam__versioned_check(egcam_ctx *ctx, const void *s, size_t known, const char *name,
+                                    const char *init, int reserved_set)
 {
     size_t size = *(const size_t *)s;
     if (size == 0)
-        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
-                           "%s.struct_size is 0: initialise it with %s()", name, init);
+        return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE, "%s.struct_size is 0: initialise it with %s()",
+                           name, init);
     if (size < known || size > EGCAM__STRUCT_SIZE_MAX)
         return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
                            "%s.struct_size is %zu; this library knows %zu (from another header "

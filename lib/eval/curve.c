@@ -8,7 +8,7 @@
 #include "eval.h"
 
 typedef struct ranked {
-    float  value;
+    float value;
     size_t pixel;
 } ranked;
 
@@ -31,12 +31,12 @@ static uint64_t moved_after(uint64_t k, uint64_t area, uint64_t steps)
 }
 
 typedef struct curve_work {
-    ranked *order;   /* area */
-    float  *fill;    /* C*H*W */
-    float  *current; /* C*H*W: the input after the steps so far */
-    float  *rows;    /* batch x C*H*W */
-    double *scores;  /* batch */
-    float  *curve;   /* steps + 1, when the caller wants the curve */
+    ranked *order;  /* area */
+    float *fill;    /* C*H*W */
+    float *current; /* C*H*W: the input after the steps so far */
+    float *rows;    /* batch x C*H*W */
+    double *scores; /* batch */
+    float *curve;   /* steps + 1, when the caller wants the curve */
 } curve_work;
 
 static void curve_work_free(curve_work *w)
@@ -58,13 +58,12 @@ static egcam_status curve_work_alloc(egcam_ctx *ctx, curve_work *w, const egcam_
     w->rows = egcam__alloc_array(egcam__count(batch, in->size), sizeof *w->rows);
     w->scores = egcam__alloc_array(batch, sizeof *w->scores);
     if (want_curve)
-        w->curve = points <= SIZE_MAX ? egcam__alloc_array((size_t)points, sizeof *w->curve)
-                                      : NULL;
-    if (!w->order || !w->fill || !w->current || !w->rows || !w->scores ||
-        (want_curve && !w->curve))
+        w->curve = points <= SIZE_MAX ? egcam__alloc_array((size_t)points, sizeof *w->curve) : NULL;
+    if (!w->order || !w->fill || !w->current || !w->rows || !w->scores || (want_curve && !w->curve))
         return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY,
                            "out of memory for %zu inputs of %zu floats; try a smaller "
-                           "batch_size", batch, in->size);
+                           "batch_size",
+                           batch, in->size);
     return EGCAM_OK;
 }
 
@@ -80,8 +79,7 @@ egcam_status egcam_eval_deletion(egcam_ctx *ctx, egcam_backend *be, const egcam_
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "%s: auc is NULL", fn);
     if (insertion > 1)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                           "%s: insertion is %u; 0 for deletion, 1 for insertion", fn,
-                           insertion);
+                           "%s: insertion is %u; 0 for deletion, 1 for insertion", fn, insertion);
     egcam_status st = egcam__eval_check_options(ctx, opts);
     egcam__eval_input in;
     if (st != EGCAM_OK ||

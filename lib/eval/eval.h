@@ -12,8 +12,8 @@
 typedef struct egcam__eval_input {
     const float *x;
     egcam__shape shape;
-    size_t       size;    /* C*H*W */
-    size_t       area;    /* H*W */
+    size_t size; /* C*H*W */
+    size_t area; /* H*W */
 } egcam__eval_input;
 
 /* Check options: struct_size, reserved bytes, then every field. */
@@ -21,16 +21,16 @@ egcam_status egcam__eval_check_options(egcam_ctx *ctx, const egcam_eval_options 
 /* Check backend, input ([C,H,W] or [1,C,H,W], finite), map (H*W finite
  * floats) and target (>= 0), in that order. */
 egcam_status egcam__eval_check(egcam_ctx *ctx, const char *fn, const egcam_backend *be,
-                               const egcam_tensor *input, const float *map,
-                               int32_t target, egcam__eval_input *in);
+                               const egcam_tensor *input, const float *map, int32_t target,
+                               egcam__eval_input *in);
 /* What a score is: the class's softmax probability or its raw logit. */
 enum { EGCAM__SCORE_PROB = 0, EGCAM__SCORE_LOGIT = 1 };
 /* Forward `rows` inputs and write each row's score of class target to
  * scores[rows]: EGCAM_E_CLASS_OUT_OF_RANGE when the model has no such
  * logit, EGCAM_E_NON_FINITE for a NaN or infinite logit. */
-egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
-                                size_t rows, egcam__shape shape, egcam__dims *dims,
-                                int32_t target, int kind, double *scores);
+egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs, size_t rows,
+                                egcam__shape shape, egcam__dims *dims, int32_t target, int kind,
+                                double *scores);
 /* The fill of opts->fill for x, into out (C*H*W floats). */
 egcam_status egcam__eval_fill(egcam_ctx *ctx, const egcam__eval_input *in, uint32_t fill,
                               float *out);

@@ -57,8 +57,8 @@ egcam_status egcam_eval_complexity(egcam_ctx *ctx, const float *map, uint32_t he
     return EGCAM_OK;
 }
 
-egcam_status egcam_eval_pointing(egcam_ctx *ctx, const float *map, uint32_t height,
-                                 uint32_t width, const uint32_t box[4], int *hit, double *energy)
+egcam_status egcam_eval_pointing(egcam_ctx *ctx, const float *map, uint32_t height, uint32_t width,
+                                 const uint32_t box[4], int *hit, double *energy)
 {
     static const char fn[] = "egcam_eval_pointing";
     if (!ctx)
@@ -66,7 +66,9 @@ egcam_status egcam_eval_pointing(egcam_ctx *ctx, const float *map, uint32_t heig
     egcam__clear_error(ctx);
     if (!box || !hit || !energy)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "%s: %s is NULL", fn,
-                           !box ? "box" : !hit ? "hit" : "energy");
+                           !box   ? "box"
+                           : !hit ? "hit"
+                                  : "energy");
     double total;
     egcam_status st = check_map(ctx, fn, map, height, width, &total);
     if (st != EGCAM_OK)
@@ -77,8 +79,8 @@ egcam_status egcam_eval_pointing(egcam_ctx *ctx, const float *map, uint32_t heig
                            "%s: the box {%u, %u, %u, %u} is inverted or outside the %u x %u map",
                            fn, x0, y0, x1, y1, height, width);
     if (x0 == x1 || y0 == y1)
-        return egcam__fail(ctx, EGCAM_E_EMPTY, "%s: the box {%u, %u, %u, %u} is empty", fn, x0,
-                           y0, x1, y1);
+        return egcam__fail(ctx, EGCAM_E_EMPTY, "%s: the box {%u, %u, %u, %u} is empty", fn, x0, y0,
+                           x1, y1);
     size_t n = (size_t)height * width, top = 0;
     for (size_t i = 1; i < n; i++)
         top = map[i] > map[top] ? i : top;

@@ -11,7 +11,6 @@
 
 #include "eval.h"
 
-
 egcam_status egcam_eval_options_init_sized(egcam_eval_options *opts, size_t size)
 {
     egcam_status st = egcam__versioned_init(opts, size, sizeof *opts);
@@ -31,9 +30,9 @@ egcam_status egcam__eval_check_options(egcam_ctx *ctx, const egcam_eval_options 
 {
     if (!opts)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "the evaluation options are NULL");
-    egcam_status st = egcam__versioned_check(ctx, opts, sizeof *opts, "eval options",
-                                             "egcam_eval_options_init",
-                                             !egcam__all_zero(opts->reserved, sizeof opts->reserved));
+    egcam_status st =
+        egcam__versioned_check(ctx, opts, sizeof *opts, "eval options", "egcam_eval_options_init",
+                               !egcam__all_zero(opts->reserved, sizeof opts->reserved));
     if (st != EGCAM_OK)
         return st;
     if (!opts->steps)
@@ -85,8 +84,7 @@ egcam_status egcam__eval_check(egcam_ctx *ctx, const char *fn, const egcam_backe
         return st;
     if (target < 0)
         return egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
-                           "%s: target_class is %d; the class the map explains (>= 0)", fn,
-                           target);
+                           "%s: target_class is %d; the class the map explains (>= 0)", fn, target);
     return EGCAM_OK;
 }
 
@@ -125,9 +123,9 @@ static egcam_status forward_scores(egcam_ctx *ctx, egcam_backend *be, const floa
     return EGCAM_OK;
 }
 
-egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs,
-                                size_t rows, egcam__shape shape, egcam__dims *dims,
-                                int32_t target, int kind, double *scores)
+egcam_status egcam__eval_scores(egcam_ctx *ctx, egcam_backend *be, const float *inputs, size_t rows,
+                                egcam__shape shape, egcam__dims *dims, int32_t target, int kind,
+                                double *scores)
 {
     /* The logits are read before the backend is left: a metric holds no
      * view of the backend's memory from one forward to the next. */
@@ -145,9 +143,7 @@ egcam_status egcam__eval_fill(egcam_ctx *ctx, const egcam__eval_input *in, uint3
 {
     size_t area = in->area;
     switch (fill) {
-    case EGCAM_FILL_ZEROS:
-        memset(out, 0, in->size * sizeof *out);
-        return EGCAM_OK;
+    case EGCAM_FILL_ZEROS: memset(out, 0, in->size * sizeof *out); return EGCAM_OK;
     case EGCAM_FILL_MEAN:
         for (size_t c = 0; c < in->shape.c; c++) {
             const float *x = in->x + c * area;

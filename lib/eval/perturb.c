@@ -58,7 +58,8 @@ egcam_status egcam_eval_infidelity(egcam_ctx *ctx, egcam_backend *be, const egca
         free(dots);
         return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY,
                            "out of memory for %zu inputs of %zu floats; try a smaller "
-                           "batch_size", batch, in.size);
+                           "batch_size",
+                           batch, in.size);
     }
     double *diffs = dots + n_pert; /* y(x) - y(x - I_n) */
     float lo, hi;

@@ -9,8 +9,7 @@
 #include "font_glyphs.h"
 #include "image.h"
 
-_Static_assert(EGCAM__GLYPH_WIDTH == EGCAM__FONT_WIDTH &&
-                   EGCAM__GLYPH_HEIGHT == EGCAM__FONT_HEIGHT,
+_Static_assert(EGCAM__GLYPH_WIDTH == EGCAM__FONT_WIDTH && EGCAM__GLYPH_HEIGHT == EGCAM__FONT_HEIGHT,
                "internal.h and font_glyphs.h disagree on the cell size");
 
 size_t egcam__text_width(const char *text, uint32_t scale)
@@ -31,7 +30,8 @@ void egcam__draw_text(uint8_t *rgb, size_t width, size_t height, ptrdiff_t x, pt
     if (!text)
         return;
     ptrdiff_t s = (ptrdiff_t)scale, w = (ptrdiff_t)width, h = (ptrdiff_t)height;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++, x += EGCAM__FONT_WIDTH * s) {
+    for (const unsigned char *p = (const unsigned char *)text; *p;
+         p++, x += EGCAM__FONT_WIDTH * s) {
         const uint8_t *g = glyph(*p);
         for (ptrdiff_t gy = 0; gy < EGCAM__FONT_HEIGHT * s; gy++) {
             ptrdiff_t py = y + gy;

@@ -31,8 +31,7 @@ egcam_image *egcam__image_new(uint32_t width, uint32_t height, uint32_t channels
 /* The same with room for `room` >= channels bytes per pixel (a decoder's
  * wider samples), and egcam__image_shrink() to give the spare room back
  * (the image as it was when the memory cannot be had back). */
-egcam_image *egcam__image_alloc(uint32_t width, uint32_t height, uint32_t channels,
-                                uint32_t room);
+egcam_image *egcam__image_alloc(uint32_t width, uint32_t height, uint32_t channels, uint32_t room);
 egcam_image *egcam__image_shrink(egcam_image *img);
 
 /* ---- images as floats (planes.c) ------------------------------------------------ */
@@ -45,18 +44,18 @@ egcam_status egcam__check_image(egcam_ctx *ctx, const egcam_image *img, const ch
  * resized to oh x ow with antialiasing: gray repeated for RGB, RGB to gray
  * by BT.601 luma, alpha ignored. out holds channels * oh * ow floats.
  * EGCAM_E_OUT_OF_MEMORY (without a message) when scratch cannot be had. */
-egcam_status egcam__image_planes(const egcam_image *img, uint32_t channels, size_t oh,
-                                 size_t ow, float *out);
+egcam_status egcam__image_planes(const egcam_image *img, uint32_t channels, size_t oh, size_t ow,
+                                 float *out);
 
 /* ---- what the library writes (output.c) ------------------------------------------ */
 /* A stream being written: a temporary file beside path, renamed onto it at
  * the end, or memory. Every failure names path ("memory") and strerror. */
 typedef struct egcam__output {
-    FILE       *f;
-    const char *path;      /* the destination, borrowed; "memory" */
-    char       *tmp;       /* a file's temporary path */
-    char       *mem;       /* memory: open_memstream()'s buffer ... */
-    size_t      mem_size;  /* ... and its size */
+    FILE *f;
+    const char *path; /* the destination, borrowed; "memory" */
+    char *tmp;        /* a file's temporary path */
+    char *mem;        /* memory: open_memstream()'s buffer ... */
+    size_t mem_size;  /* ... and its size */
 } egcam__output;
 
 egcam_status egcam__output_write(egcam_ctx *ctx, egcam__output *out, const void *data, size_t n);
@@ -79,7 +78,7 @@ size_t egcam__colormap_index(float v);
 
 /* ---- bitmap font (font.c) -------------------------------------------------------- */
 /* Fixed cells of misc-fixed 6x10; scale multiplies both. */
-#define EGCAM__FONT_WIDTH  6
+#define EGCAM__FONT_WIDTH 6
 #define EGCAM__FONT_HEIGHT 10
 
 /* Width in pixels of one line of text at scale: characters times cell. */

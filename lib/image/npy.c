@@ -44,7 +44,7 @@ static void swap32(void *data, size_t n)
 
 typedef struct hparser {
     const char *p, *end;
-    const char *error;  /* what was wrong, a static string */
+    const char *error; /* what was wrong, a static string */
 } hparser;
 
 static void skip_space(hparser *h)
@@ -186,9 +186,9 @@ static int parse_shape(hparser *h, int64_t *shape, uint32_t max_dims, uint32_t *
 }
 
 typedef struct npy_header {
-    char     descr[16];
-    int      fortran_order;
-    int64_t  shape[5];
+    char descr[16];
+    int fortran_order;
+    int64_t shape[5];
     uint32_t ndim;
 } npy_header;
 
@@ -293,8 +293,8 @@ static egcam_status read_stream(egcam_ctx *ctx, FILE *f, const char *path, egcam
     unsigned major = pre[6], minor = pre[7];
     if (major < 1 || major > 3 || minor != 0)
         return egcam__fail(ctx, EGCAM_E_FORMAT,
-                           "%s: .npy format version %u.%u; expected 1.0, 2.0 or 3.0", path,
-                           major, minor);
+                           "%s: .npy format version %u.%u; expected 1.0, 2.0 or 3.0", path, major,
+                           minor);
     size_t len_size = major == 1 ? 2 : 4;
     if (fread(pre + 8, 1, len_size, f) != len_size)
         return short_read(ctx, f, path, "header length");
@@ -313,8 +313,7 @@ static egcam_status read_stream(egcam_ctx *ctx, FILE *f, const char *path, egcam
 
     char *text = egcam__malloc(hlen ? hlen : 1);
     if (!text)
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory for the header",
-                           path);
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory for the header", path);
     if (fread(text, 1, hlen, f) != hlen) {
         free(text);
         return short_read(ctx, f, path, "header");
@@ -324,7 +323,7 @@ static egcam_status read_stream(egcam_ctx *ctx, FILE *f, const char *path, egcam
     hparser h = {text, text + hlen, NULL};
     int ok;
     if (hlen == 0 || text[hlen - 1] != '\n') { /* the format ends it so; a wrong */
-        ok = 0;                                 /* length shows here */
+        ok = 0;                                /* length shows here */
         h.error = "the header does not end with a newline";
     } else {
         ok = parse_header(&h, &hd);
@@ -334,8 +333,8 @@ static egcam_status read_stream(egcam_ctx *ctx, FILE *f, const char *path, egcam
         return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: bad .npy header: %s", path, h.error);
 
     if (strcmp(hd.descr, "<f4") != 0)
-        return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: dtype '%s'; expected '<f4' (float32)",
-                           path, hd.descr);
+        return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: dtype '%s'; expected '<f4' (float32)", path,
+                           hd.descr);
     if (hd.fortran_order)
         return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: Fortran order; expected C order", path);
     if (hd.ndim < 1 || hd.ndim > 4)
@@ -344,12 +343,14 @@ static egcam_status read_stream(egcam_ctx *ctx, FILE *f, const char *path, egcam
     uint64_t count = 1;
     for (uint32_t i = 0; i < hd.ndim; i++)
         if (hd.shape[i] == 0)
-            return egcam__fail(ctx, EGCAM_E_EMPTY, "%s: dimension %u is 0 (an empty array)",
-                               path, (unsigned)i);
+            return egcam__fail(ctx, EGCAM_E_EMPTY, "%s: dimension %u is 0 (an empty array)", path,
+                               (unsigned)i);
     for (uint32_t i = 0; i < hd.ndim; i++) {
         if ((uint64_t)hd.shape[i] > (uint64_t)EGCAM__MAX_ELEMENTS / count)
-            return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: the array is too large (over 2^40 "
-                               "elements)", path);
+            return egcam__fail(ctx, EGCAM_E_FORMAT,
+                               "%s: the array is too large (over 2^40 "
+                               "elements)",
+                               path);
         count *= (uint64_t)hd.shape[i];
     }
     left = bytes_left(f);
@@ -361,8 +362,8 @@ static egcam_status read_stream(egcam_ctx *ctx, FILE *f, const char *path, egcam
 
     egcam_tensor *t = egcam__tensor_new(hd.shape, hd.ndim);
     if (!t)
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory for %llu floats",
-                           path, (unsigned long long)count);
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory for %llu floats", path,
+                           (unsigned long long)count);
     float *data = (float *)t->data;
     if (fread(data, sizeof(float), (size_t)count, f) != (size_t)count) {
         egcam_tensor_free(t);
@@ -476,7 +477,14 @@ static egcam_status encode_npy(egcam_ctx *ctx, egcam__output *out, const void *w
     /* The longest header: 4 dimensions of 19 digits fit well within 256. */
     char header[256];
     size_t header_len = npy_header_text(tensor, header, sizeof header);
-    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+    unsigned char pre[10] = {0x93,
+                             'N',
+                             'U',
+                             'M',
+                             'P',
+                             'Y',
+                             1,
+                             0,
                              (unsigned char)(header_len & 0xff),
                              (unsigned char)(header_len >> 8)};
     egcam_status st = egcam__output_write(ctx, out, pre, sizeof pre);

@@ -11,13 +11,12 @@
 #include "image.h"
 
 /* Offset of the data in a block: after the struct, aligned for anything. */
-#define HEAD(type) \
-    ((sizeof(type) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+#define HEAD(type)                                                                                 \
+  ((sizeof(type) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
 
 /* ---- images ------------------------------------------------------------------ */
 
-egcam_image *egcam__image_alloc(uint32_t width, uint32_t height, uint32_t channels,
-                                uint32_t room)
+egcam_image *egcam__image_alloc(uint32_t width, uint32_t height, uint32_t channels, uint32_t room)
 {
     if (width == 0 || height == 0 || room < channels)
         return NULL;

@@ -30,7 +30,7 @@ static egcam_status io_failure(egcam_ctx *ctx, const char *path, const char *wha
 }
 
 struct egcam_bytes {
-    char  *data; /* from open_memstream(): free() */
+    char *data; /* from open_memstream(): free() */
     size_t size;
 };
 

@@ -34,15 +34,15 @@ static void to_planes(const egcam_image *img, uint32_t channels, float *planes)
             planes[i] = p[0];
         } else if (channels == 1) { /* ITU-R BT.601 luma, the weights of PIL's convert("L") */
             planes[i] = (float)(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]);
-        } else {                   /* gray repeated; alpha, if any, ignored */
+        } else { /* gray repeated; alpha, if any, ignored */
             for (size_t c = 0; c < 3; c++)
                 planes[c * n + i] = p[ic == 1 ? 0 : c];
         }
     }
 }
 
-egcam_status egcam__image_planes(const egcam_image *img, uint32_t channels, size_t oh,
-                                 size_t ow, float *out)
+egcam_status egcam__image_planes(const egcam_image *img, uint32_t channels, size_t oh, size_t ow,
+                                 float *out)
 {
     size_t ih = img->height, iw = img->width;
     if (ih == oh && iw == ow) {

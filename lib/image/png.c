@@ -220,14 +220,13 @@ static egcam_status decode_failed(egcam_ctx *ctx, const png_image *pi, const cha
 {
     const char *msg = pi->message[0] ? pi->message : "unknown libpng error";
     if (is_out_of_memory(msg))
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory (libpng: %s)", name,
-                           msg);
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory (libpng: %s)", name, msg);
     return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: not a valid PNG (libpng: %s)", name, msg);
 }
 
 /* Decode size bytes of PNG named `name` in messages. */
-static egcam_status decode(egcam_ctx *ctx, const unsigned char *data, size_t size,
-                           const char *name, uint32_t channels, egcam_image **out)
+static egcam_status decode(egcam_ctx *ctx, const unsigned char *data, size_t size, const char *name,
+                           uint32_t channels, egcam_image **out)
 {
     if (size == 0)
         return egcam__fail(ctx, EGCAM_E_FORMAT, "%s: not a valid PNG (it is empty)", name);
@@ -255,8 +254,8 @@ static egcam_status decode(egcam_ctx *ctx, const unsigned char *data, size_t siz
     if (pixels > EGCAM_PNG_MAX_PIXELS) {
         png_image_free(&pi);
         return egcam__fail(ctx, EGCAM_E_FORMAT,
-                           "%s: the PNG is %u x %u, more than the %llu pixels libegcam reads",
-                           name, (unsigned)pi.width, (unsigned)pi.height,
+                           "%s: the PNG is %u x %u, more than the %llu pixels libegcam reads", name,
+                           (unsigned)pi.width, (unsigned)pi.height,
                            (unsigned long long)EGCAM_PNG_MAX_PIXELS);
     }
     /* libpng accepted the header, so the IHDR is at its place. */
@@ -356,8 +355,7 @@ static egcam_status read_whole_file(egcam_ctx *ctx, const char *path, unsigned c
     }
     fclose(f);
     if (!buf)
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory reading the file",
-                           path);
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory reading the file", path);
     if (st != EGCAM_OK) {
         free(buf);
         return st;
@@ -367,8 +365,7 @@ static egcam_status read_whole_file(egcam_ctx *ctx, const char *path, unsigned c
     return EGCAM_OK;
 }
 
-egcam_status egcam_png_read(egcam_ctx *ctx, const char *path, uint32_t channels,
-                            egcam_image **out)
+egcam_status egcam_png_read(egcam_ctx *ctx, const char *path, uint32_t channels, egcam_image **out)
 {
     if (out) /* even without a ctx, a failed call leaves no output */
         *out = NULL;
@@ -413,8 +410,8 @@ static egcam_status check_image_to_write(egcam_ctx *ctx, const char *fn, const e
     if (!egcam__reserved_ok(image->reserved))
         return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE, "%s: image reserved field is not 0", fn);
     if (image->width == 0 || image->height == 0)
-        return egcam__fail(ctx, EGCAM_E_EMPTY, "%s: image is %u x %u", fn,
-                           (unsigned)image->width, (unsigned)image->height);
+        return egcam__fail(ctx, EGCAM_E_EMPTY, "%s: image is %u x %u", fn, (unsigned)image->width,
+                           (unsigned)image->height);
     uint32_t ch = image->channels;
     if (ch != 1 && ch != 3 && ch != 4)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
@@ -444,8 +441,8 @@ static egcam_status encode_png(egcam_ctx *ctx, egcam__output *out, const void *w
     pi.format = ch == 1 ? PNG_FORMAT_GRAY : ch == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
     egcam_status st = EGCAM_OK;
     errno = 0;
-    if (!png_image_write_to_stdio(&pi, out->f, 0, image->pixels,
-                                  (png_int_32)(image->width * ch), NULL)) {
+    if (!png_image_write_to_stdio(&pi, out->f, 0, image->pixels, (png_int_32)(image->width * ch),
+                                  NULL)) {
         /* A failed write is the system's, with its reason (a full disk),
          * not only libpng's "Write Error". */
         int err = errno;
@@ -457,8 +454,8 @@ static egcam_status encode_png(egcam_ctx *ctx, egcam__output *out, const void *w
             st = egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "%s: out of memory (libpng: %s)",
                              out->path, msg);
         else
-            st = egcam__fail(ctx, EGCAM_E_IO, "%s: cannot write the PNG (libpng: %s)",
-                             out->path, msg);
+            st = egcam__fail(ctx, EGCAM_E_IO, "%s: cannot write the PNG (libpng: %s)", out->path,
+                             msg);
     }
     png_image_free(&pi);
     return st;

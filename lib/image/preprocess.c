@@ -8,7 +8,6 @@
 
 #include "image.h"
 
-
 egcam_status egcam_preprocess_init_sized(egcam_preprocess *p, size_t size)
 {
     egcam_status st = egcam__versioned_init(p, size, sizeof *p);
@@ -37,9 +36,9 @@ static egcam_status check_settings(egcam_ctx *ctx, const egcam_preprocess *p, ui
 {
     if (!p)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_preprocess_image: settings are NULL");
-    egcam_status st = egcam__versioned_check(
-        ctx, p, sizeof *p, "preprocess", "egcam_preprocess_init",
-        p->reserved0 || !egcam__all_zero(p->reserved, sizeof p->reserved));
+    egcam_status st =
+        egcam__versioned_check(ctx, p, sizeof *p, "preprocess", "egcam_preprocess_init",
+                               p->reserved0 || !egcam__all_zero(p->reserved, sizeof p->reserved));
     if (st != EGCAM_OK)
         return st;
     if (p->channels != 0 && p->channels != 1 && p->channels != 3)
@@ -85,8 +84,7 @@ egcam_status egcam_preprocess_image(egcam_ctx *ctx, const egcam_image *image,
     const int64_t shape[3] = {channels, (int64_t)oh, (int64_t)ow};
     egcam_tensor *t = egcam__tensor_new(shape, 3);
     if (!t)
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for a %zux%zu input", oh,
-                           ow);
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for a %zux%zu input", oh, ow);
     float *x = (float *)t->data;
     if (egcam__image_planes(image, channels, oh, ow, x) != EGCAM_OK) {
         egcam_tensor_free(t);

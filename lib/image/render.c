@@ -10,16 +10,12 @@
 
 #include "image.h"
 
-static uint8_t to_byte(double v)
-{
-    return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (uint8_t)(v + 0.5);
-}
+static uint8_t to_byte(double v) { return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (uint8_t)(v + 0.5); }
 
 /* ---- overlay ------------------------------------------------------------ */
 
 static egcam_status check_overlay(egcam_ctx *ctx, const egcam_image *image, const float *map,
-                                  uint32_t height, uint32_t width, uint32_t colormap,
-                                  float opacity)
+                                  uint32_t height, uint32_t width, uint32_t colormap, float opacity)
 {
     egcam_status st = egcam__check_image(ctx, image, "the image");
     if (st != EGCAM_OK)
@@ -44,8 +40,8 @@ static egcam_status check_overlay(egcam_ctx *ctx, const egcam_image *image, cons
 }
 
 egcam_status egcam_render_overlay(egcam_ctx *ctx, const egcam_image *image, const float *map,
-                                  uint32_t height, uint32_t width, uint32_t colormap,
-                                  float opacity, egcam_image **out)
+                                  uint32_t height, uint32_t width, uint32_t colormap, float opacity,
+                                  egcam_image **out)
 {
     if (out) /* even without a ctx, a failed call leaves no output */
         *out = NULL;
@@ -149,11 +145,12 @@ static egcam_status plan(egcam_ctx *ctx, const egcam_panel_tile *tiles, uint32_t
     }
     L->tiles_y = L->margin + (title ? L->text_h + L->margin : 0);
     L->captions_y = L->tiles_y + L->tile_h + L->margin;
-    uint64_t height = L->tiles_y + L->tile_h + L->margin +
-                      (captions ? L->text_h + L->margin : 0);
+    uint64_t height = L->tiles_y + L->tile_h + L->margin + (captions ? L->text_h + L->margin : 0);
     if (width * height > EGCAM_PNG_MAX_PIXELS)
-        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT, "the panel would be too large "
-                           "(%llux%llu)", (unsigned long long)width, (unsigned long long)height);
+        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
+                           "the panel would be too large "
+                           "(%llux%llu)",
+                           (unsigned long long)width, (unsigned long long)height);
     L->width = (size_t)width;
     L->height = (size_t)height;
     return EGCAM_OK;
@@ -190,8 +187,10 @@ static egcam_status check_tiles(egcam_ctx *ctx, const egcam_panel_tile *tiles, u
         if (st != EGCAM_OK)
             return st;
         if (tiles[i].reserved)
-            return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE, "egcam_render_panel: tile %u: "
-                               "reserved is not NULL (a newer header?)", i);
+            return egcam__fail(ctx, EGCAM_E_STRUCT_SIZE,
+                               "egcam_render_panel: tile %u: "
+                               "reserved is not NULL (a newer header?)",
+                               i);
     }
     return EGCAM_OK;
 }
@@ -219,8 +218,8 @@ egcam_status egcam_render_panel(egcam_ctx *ctx, const egcam_panel_tile *tiles, u
         goto done;
     panel = egcam__image_new((uint32_t)L.width, (uint32_t)L.height, 3);
     if (!panel) {
-        st = egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for a %zux%zu panel",
-                         L.width, L.height);
+        st = egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for a %zux%zu panel", L.width,
+                         L.height);
         goto done;
     }
     memset(panel->pixels, 255, L.width * L.height * 3);

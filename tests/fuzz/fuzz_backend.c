@@ -48,31 +48,31 @@
 #include <egcam/egcam.h>
 #include <egcam/egcam_backend.h>
 
-#define CAP ((uint64_t)1 << 16)          /* floats the fake backs in one view */
-#define LIB_MAX_DIM ((int64_t)1 << 30)   /* lib/backend.c: check_rows */
+#define CAP ((uint64_t)1 << 16)              /* floats the fake backs in one view */
+#define LIB_MAX_DIM ((int64_t)1 << 30)       /* lib/backend.c: check_rows */
 #define LIB_MAX_ELEMENTS ((uint64_t)1 << 40) /* lib/internal.h: egcam__count */
 #define OPS_V1_SIZE (offsetof(egcam_backend_ops, release) + sizeof(void (*)(void *)))
 
 typedef struct fake {
     fuzz_reader *r;
-    uint32_t C, H, W;     /* the input shape every caller here uses */
-    int64_t K, h, w, L;   /* what it claims unless told otherwise */
-    float *views[3];      /* activations, logits, gradient of the last call */
+    uint32_t C, H, W;   /* the input shape every caller here uses */
+    int64_t K, h, w, L; /* what it claims unless told otherwise */
+    float *views[3];    /* activations, logits, gradient of the last call */
     uint64_t calls;
     int release_calls;
 
     /* The last forward, as the backend saw it. */
     int64_t rows;
-    int64_t last_L;       /* logits per row it claimed (when `accepted`) */
-    int accepted;         /* it returned OK with claims the library must take */
-    int can_backward;     /* ... and had FOR_BACKWARD, and no backward since */
+    int64_t last_L;   /* logits per row it claimed (when `accepted`) */
+    int accepted;     /* it returned OK with claims the library must take */
+    int can_backward; /* ... and had FOR_BACKWARD, and no backward since */
 
     /* Since the last mark: a failure or a refusable claim, and whether the
      * accepted claims agreed (an explanation must then fail). */
     int bad;
     int known;
-    int64_t dims[4];      /* K, h, w, L of the first accepted claims */
-    int64_t last[4];      /* of the last accepted claims */
+    int64_t dims[4]; /* K, h, w, L of the first accepted claims */
+    int64_t last[4]; /* of the last accepted claims */
 } fake;
 
 static void mark(fake *f)
@@ -114,17 +114,38 @@ static void fill(fuzz_reader *r, float *v, uint64_t n)
     case 5: v[at] = NAN; break;
     case 6: v[at] = INFINITY; break;
     case 7: v[at] = -INFINITY; break;
-    case 8: for (uint64_t i = 0; i < n; i++) v[i] = 3e38f; break;
-    case 9: for (uint64_t i = 0; i < n; i++) v[i] = i % 2 ? 3e38f : -3e38f; break;
-    case 10: for (uint64_t i = 0; i < n; i++) v[i] = (i % 2 ? 1e-45f : -1e-45f); break;
-    case 11: for (uint64_t i = 0; i < n && i < 8; i++) v[i] = fuzz_float_bits(r); break;
+    case 8:
+        for (uint64_t i = 0; i < n; i++)
+            v[i] = 3e38f;
+        break;
+    case 9:
+        for (uint64_t i = 0; i < n; i++)
+            v[i] = i % 2 ? 3e38f : -3e38f;
+        break;
+    case 10:
+        for (uint64_t i = 0; i < n; i++)
+            v[i] = (i % 2 ? 1e-45f : -1e-45f);
+        break;
+    case 11:
+        for (uint64_t i = 0; i < n && i < 8; i++)
+            v[i] = fuzz_float_bits(r);
+        break;
     default: break;
     }
 }
 
-static const int64_t odd_dims[] = {0, -1, INT64_MIN, INT64_MAX, LIB_MAX_DIM, LIB_MAX_DIM + 1,
-                                   (int64_t)1 << 31, (int64_t)1 << 20, (int64_t)1 << 21,
-                                   (int64_t)1 << 40, 5, 2};
+static const int64_t odd_dims[] = {0,
+                                   -1,
+                                   INT64_MIN,
+                                   INT64_MAX,
+                                   LIB_MAX_DIM,
+                                   LIB_MAX_DIM + 1,
+                                   (int64_t)1 << 31,
+                                   (int64_t)1 << 20,
+                                   (int64_t)1 << 21,
+                                   (int64_t)1 << 40,
+                                   5,
+                                   2};
 
 /* Make the tensor the fake hands back for `rows` rows of `ndim` dimensions
  * whose honest trailing dimensions are dims[0..ndim-2]; slot picks the
@@ -142,18 +163,12 @@ static int claim(fake *f, int slot, egcam_tensor *t, uint32_t ndim, int64_t rows
     uint8_t kind = fuzz_u8(r);
     uint32_t i = 1 + (uint32_t)(fuzz_u8(r) % (ndim - 1));
     switch (kind % 16) {
-    case 8: /* another rank */
-        nd = kind >= 248 ? UINT32_MAX : fuzz_u8(r) % 6;
-        break;
+    case 8: /* another rank */ nd = kind >= 248 ? UINT32_MAX : fuzz_u8(r) % 6; break;
     case 9: /* other rows */
         shape[0] = kind >= 128 ? rows + 1 : kind >= 64 ? rows - 1 : odd_dims[kind % 12];
         break;
-    case 10: /* an odd dimension */
-        shape[i] = odd_dims[fuzz_u8(r) % 12];
-        break;
-    case 11:
-        null_data = 1;
-        break;
+    case 10: /* an odd dimension */ shape[i] = odd_dims[fuzz_u8(r) % 12]; break;
+    case 11: null_data = 1; break;
     case 12: /* a plausible change: the shapes then disagree between calls */
         shape[i] += kind >= 128 ? 1 : -1;
         break;
@@ -165,8 +180,7 @@ static int claim(fake *f, int slot, egcam_tensor *t, uint32_t ndim, int64_t rows
     case 14: /* a large but possible layer: more than the fake can back */
         shape[i] = (int64_t)1 << (10 + fuzz_u8(r) % 20);
         break;
-    default: /* honest */
-        break;
+    default: /* honest */ break;
     }
 
     int must_accept = nd == ndim && shape[0] == rows && !null_data;
@@ -205,8 +219,13 @@ static int claim(fake *f, int slot, egcam_tensor *t, uint32_t ndim, int64_t rows
  * terminating NUL, which libegcam guards against anyway). */
 static egcam_status answer(fake *f, char *errbuf, size_t errbuf_size)
 {
-    static const int failures[8] = {EGCAM_E_BACKEND, EGCAM_E_OUT_OF_MEMORY,
-                                    EGCAM_E_INVALID_ARGUMENT, EGCAM_E_CANCELLED, 17, 1000, -1,
+    static const int failures[8] = {EGCAM_E_BACKEND,
+                                    EGCAM_E_OUT_OF_MEMORY,
+                                    EGCAM_E_INVALID_ARGUMENT,
+                                    EGCAM_E_CANCELLED,
+                                    17,
+                                    1000,
+                                    -1,
                                     0x7fffffff};
     FUZZ_CHECK(errbuf && errbuf_size >= 256);
     uint8_t b = fuzz_u8(f->r);
@@ -265,8 +284,8 @@ static egcam_status fake_forward(void *self, const egcam_tensor *in, uint32_t fl
     return EGCAM_OK;
 }
 
-static egcam_status fake_backward(void *self, const float *seed, egcam_tensor *grad,
-                                  char *errbuf, size_t errbuf_size)
+static egcam_status fake_backward(void *self, const float *seed, egcam_tensor *grad, char *errbuf,
+                                  size_t errbuf_size)
 {
     fake *f = self;
     drop_views(f);
@@ -315,7 +334,7 @@ typedef struct harness {
     /* The last successful egcam_backend_forward() for backward, when it
      * was the last call that reached the backend. */
     int pending;
-    int pending_new;  /* the operation just made it */
+    int pending_new; /* the operation just made it */
     int64_t p_rows, p_act[3], p_L;
 } harness;
 
@@ -393,8 +412,8 @@ static void op_explain(harness *hs, int with_refs)
     egcam_tensor input = {x, {f->C, f->H, f->W, 0}, 3, 0};
     egcam_result *res = (egcam_result *)1;
     egcam_status st = egcam_explain(hs->ctx, hs->be, &cfg, &input, refs, &res);
-    fuzz_note("backend: explain (method %u): %s %s", (unsigned)cfg.method,
-              egcam_status_string(st), egcam_ctx_last_error(hs->ctx));
+    fuzz_note("backend: explain (method %u): %s %s", (unsigned)cfg.method, egcam_status_string(st),
+              egcam_ctx_last_error(hs->ctx));
     if (st == EGCAM_OK) {
         FUZZ_CHECK(!f->bad && f->known);
         check_result(hs, &cfg, res);
@@ -439,8 +458,7 @@ static void op_forward(harness *hs)
         FUZZ_CHECK(f->accepted && !f->bad);
         FUZZ_CHECK(acts.data == f->views[0] && logits.data == f->views[1]);
         FUZZ_CHECK(acts.ndim == 4 && acts.reserved == 0 && acts.shape[0] == (int64_t)rows);
-        FUZZ_CHECK(logits.ndim == 2 && logits.reserved == 0 &&
-                   logits.shape[0] == (int64_t)rows);
+        FUZZ_CHECK(logits.ndim == 2 && logits.reserved == 0 && logits.shape[0] == (int64_t)rows);
         for (int k = 0; k < 3; k++)
             FUZZ_CHECK(acts.shape[k + 1] == f->last[k]);
         FUZZ_CHECK(logits.shape[1] == f->last[3]);
@@ -513,9 +531,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_reader r = {data, size};
     uint8_t a = fuzz_u8(&r), b = fuzz_u8(&r), c = fuzz_u8(&r);
     static const uint32_t abis[8] = {1, 1, 1, 1, 0, 2, UINT32_MAX, 0};
-    static const uint32_t sizes[8] = {sizeof(egcam_backend_ops), sizeof(egcam_backend_ops),
-                                      sizeof(egcam_backend_ops), OPS_V1_SIZE,
-                                      OPS_V1_SIZE - 1, 0, 4096, 0};
+    static const uint32_t sizes[8] = {sizeof(egcam_backend_ops),
+                                      sizeof(egcam_backend_ops),
+                                      sizeof(egcam_backend_ops),
+                                      OPS_V1_SIZE,
+                                      OPS_V1_SIZE - 1,
+                                      0,
+                                      4096,
+                                      0};
     uint32_t abi = (a & 7) == 7 ? fuzz_u32(&r) : abis[a & 7];
     uint32_t struct_size = (b & 7) == 7 ? fuzz_u32(&r) : sizes[b & 7];
 

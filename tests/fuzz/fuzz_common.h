@@ -22,13 +22,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define FUZZ_CHECK(cond)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond); \
-            abort();                                                                       \
-        }                                                                                  \
-    } while (0)
+#define FUZZ_CHECK(cond)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #cond);                \
+      abort();                                                                                     \
+    }                                                                                              \
+  } while (0)
 
 /* The fuzz input as a stream of numbers: reads past the end give zeros, so
  * every input, even an empty one, is a complete script. */
@@ -72,8 +72,7 @@ static inline float fuzz_float_bits(fuzz_reader *r)
  * break arithmetic (NaN, infinities, the largest and smallest floats). */
 static inline float fuzz_float_class(uint8_t b)
 {
-    static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 3.4e38f, -3.4e38f,
-                                    1e30f, -1e30f};
+    static const float special[] = {0.0f, -0.0f, 1e-45f, -1e-45f, 3.4e38f, -3.4e38f, 1e30f, -1e30f};
     switch (b >> 5) {
     case 0:
         if ((b & 31) < 8)
@@ -85,11 +84,9 @@ static inline float fuzz_float_class(uint8_t b)
         if ((b & 31) == 10)
             return -INFINITY;
         return (float)(b & 31) / 8.0f;
-    default:
-        return ((float)b - 128.0f) / 64.0f;  /* -2 .. 2 */
+    default: return ((float)b - 128.0f) / 64.0f; /* -2 .. 2 */
     }
 }
-
 
 /* printf to stderr when EGCAM_FUZZ_VERBOSE is set (replay an input with it
  * to see what the library made of it); otherwise nothing. */

@@ -69,8 +69,8 @@ static float *floats(fuzz_reader *r, size_t n)
     return v;
 }
 
-static void check_result(const egcam_result *res, const egcam_config *cfg, uint32_t H,
-                         uint32_t W, uint32_t K, uint32_t h, uint32_t w, uint32_t L)
+static void check_result(const egcam_result *res, const egcam_config *cfg, uint32_t H, uint32_t W,
+                         uint32_t K, uint32_t h, uint32_t w, uint32_t L)
 {
     uint32_t mh, mw, count;
     const float *weights = egcam_result_weights(res, &count);
@@ -118,8 +118,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(&c, raw, sizeof c);
     if (ctl[2] & 1)
         c.struct_size = sizeof c;
-    size_t bytes = c.struct_size > sizeof c && c.struct_size <= MAX_STRUCT ? c.struct_size
-                                                                           : sizeof c;
+    size_t bytes =
+        c.struct_size > sizeof c && c.struct_size <= MAX_STRUCT ? c.struct_size : sizeof c;
     uint8_t *block = calloc(1, bytes);
     if (!block)
         return 0;
@@ -171,8 +171,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         uint32_t R = 1 + ctl[9] % 3;
         ref_data = floats(&r, R * in_size);
         egcam_tensor t = {ref_data, {R, iC, iH, iW}, 4, 0};
-        egcam_status st = ref_data ? egcam_refset_new(ctx, be, &t, ctl[9] >> 2, &refs)
-                                   : EGCAM_E_OUT_OF_MEMORY;
+        egcam_status st =
+            ref_data ? egcam_refset_new(ctx, be, &t, ctl[9] >> 2, &refs) : EGCAM_E_OUT_OF_MEMORY;
         fuzz_note("config: refset of %u: %s %s", (unsigned)R, egcam_status_string(st),
                   egcam_ctx_last_error(ctx));
         if (st == EGCAM_OK)

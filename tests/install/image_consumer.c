@@ -15,10 +15,10 @@ int main(void)
     int ok = egcam_ctx_new(&ctx) == EGCAM_OK && egcam_image_new(ctx, 4, 3, 3, &image) == EGCAM_OK;
     for (int i = 0; ok && i < 4 * 3 * 3; i++)
         image->pixels[i] = (uint8_t)(i * 7);
-    ok = ok && egcam_png_encode(ctx, image, &png) == EGCAM_OK &&
-         egcam_png_decode(ctx, egcam_bytes_data(png), egcam_bytes_size(png), 3, &back) ==
-             EGCAM_OK &&
-         memcmp(back->pixels, image->pixels, 4 * 3 * 3) == 0;
+    ok =
+        ok && egcam_png_encode(ctx, image, &png) == EGCAM_OK &&
+        egcam_png_decode(ctx, egcam_bytes_data(png), egcam_bytes_size(png), 3, &back) == EGCAM_OK &&
+        memcmp(back->pixels, image->pixels, 4 * 3 * 3) == 0;
     if (!ok)
         fprintf(stderr, "image_consumer: %s\n", egcam_ctx_last_error(ctx));
     else

@@ -5,9 +5,9 @@
 
 #include "options.h"
 
-int cli_explain_main(cli_options *o);  /* explain.c */
-int cli_compare_main(cli_options *o);  /* compare.c */
-int cli_layers_main(cli_options *o);   /* layers.c */
-int cli_eval_main(cli_options *o);     /* eval.c */
+int cli_explain_main(cli_options *o); /* explain.c */
+int cli_compare_main(cli_options *o); /* compare.c */
+int cli_layers_main(cli_options *o);  /* layers.c */
+int cli_eval_main(cli_options *o);    /* eval.c */
 
 #endif

@@ -172,10 +172,11 @@ static int load_idx(const char *images_path, uint32_t limit, uint32_t canvas, ui
         fprintf(stderr, "egcam: %s: %u labels for %u images\n", labels_path, lshape[0], ishape[0]);
         rc = 1;
     }
-    if (!rc && canvas && (ishape[1] != ishape[2] || canvas <= ishape[1] || ishape[1] < 15 ||
-                          canvas > 4096)) {
-        fprintf(stderr, "egcam: --canvas %u: needs square items of at least 15x15 (these are "
-                        "%ux%u) and a canvas larger than them, at most 4096\n",
+    if (!rc && canvas &&
+        (ishape[1] != ishape[2] || canvas <= ishape[1] || ishape[1] < 15 || canvas > 4096)) {
+        fprintf(stderr,
+                "egcam: --canvas %u: needs square items of at least 15x15 (these are "
+                "%ux%u) and a canvas larger than them, at most 4096\n",
                 canvas, ishape[1], ishape[2]);
         rc = 1;
     }
@@ -236,7 +237,8 @@ static int read_boxes(const char *dir, cli_dataset *d)
         if (lineno == 1 && strncmp(line, "name,", 5) == 0)
             continue;
         if (sscanf(line, "%255[^,],%lld,%lld,%lld,%lld,%lld%n", name, &v[0], &v[1], &v[2], &v[3],
-                   &v[4], &used) != 6 || strspn(line + used, " \r\n") != strlen(line + used)) {
+                   &v[4], &used) != 6 ||
+            strspn(line + used, " \r\n") != strlen(line + used)) {
             fprintf(stderr, "egcam: %s:%d: expected name,x0,y0,x1,y1,class\n", path, lineno);
             rc = 1;
             break;
@@ -248,9 +250,10 @@ static int read_boxes(const char *dir, cli_dataset *d)
             const egcam_image *img = d->images[i];
             if (v[0] < 0 || v[1] < 0 || v[0] >= v[2] || v[1] >= v[3] || v[2] > img->width ||
                 v[3] > img->height || v[4] < 0 || v[4] > INT32_MAX) {
-                fprintf(stderr, "egcam: %s:%d: box %lld,%lld,%lld,%lld or class %lld does not "
-                                "fit %s (%ux%u)\n", path, lineno, v[0], v[1], v[2], v[3], v[4],
-                        name, img->width, img->height);
+                fprintf(stderr,
+                        "egcam: %s:%d: box %lld,%lld,%lld,%lld or class %lld does not "
+                        "fit %s (%ux%u)\n",
+                        path, lineno, v[0], v[1], v[2], v[3], v[4], name, img->width, img->height);
                 rc = 1;
                 break;
             }

@@ -10,9 +10,9 @@
 
 typedef struct cli_dataset {
     uint32_t count;
-    egcam_image **images;  /* count images, 8-bit */
-    int32_t *labels;       /* true class, or -1 when unknown */
-    uint32_t (*boxes)[4];  /* x0, y0, x1, y1 of the object, or NULL */
+    egcam_image **images; /* count images, 8-bit */
+    int32_t *labels;      /* true class, or -1 when unknown */
+    uint32_t (*boxes)[4]; /* x0, y0, x1, y1 of the object, or NULL */
     char **names;
 } cli_dataset;
 

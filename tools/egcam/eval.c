@@ -23,13 +23,20 @@
 #include "process.h"
 #include "session.h"
 
-
 enum { METHODS = 3 };
 static const uint32_t methods[METHODS] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
                                           EGCAM_METHOD_EXPECTED};
 
 enum metric {
-    DELETION, INSERTION, INFIDELITY, SENSITIVITY, COMPLEXITY, DROP, INCREASE, POINTING, ENERGY,
+    DELETION,
+    INSERTION,
+    INFIDELITY,
+    SENSITIVITY,
+    COMPLEXITY,
+    DROP,
+    INCREASE,
+    POINTING,
+    ENERGY,
     METRICS
 };
 
@@ -79,13 +86,13 @@ typedef struct evaluation {
     float *curve;               /* one curve, scratch */
     uint64_t curve_n[METHODS];
     uint64_t correct, labelled;
-    int32_t top;                /* the class the last explanation chose */
+    int32_t top; /* the class the last explanation chose */
     int have_boxes;
 } evaluation;
 
 /* All metrics of one method's map for one image. */
-static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
-                 const uint32_t *box, const egcam_image *image)
+static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x, const uint32_t *box,
+                 const egcam_image *image)
 {
     egcam_config cfg;
     const egcam_refset *refs = cli_method_config(s, methods[m], &cfg);
@@ -121,11 +128,10 @@ static int score(cli_session *s, evaluation *ev, int m, const egcam_tensor *x,
         add(&st[INCREASE], increase);
     }
     if (!rc && box) { /* the box in map pixels, when preprocessing resized */
-        uint32_t b[4] = {
-            (uint32_t)((uint64_t)box[0] * w / image->width),
-            (uint32_t)((uint64_t)box[1] * h / image->height),
-            (uint32_t)(((uint64_t)box[2] * w + image->width - 1) / image->width),
-            (uint32_t)(((uint64_t)box[3] * h + image->height - 1) / image->height)};
+        uint32_t b[4] = {(uint32_t)((uint64_t)box[0] * w / image->width),
+                         (uint32_t)((uint64_t)box[1] * h / image->height),
+                         (uint32_t)(((uint64_t)box[2] * w + image->width - 1) / image->width),
+                         (uint32_t)(((uint64_t)box[3] * h + image->height - 1) / image->height)};
         if (!(rc = egcam_eval_pointing(s->ctx, norm, h, w, b, &hit, &v))) {
             add(&st[POINTING], hit);
             add(&st[ENERGY], v);
@@ -159,11 +165,11 @@ static int write_reports(cli_session *s, evaluation *ev, const cli_dataset *d, d
             fclose(csv);
         return 1;
     }
-    fprintf(md, "Model `%s`, layer `%s`, %u images of `%s`%s; N = %u, M = %u, noise %g, "
-                "seed %llu; %.0f s.\n\n",
-            o->model, o->layer, d->count, o->data, o->canvas ? " on canvases" : "",
-            o->cfg.samples, o->cfg.steps, (double)o->cfg.noise_level,
-            (unsigned long long)o->cfg.seed, seconds);
+    fprintf(md,
+            "Model `%s`, layer `%s`, %u images of `%s`%s; N = %u, M = %u, noise %g, "
+            "seed %llu; %.0f s.\n\n",
+            o->model, o->layer, d->count, o->data, o->canvas ? " on canvases" : "", o->cfg.samples,
+            o->cfg.steps, (double)o->cfg.noise_level, (unsigned long long)o->cfg.seed, seconds);
     if (ev->labelled)
         fprintf(md, "Top-1 accuracy on these images: %.2f%%.\n\n",
                 100.0 * (double)ev->correct / (double)ev->labelled);
@@ -172,7 +178,7 @@ static int write_reports(cli_session *s, evaluation *ev, const cli_dataset *d, d
     fprintf(csv, "metric,method,mean,ci95_low,ci95_high,n\n");
     FILE *out = cli_out();
     fprintf(out, "%-28s %-22s %-22s %-22s\n", "metric (mean ± 95%)", "Grad-CAM", "Integrated",
-           "Expected");
+            "Expected");
     for (int k = 0; k < METRICS; k++) {
         if ((k == POINTING || k == ENERGY) && !ev->have_boxes)
             continue;
@@ -187,8 +193,8 @@ static int write_reports(cli_session *s, evaluation *ev, const cli_dataset *d, d
             fprintf(out, " %-22s", c);
             fprintf(csv, "%s,%s,%.9g,%.9g,%.9g,%llu\n", metric_info[k].name,
                     cli_method_name(methods[m]), mean_of(st) * scale,
-                    (mean_of(st) - half_width(st)) * scale,
-                    (mean_of(st) + half_width(st)) * scale, (unsigned long long)st->n);
+                    (mean_of(st) - half_width(st)) * scale, (mean_of(st) + half_width(st)) * scale,
+                    (unsigned long long)st->n);
         }
         fputc('\n', md);
         fputc('\n', out);

@@ -21,8 +21,8 @@ static int explain_input(cli_session *r, const cli_input *in)
     const float *layer = egcam_result_map(res, EGCAM_MAP_LAYER, &lh, &lw);
     egcam_tensor map_t = {map, {h, w}, 2, 0}, layer_t = {layer, {lh, lw}, 2, 0};
     cli_outputs o = {r, in->name, {NULL}, 0};
-    int rc = cli_output(&o, ".map.npy", &map_t, NULL) ||
-             cli_output(&o, ".layer.npy", &layer_t, NULL);
+    int rc =
+        cli_output(&o, ".map.npy", &map_t, NULL) || cli_output(&o, ".layer.npy", &layer_t, NULL);
     if (!rc && in->image) {
         egcam_image *overlay = NULL;
         if (egcam_render_overlay(r->ctx, in->image, map, h, w, r->o->colormap, r->o->opacity,

@@ -126,8 +126,10 @@ static int load_npy(egcam_ctx *ctx, const char *path, cli_input *in)
         t->ndim = 3;
     }
     if (t->ndim != 3) {
-        fprintf(stderr, "egcam: %s: a model input must be [C,H,W] or [1,C,H,W]; this has %u "
-                        "dimensions\n", path, t->ndim);
+        fprintf(stderr,
+                "egcam: %s: a model input must be [C,H,W] or [1,C,H,W]; this has %u "
+                "dimensions\n",
+                path, t->ndim);
         return 1;
     }
     return 0;
@@ -177,8 +179,8 @@ char **cli_output_names(char **paths, int count)
     return names;
 }
 
-int cli_load_input(egcam_ctx *ctx, const char *path, const char *name,
-                   const egcam_preprocess *pre, cli_input *in)
+int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const egcam_preprocess *pre,
+                   cli_input *in)
 {
     memset(in, 0, sizeof *in);
     in->path = strdup(path);
@@ -220,8 +222,8 @@ static int append_rows(float **data, int64_t *rows, size_t item, const float *sr
     return 0;
 }
 
-int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre,
-                   egcam_tensor *out, float **storage)
+int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, egcam_tensor *out,
+                   float **storage)
 {
     float *data = NULL;
     int64_t shape[4] = {0};
@@ -259,14 +261,15 @@ int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre
             if (rc == 0 && i == 0)
                 memcpy(shape + 1, s, 3 * sizeof *s);
             if (rc == 0 && memcmp(shape + 1, s, 3 * sizeof *s) != 0) {
-                fprintf(stderr, "egcam: %s: shape [%lld,%lld,%lld] differs from the first "
-                                "reference's\n", files[i], (long long)s[0], (long long)s[1],
-                        (long long)s[2]);
+                fprintf(stderr,
+                        "egcam: %s: shape [%lld,%lld,%lld] differs from the first "
+                        "reference's\n",
+                        files[i], (long long)s[0], (long long)s[1], (long long)s[2]);
                 rc = 1;
             }
             if (rc == 0)
-                rc = append_rows(&data, &shape[0], (size_t)(s[0] * s[1] * s[2]),
-                                 in.tensor->data, 1);
+                rc =
+                    append_rows(&data, &shape[0], (size_t)(s[0] * s[1] * s[2]), in.tensor->data, 1);
             cli_input_free(&in);
         }
         cli_free_list(files, n);

@@ -32,14 +32,14 @@ char **cli_output_names(char **paths, int count);
 /* Load one input: a .npy tensor as is, or a PNG preprocessed by pre; its
  * outputs are called name (NULL: the file name without its extension).
  * Returns 0, or 1 after printing one line naming the file. */
-int cli_load_input(egcam_ctx *ctx, const char *path, const char *name,
-                   const egcam_preprocess *pre, cli_input *in);
+int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const egcam_preprocess *pre,
+                   cli_input *in);
 void cli_input_free(cli_input *in);
 
 /* A [R,C,H,W] tensor from a .npy file ([C,H,W] counts as R = 1) or a
  * folder of PNGs preprocessed by pre, in *out, viewing *storage (free()
  * it). Returns 0, or 1 after printing why. */
-int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre,
-                   egcam_tensor *out, float **storage);
+int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, egcam_tensor *out,
+                   float **storage);
 
 #endif

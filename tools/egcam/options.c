@@ -20,8 +20,14 @@
 #include "process.h"
 
 /* Which subcommands take a flag. */
-enum { EXPLAIN = 1 << CLI_EXPLAIN, COMPARE = 1 << CLI_COMPARE, LAYERS = 1 << CLI_LAYERS,
-       EVAL = 1 << CLI_EVAL, RUNS = EXPLAIN | COMPARE | EVAL, ALL = RUNS | LAYERS };
+enum {
+    EXPLAIN = 1 << CLI_EXPLAIN,
+    COMPARE = 1 << CLI_COMPARE,
+    LAYERS = 1 << CLI_LAYERS,
+    EVAL = 1 << CLI_EVAL,
+    RUNS = EXPLAIN | COMPARE | EVAL,
+    ALL = RUNS | LAYERS
+};
 
 typedef enum {
     F_STRING, /* const char * at offset */
@@ -43,12 +49,12 @@ typedef struct flag {
     unsigned commands;
     flag_kind kind;
     size_t offset;
-    double min, max;            /* F_U32, F_FLOAT */
-    uint32_t bits;              /* F_SWITCH */
-    const char *const *words;   /* F_CHOICE, NULL-terminated ... */
-    const uint32_t *values;     /* ... and the value of each */
+    double min, max;                                             /* F_U32, F_FLOAT */
+    uint32_t bits;                                               /* F_SWITCH */
+    const char *const *words;                                    /* F_CHOICE, NULL-terminated ... */
+    const uint32_t *values;                                      /* ... and the value of each */
     int (*read)(cli_options *o, parse_state *ps, const char *v); /* F_CUSTOM: 0 or -1 */
-    const char *expect;         /* what a bad value is told */
+    const char *expect;                                          /* what a bad value is told */
 } flag;
 
 /* ---- reading numbers -------------------------------------------------------- */
@@ -253,24 +259,35 @@ static const char *const rule_words[] = {"midpoint", "left", "right", "trapezoid
 static const uint32_t rule_values[] = {EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
                                        EGCAM_RULE_TRAPEZOID};
 static const char *const layout_words[] = {"channels", "channels_last", "tokens", NULL};
-static const uint32_t layout_values[] = {EGCAM_TORCH_LAYOUT_CHANNELS,
-                                         EGCAM_TORCH_LAYOUT_CHANNELS_LAST,
-                                         EGCAM_TORCH_LAYOUT_TOKENS};
+static const uint32_t layout_values[] = {
+    EGCAM_TORCH_LAYOUT_CHANNELS, EGCAM_TORCH_LAYOUT_CHANNELS_LAST, EGCAM_TORCH_LAYOUT_TOKENS};
 static const char *const fill_words[] = {"blur", "zeros", "mean", NULL};
 static const uint32_t fill_values[] = {EGCAM_FILL_BLUR, EGCAM_FILL_ZEROS, EGCAM_FILL_MEAN};
 
-#define STRING(n, cmds, field) \
-    {.name = n, .commands = cmds, .kind = F_STRING, .offset = AT(field)}
-#define CHOICE(n, cmds, field, w, v) \
-    {.name = n, .commands = cmds, .kind = F_CHOICE, .offset = AT(field), .words = w, .values = v}
-#define U32(n, cmds, field, lo, hi) \
-    {.name = n, .commands = cmds, .kind = F_U32, .offset = AT(field), .min = lo, .max = hi}
-#define FLOAT(n, cmds, field, lo, hi) \
-    {.name = n, .commands = cmds, .kind = F_FLOAT, .offset = AT(field), .min = lo, .max = hi}
-#define SWITCH(n, cmds, field, b) \
-    {.name = n, .commands = cmds, .kind = F_SWITCH, .offset = AT(field), .bits = b}
-#define CUSTOM(n, cmds, fn, why) \
-    {.name = n, .commands = cmds, .kind = F_CUSTOM, .read = fn, .expect = why}
+#define STRING(n, cmds, field)                                                                     \
+  {                                                                                                \
+    .name = n, .commands = cmds, .kind = F_STRING, .offset = AT(field)                             \
+  }
+#define CHOICE(n, cmds, field, w, v)                                                               \
+  {                                                                                                \
+    .name = n, .commands = cmds, .kind = F_CHOICE, .offset = AT(field), .words = w, .values = v    \
+  }
+#define U32(n, cmds, field, lo, hi)                                                                \
+  {                                                                                                \
+    .name = n, .commands = cmds, .kind = F_U32, .offset = AT(field), .min = lo, .max = hi          \
+  }
+#define FLOAT(n, cmds, field, lo, hi)                                                              \
+  {                                                                                                \
+    .name = n, .commands = cmds, .kind = F_FLOAT, .offset = AT(field), .min = lo, .max = hi        \
+  }
+#define SWITCH(n, cmds, field, b)                                                                  \
+  {                                                                                                \
+    .name = n, .commands = cmds, .kind = F_SWITCH, .offset = AT(field), .bits = b                  \
+  }
+#define CUSTOM(n, cmds, fn, why)                                                                   \
+  {                                                                                                \
+    .name = n, .commands = cmds, .kind = F_CUSTOM, .read = fn, .expect = why                       \
+  }
 
 static const flag flags[] = {
     STRING("model", ALL, model),
@@ -321,7 +338,10 @@ static void explain_expected(const flag *f, char *buf, size_t size)
     } else if (f->kind == F_CHOICE) {
         size_t n = (size_t)snprintf(buf, size, "expected");
         for (int i = 0; f->words[i] && n < size; i++)
-            n += (size_t)snprintf(buf + n, size - n, "%s%s", i == 0 ? " " : f->words[i + 1] ? ", " : " or ",
+            n += (size_t)snprintf(buf + n, size - n, "%s%s",
+                                  i == 0            ? " "
+                                  : f->words[i + 1] ? ", "
+                                                    : " or ",
                                   f->words[i]);
     } else if (f->kind == F_U32) {
         snprintf(buf, size, "expected a whole number from %.0f to %.0f", f->min, f->max);
@@ -335,11 +355,8 @@ static int apply(const flag *f, cli_options *o, parse_state *ps, const char *v)
 {
     char *at = (char *)o + f->offset;
     switch (f->kind) {
-    case F_STRING:
-        *(const char **)(void *)at = v;
-        return 0;
-    case F_U32:
-        return read_u32(v, (uint32_t)f->min, (uint32_t)f->max, (uint32_t *)(void *)at);
+    case F_STRING: *(const char **)(void *)at = v; return 0;
+    case F_U32: return read_u32(v, (uint32_t)f->min, (uint32_t)f->max, (uint32_t *)(void *)at);
     case F_FLOAT: {
         double d;
         if (read_double(v, f->min, f->max, &d) != 0)
@@ -354,11 +371,8 @@ static int apply(const flag *f, cli_options *o, parse_state *ps, const char *v)
                 return 0;
             }
         return -1;
-    case F_SWITCH:
-        *(uint32_t *)(void *)at |= f->bits;
-        return 0;
-    case F_CUSTOM:
-        return f->read(o, ps, v);
+    case F_SWITCH: *(uint32_t *)(void *)at |= f->bits; return 0;
+    case F_CUSTOM: return f->read(o, ps, v);
     }
     return -1;
 }
@@ -436,10 +450,9 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
         return 2;
     struct option long_options[FLAG_COUNT + 2];
     for (int i = 0; i < FLAG_COUNT; i++)
-        long_options[i] = (struct option){flags[i].name,
-                                          flags[i].kind == F_SWITCH ? no_argument
-                                                                    : required_argument,
-                                          NULL, 256 + i};
+        long_options[i] = (struct option){
+            flags[i].name, flags[i].kind == F_SWITCH ? no_argument : required_argument, NULL,
+            256 + i};
     long_options[FLAG_COUNT] = (struct option){"help", no_argument, NULL, 256 + FLAG_HELP};
     long_options[FLAG_COUNT + 1] = (struct option){NULL, 0, NULL, 0};
 
@@ -459,8 +472,8 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
         }
         if (c < 256 || c >= 256 + FLAG_COUNT) {
             if (optopt > 0 && optopt < 256) /* a short flag: name it, not its cluster */
-                fprintf(stderr, "egcam %s: unknown flag -%c (see egcam %s --help)\n", name,
-                        optopt, name);
+                fprintf(stderr, "egcam %s: unknown flag -%c (see egcam %s --help)\n", name, optopt,
+                        name);
             else
                 fprintf(stderr, "egcam %s: unknown flag %s (see egcam %s --help)\n", name,
                         argv[optind - 1], name);

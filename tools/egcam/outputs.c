@@ -18,7 +18,7 @@ int cli_output(cli_outputs *o, const char *suffix, const egcam_tensor *tensor,
                const egcam_image *image)
 {
     char *path = out_path(o->s, o->name, suffix);
-    egcam_status st = !path   ? EGCAM_E_OUT_OF_MEMORY
+    egcam_status st = !path    ? EGCAM_E_OUT_OF_MEMORY
                       : tensor ? egcam_npy_write(o->s->ctx, path, tensor)
                                : egcam_png_write(o->s->ctx, path, image);
     if (st != EGCAM_OK) {

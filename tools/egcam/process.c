@@ -23,7 +23,7 @@
  * the bundled models needs on top. Measured: with less room than the
  * buffer, OpenBLAS retries its allocation forever (docs/hardening.md). */
 #define OPENBLAS_BUFFER ((uint64_t)128 << 20)
-#define WORKING_MARGIN  ((uint64_t)48 << 20)
+#define WORKING_MARGIN ((uint64_t)48 << 20)
 
 static FILE *out;
 
@@ -56,8 +56,8 @@ static void startup_failed(int sig)
  * wins, and is also what stops the loop. */
 static void one_openblas_thread(char **argv, char **envp)
 {
-    static const char *const names[] = {"OPENBLAS_NUM_THREADS=", "GOTO_NUM_THREADS=",
-                                        "OMP_NUM_THREADS="};
+    static const char *const names[] = {
+        "OPENBLAS_NUM_THREADS=", "GOTO_NUM_THREADS=", "OMP_NUM_THREADS="};
     size_t n = 0;
     for (; envp && envp[n]; n++)
         for (size_t k = 0; k < 3; k++)
@@ -96,9 +96,8 @@ static void before_libraries(int argc, char **argv, char **envp)
 
 /* glibc runs an executable's .preinit_array before any shared library's
  * initialisers, with main's arguments. */
-__attribute__((section(".preinit_array"), used)) static void (*const preinit)(int, char **,
-                                                                             char **) =
-    before_libraries;
+__attribute__((section(".preinit_array"),
+               used)) static void (*const preinit)(int, char **, char **) = before_libraries;
 
 int cli_process_start(void)
 {
@@ -158,8 +157,7 @@ int cli_check_headroom(const char *when)
 /* BLAS's sgemm, as Fortran declares it. */
 typedef void sgemm_fn(const char *transa, const char *transb, const int *m, const int *n,
                       const int *k, const float *alpha, const float *a, const int *lda,
-                      const float *b, const int *ldb, const float *beta, float *c,
-                      const int *ldc);
+                      const float *b, const int *ldb, const float *beta, float *c, const int *ldc);
 
 void cli_reserve_blas(void)
 {

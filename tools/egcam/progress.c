@@ -14,8 +14,8 @@ static int draw(void *user, uint64_t done, uint64_t total)
     double all = ((double)p->item + item) / (double)p->items;
     int filled = (int)(all * BAR + 0.5);
     fprintf(stderr, "\r[%.*s%*s] %3d%% %d/%d %-30.30s", filled,
-            "==============================", BAR - filled, "", (int)(all * 100 + 0.5),
-            p->item + 1, p->items, p->label ? p->label : "");
+            "==============================", BAR - filled, "", (int)(all * 100 + 0.5), p->item + 1,
+            p->items, p->label ? p->label : "");
     fflush(stderr);
     return 0;
 }

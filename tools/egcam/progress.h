@@ -8,8 +8,8 @@
 
 typedef struct cli_progress {
     int enabled;
-    int item, items;      /* which input of how many */
-    const char *label;    /* what runs now */
+    int item, items;   /* which input of how many */
+    const char *label; /* what runs now */
 } cli_progress;
 
 /* Show a bar only when stderr is a terminal and the work is long. */

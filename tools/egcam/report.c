@@ -23,8 +23,8 @@ static void warn_zero_gradient(cli_session *r, const cli_input *in, uint32_t met
             in->path, cli_method_title(method), r->o->layer);
 }
 
-void cli_report(cli_session *r, const cli_input *in, uint32_t method,
-                const egcam_result *res, double ms)
+void cli_report(cli_session *r, const cli_input *in, uint32_t method, const egcam_result *res,
+                double ms)
 {
     FILE *out = cli_out();
     int32_t cls = egcam_result_class(res);
@@ -38,8 +38,7 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method,
     cli_json_string(out, in->path);
     fprintf(out, ", \"name\": ");
     cli_json_string(out, in->name);
-    fprintf(out, ", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method),
-            cls);
+    fprintf(out, ", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method), cls);
     if (cli_label(r, cls))
         cli_json_string(out, cli_label(r, cls));
     else
@@ -48,8 +47,7 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method,
             ", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %llu, \"milliseconds\": %.3f, "
             "\"zero_gradient\": %s}\n",
             egcam_result_logit(res), egcam_result_completeness(res), (unsigned long long)samples,
-            ms,
-            egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
+            ms, egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
     fflush(out);
     warn_zero_gradient(r, in, method, res);
 }

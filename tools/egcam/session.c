@@ -16,8 +16,9 @@
 
 const char *cli_method_name(uint32_t m)
 {
-    return m == EGCAM_METHOD_GRADCAM ? "gradcam" : m == EGCAM_METHOD_INTEGRATED ? "integrated"
-                                                                                : "expected";
+    return m == EGCAM_METHOD_GRADCAM      ? "gradcam"
+           : m == EGCAM_METHOD_INTEGRATED ? "integrated"
+                                          : "expected";
 }
 
 const char *cli_method_title(uint32_t m)

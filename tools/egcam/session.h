@@ -43,8 +43,8 @@ int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, c
 /* The config and reference set method runs with. */
 const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);
 
-const char *cli_method_name(uint32_t method);   /* gradcam, integrated, expected */
-const char *cli_method_title(uint32_t method);  /* Grad-CAM, ... */
+const char *cli_method_name(uint32_t method);             /* gradcam, integrated, expected */
+const char *cli_method_title(uint32_t method);            /* Grad-CAM, ... */
 const char *cli_label(const cli_session *s, int32_t cls); /* NULL when unknown */
 double cli_now_ms(void);
 

@@ -91,4 +91,3 @@ void cli_usage(enum cli_command cmd, FILE *to)
                 ? "  --method M                gradcam|integrated|expected (default expected)\n"
                 : "");
 }
-
