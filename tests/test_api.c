@@ -94,12 +94,12 @@ static void test_status_strings(void **state)
 {
     (void)state;
     /* Every value is pinned in test_pinned_values. */
-    for (int a = EGCAM_OK; a <= EGCAM_E_INTERNAL; a++) {
+    for (int a = EGCAM_OK; a < EGCAM_STATUS_END; a++) {
         const char *sa = egcam_status_string((egcam_status)a);
         assert_non_null(sa);
         assert_true(strlen(sa) > 0);
         assert_string_not_equal(sa, "unknown status");
-        for (int b = a + 1; b <= EGCAM_E_INTERNAL; b++)
+        for (int b = a + 1; b < EGCAM_STATUS_END; b++)
             assert_string_not_equal(sa, egcam_status_string((egcam_status)b));
     }
     assert_string_equal(egcam_status_string((egcam_status)999), "unknown status");
@@ -159,11 +159,16 @@ static void test_pinned_values(void **state)
         PIN(EGCAM_COLORMAP_INFERNO, 4),
         PIN(EGCAM_TORCH_LAYOUT_CHANNELS, 1),
         PIN(EGCAM_TORCH_LAYOUT_TOKENS, 2),
+        PIN(EGCAM_TORCH_LAYOUT_CHANNELS_LAST, 3),
+        PIN(EGCAM_TORCH_FLAG_KEEP_LAYOUT, 1),
+        PIN(EGCAM_RESULT_ZERO_GRADIENT, 1),
 #undef PIN
     };
     for (size_t i = 0; i < sizeof pins / sizeof pins[0]; i++)
         if (pins[i].value != pins[i].pinned)
             fail_msg("%s is %lld, pinned at %lld", pins[i].name, pins[i].value, pins[i].pinned);
+    /* The sentinel is no value of its own: one past the last status. */
+    assert_int_equal(EGCAM_STATUS_END, EGCAM_E_INTERNAL + 1);
     /* Only ever goes up, by one per appended backend slot. */
     assert_true(EGCAM_BACKEND_ABI_VERSION >= 1);
 }

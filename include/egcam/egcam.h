@@ -129,7 +129,11 @@ typedef enum egcam_status {
     EGCAM_E_IO                 = 13,
     EGCAM_E_FORMAT             = 14, /* a file or buffer is not what it claims */
     EGCAM_E_CANCELLED          = 15, /* the progress callback asked to stop */
-    EGCAM_E_INTERNAL           = 16  /* a bug in libegcam or an unknown exception */
+    EGCAM_E_INTERNAL           = 16, /* a bug in libegcam or an unknown exception */
+    /* One past the last status of this header: for range checks and tables
+     * (a loop over every status), never stored, sent or compared across
+     * versions, since it grows when a status is added (zstd's maxCode rule). */
+    EGCAM_STATUS_END
 } egcam_status;
 
 /** @return a static, human-readable name for a status; never NULL (unknown
@@ -198,25 +202,22 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, eg
 
 /* Quadrature rules of Integrated Grad-CAM (egcam_config.rule), named as
  * Captum names its Riemann rules; nodes alpha_m and weights omega_m: */
-#define EGCAM_RULE_MIDPOINT 1u /* (m + 1/2)/M, 1/M (default)            */
-#define EGCAM_RULE_LEFT     2u /* m/M, 1/M                                */
-#define EGCAM_RULE_RIGHT    3u /* (m + 1)/M, 1/M                          */
-#define EGCAM_RULE_TRAPEZOID                                                                       \
-  4u /* m/(M-1); 1/(2(M-1)) at the ends, else
-                                     1/(M-1); needs M >= 2                   */
+#define EGCAM_RULE_MIDPOINT  1u /* (m + 1/2)/M, 1/M (default) */
+#define EGCAM_RULE_LEFT      2u /* m/M, 1/M */
+#define EGCAM_RULE_RIGHT     3u /* (m + 1)/M, 1/M */
+#define EGCAM_RULE_TRAPEZOID 4u /* m/(M-1); 1/(2(M-1)) at the ends, else 1/(M-1); M >= 2 */
 
 /* Built-in references (egcam_config.references): the baseline b of Integrated
  * Grad-CAM, the reference set D of Expected Grad-CAM, used when
- * egcam_explain() is given no reference set. */
-#define EGCAM_REFERENCES_ZEROS 1u /* one all-zero input (default) */
-#define EGCAM_REFERENCES_BLUR                                                                      \
-  2u /* one Gaussian blur of the input, per
-                                         channel, standard deviation blur_sigma
-                                         pixels, edges replicated */
-#define EGCAM_REFERENCES_UNIFORM                                                                   \
-  3u /* reference_count inputs of uniform
-                                         noise over [min(x), max(x)], drawn
-                                         from the seed; Expected Grad-CAM only */
+ * egcam_explain() is given no reference set.
+ *   ZEROS    one all-zero input (default)
+ *   BLUR     one Gaussian blur of the input, per channel, standard deviation
+ *            blur_sigma pixels, edges replicated
+ *   UNIFORM  reference_count inputs of uniform noise over [min(x), max(x)],
+ *            drawn from the seed; Expected Grad-CAM only */
+#define EGCAM_REFERENCES_ZEROS   1u
+#define EGCAM_REFERENCES_BLUR    2u
+#define EGCAM_REFERENCES_UNIFORM 3u
 
 /* Flags (egcam_config.flags). */
 /** Expected Grad-CAM: use the clean difference A(x) - A(x'_n) instead of
@@ -375,14 +376,15 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain_cost(
 /* egcam_result_free().                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* Which map (egcam_result_map). */
-#define EGCAM_MAP_LAYER 1u /* h x w: ReLU(sum_k w_k A_k(x)), not normalised */
-#define EGCAM_MAP_INPUT                                                                            \
-  2u /* H x W: the layer map, bilinear, half-pixel
-                                     centres (align_corners = false) */
-#define EGCAM_MAP_NORMALIZED                                                                       \
-  3u /* H x W: the input map scaled to [0, 1];
-                                     a constant map becomes all zeros */
+/* Which map (egcam_result_map).
+ *   LAYER       h x w: ReLU(sum_k w_k A_k(x)), not normalised
+ *   INPUT       H x W: the layer map, bilinear, half-pixel centres
+ *               (align_corners = false)
+ *   NORMALIZED  H x W: the input map scaled to [0, 1]; a constant map
+ *               becomes all zeros */
+#define EGCAM_MAP_LAYER      1u
+#define EGCAM_MAP_INPUT      2u
+#define EGCAM_MAP_NORMALIZED 3u
 
 /** A map, row-major, with its height and width (either out pointer may be
  *  NULL). @return NULL for a NULL result or an unknown kind. */

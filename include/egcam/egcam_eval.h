@@ -34,12 +34,14 @@
 extern "C" {
 #endif
 
-/* What removed pixels become (egcam_eval_options.fill). */
-#define EGCAM_FILL_BLUR                                                                            \
-  1u                        /* a Gaussian blur of x, per channel, sigma a tenth
-                                 of min(H, W) pixels, edges replicated (default) */
-#define EGCAM_FILL_ZEROS 2u /* zeros */
-#define EGCAM_FILL_MEAN  3u /* each channel's mean over x */
+/* What removed pixels become (egcam_eval_options.fill).
+ *   BLUR   a Gaussian blur of x, per channel, sigma a tenth of min(H, W)
+ *          pixels, edges replicated (default)
+ *   ZEROS  zeros
+ *   MEAN   each channel's mean over x */
+#define EGCAM_FILL_BLUR  1u
+#define EGCAM_FILL_ZEROS 2u
+#define EGCAM_FILL_MEAN  3u
 
 /** Settings of the metrics. Initialise with egcam_eval_options_init(); the
  *  same ABI rules as egcam_config apply. Every field is checked by every

@@ -46,18 +46,12 @@ extern "C" {
  * grid), explaining fails with EGCAM_E_UNSUPPORTED naming the other
  * layout, unless EGCAM_TORCH_FLAG_KEEP_LAYOUT is set.
  * egcam_torch_layers_layout() tells which layout each module needs. */
-#define EGCAM_TORCH_LAYOUT_CHANNELS 1u /* [N, K, h, w] as they are (default) */
-#define EGCAM_TORCH_LAYOUT_TOKENS                                                                  \
-  2u /* [N, T, D] tokens of a vision
-                                                 transformer: the first
-                                                 prefix_tokens (class token...)
-                                                 are dropped, the rest laid on a
-                                                 grid_height x grid_width grid
-                                                 of D channels */
-#define EGCAM_TORCH_LAYOUT_CHANNELS_LAST                                                           \
-  3u /* [N, h, w, K]: Swin's and
-                                                 ConvNeXt's blocks, permuted
-                                                 outputs */
+#define EGCAM_TORCH_LAYOUT_CHANNELS      1u /* [N, K, h, w] as they are (default) */
+#define EGCAM_TORCH_LAYOUT_TOKENS        2u /* [N, T, D] tokens of a vision transformer (below) */
+#define EGCAM_TORCH_LAYOUT_CHANNELS_LAST 3u /* [N, h, w, K]: Swin's and ConvNeXt's blocks */
+/* Tokens: the first prefix_tokens (the class token...) are dropped and the
+ * rest laid on a grid_height x grid_width grid of D channels. Channels-last
+ * also fits any block whose output was permuted. */
 
 /* Flags (egcam_torch_options.flags). */
 /** Take the layout as given: skip the check that refuses a 4-D output

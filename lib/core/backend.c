@@ -85,7 +85,7 @@ void egcam__backend_leave(egcam_backend *be, int entered)
 static egcam_status backend_failure(egcam_ctx *ctx, const egcam_backend *be, egcam_status st,
                                     const char *slot, const char *msg)
 {
-    if (st < EGCAM_E_NULL_ARGUMENT || st > EGCAM_E_INTERNAL)
+    if (st <= EGCAM_OK || st >= EGCAM_STATUS_END)
         st = EGCAM_E_BACKEND;
     return egcam__fail(ctx, st, "backend '%s': %s failed: %s", be->ops.name, slot,
                        msg[0] ? msg : egcam_status_string(st));

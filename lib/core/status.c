@@ -25,6 +25,7 @@ const char *egcam_status_string(egcam_status status)
     case EGCAM_E_FORMAT: return "bad format";
     case EGCAM_E_CANCELLED: return "cancelled";
     case EGCAM_E_INTERNAL: return "internal error";
+    case EGCAM_STATUS_END: break;
     }
     return "unknown status";
 }
