@@ -636,6 +636,56 @@ static void test_result_getters_and_errors_cleared(void **state)
     egcam_result_free(res);
 }
 
+/* egcam_tensor_new() is the core's (a program that only explains makes its
+ * inputs without libegcam-image); its tensors are valid inputs, and
+ * egcam_tensor_free() frees nothing else. */
+static void test_tensor_ownership(void **state)
+{
+    fixture *f = *state;
+    egcam_tensor mine = f->input;
+    egcam_tensor_free(&mine); /* a caller's tensor: left alone (ASan: no bad free) */
+    egcam_tensor_free(NULL);
+    egcam_tensor *t = (egcam_tensor *)&t;
+    assert_int_equal(egcam_tensor_new(f->ctx, (const int64_t[]){C, H, W}, 3, &t), EGCAM_OK);
+    assert_int_equal(t->ndim, 3);
+    assert_int_equal(t->shape[2], W);
+    assert_int_equal(t->shape[3], 0);
+    for (size_t i = 0; i < C * H * W; i++)
+        assert_true(t->data[i] == 0.0f);
+    memcpy((float *)t->data, f->x, sizeof f->x);
+    egcam_tensor copy = *t;
+    egcam_tensor_free(&copy); /* a copy of ours: left alone */
+
+    egcam_result *a = NULL, *b = NULL;
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, t, NULL, &a), EGCAM_OK);
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &f->input, NULL, &b), EGCAM_OK);
+    uint32_t h, w;
+    const float *ma = egcam_result_map(a, EGCAM_MAP_LAYER, &h, &w);
+    assert_memory_equal(ma, egcam_result_map(b, EGCAM_MAP_LAYER, NULL, NULL), h * w * sizeof *ma);
+    egcam_result_free(a);
+    egcam_result_free(b);
+    egcam_tensor_free(t);
+
+    /* Any other value in reserved is still refused. */
+    f->input.reserved = 1;
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
+
+    t = (egcam_tensor *)&t;
+    assert_int_equal(egcam_tensor_new(f->ctx, (const int64_t[]){2, 0}, 2, &t), EGCAM_E_EMPTY);
+    assert_null(t);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "dimension 1 is 0"));
+    assert_int_equal(egcam_tensor_new(f->ctx, (const int64_t[]){2}, 5, &t),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "5 dimensions"));
+    assert_int_equal(egcam_tensor_new(f->ctx, (const int64_t[]){1 << 30, 1 << 30}, 2, &t),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "2^40"));
+    assert_int_equal(egcam_tensor_new(f->ctx, NULL, 1, &t), EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_tensor_new(f->ctx, (const int64_t[]){1}, 1, NULL),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(egcam_tensor_new(NULL, (const int64_t[]){1}, 1, &t), EGCAM_E_NULL_ARGUMENT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +705,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backend_direct_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refset_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_getters_and_errors_cleared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tensor_ownership, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

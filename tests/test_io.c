@@ -1744,9 +1744,10 @@ static void test_memory_round_trips(void **state)
     egcam_ctx_free(ctx);
 }
 
-/* The _free() functions free what the library made and nothing else: an
- * image or tensor the caller made, or a copy of one of the library's, is
- * left alone (freeing it would be free() of the wrong pointer). */
+/* egcam_image_free() frees what the library made and nothing else: an
+ * image the caller made, or a copy of one of the library's, is left alone
+ * (freeing it would be free() of the wrong pointer); the library's images
+ * and tensors are valid inputs to the writers. Tensors: test_api. */
 static void test_ownership(void **state)
 {
     (void)state;
@@ -1755,9 +1756,6 @@ static void test_ownership(void **state)
     uint8_t pixels[12] = {0};
     egcam_image mine = {pixels, 2, 2, 3, 0};
     egcam_image_free(&mine); /* no-op: ASan would report a bad free */
-    float data[4] = {0};
-    egcam_tensor my_tensor = {data, {4}, 1, 0};
-    egcam_tensor_free(&my_tensor);
     egcam_image *ours;
     expect_status(ctx, egcam_image_new(ctx, 2, 2, 3, &ours), EGCAM_OK, NULL);
     egcam_image copy = *ours;
@@ -1767,8 +1765,6 @@ static void test_ownership(void **state)
     egcam_image_free(ours);
     egcam_tensor *t;
     expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){4}, 1, &t), EGCAM_OK, NULL);
-    egcam_tensor tcopy = *t;
-    egcam_tensor_free(&tcopy);
     expect_status(ctx, egcam_npy_write(ctx, tmp_path("ours.npy"), t), EGCAM_OK, NULL);
     egcam_tensor_free(t);
 
@@ -1781,13 +1777,6 @@ static void test_ownership(void **state)
                   "pixels", NULL);
     expect_status(ctx, egcam_image_new(ctx, 2, 2, 3, NULL), EGCAM_E_NULL_ARGUMENT, "out", NULL);
     assert_int_equal(egcam_image_new(NULL, 2, 2, 3, &img), EGCAM_E_NULL_ARGUMENT);
-    expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){2, 0}, 2, &t), EGCAM_E_EMPTY,
-                  "dimension 1 is 0", NULL);
-    expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){2}, 5, &t), EGCAM_E_INVALID_ARGUMENT,
-                  "5 dimensions", NULL);
-    expect_status(ctx, egcam_tensor_new(ctx, (const int64_t[]){1 << 30, 1 << 30}, 2, &t),
-                  EGCAM_E_INVALID_ARGUMENT, "2^40", NULL);
-    expect_status(ctx, egcam_tensor_new(ctx, NULL, 1, &t), EGCAM_E_NULL_ARGUMENT, "shape", NULL);
     egcam_ctx_free(ctx);
 }
 

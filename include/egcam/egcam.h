@@ -161,9 +161,22 @@ typedef struct egcam_tensor {
     const float *data;     /* shape[0] * ... * shape[ndim-1] floats */
     int64_t      shape[4]; /* entries past ndim are ignored */
     uint32_t     ndim;     /* 1..4 */
-    uint32_t     reserved; /* 0 in a tensor you make; libegcam-image marks
+    uint32_t     reserved; /* 0 in a tensor you make; the library marks
                                the tensors it makes here (leave it as it is) */
 } egcam_tensor;
+
+/** A new tensor of ndim (1 to 4) dimensions shape[0..ndim-1], all 0: write
+ *  through (float *)tensor->data. The library marks it in reserved.
+ *  @param[out] out  free with egcam_tensor_free()
+ *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_INVALID_ARGUMENT (ndim;
+ *  more than 2^40 elements), EGCAM_E_EMPTY (a dimension <= 0),
+ *  EGCAM_E_OUT_OF_MEMORY. @since 0.1 */
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_tensor_new(egcam_ctx *ctx, const int64_t *shape,
+                                                        uint32_t ndim, egcam_tensor **out);
+
+/** Free a tensor libegcam made (its data too). NULL, and a tensor you made
+ *  yourself, are left alone. */
+EGCAM_API void egcam_tensor_free(egcam_tensor *tensor);
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                  */

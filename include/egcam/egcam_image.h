@@ -9,10 +9,10 @@
  *
  * Ownership, as everywhere in libegcam: an object the library hands out is
  * made by a _new() or a reader (egcam_image_new, egcam_png_read, ...) and
- * freed by its _free(). egcam_image_free() and egcam_tensor_free() free
- * only what the library made: given an image or tensor you made yourself
- * (or a copy of one of ours), they do nothing. Images, tensors and buffers
- * you pass in are borrowed for the call.
+ * freed by its _free(). egcam_image_free() and egcam_tensor_free()
+ * (egcam.h) free only what the library made: given an image or tensor you
+ * made yourself (or a copy of one of ours), they do nothing. Images,
+ * tensors and buffers you pass in are borrowed for the call.
  */
 #ifndef EGCAM_IMAGE_H
 #define EGCAM_IMAGE_H
@@ -48,19 +48,6 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_image_new(egcam_ctx *ctx, uint32_t 
 /** Free an image libegcam made (its pixels too). NULL, and an image you
  *  made yourself, are left alone. */
 EGCAM_API void egcam_image_free(egcam_image *image);
-
-/** A new tensor of ndim (1 to 4) dimensions shape[0..ndim-1], all 0: write
- *  through (float *)tensor->data. reserved is marked as for images.
- *  @param[out] out  free with egcam_tensor_free()
- *  @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_INVALID_ARGUMENT (ndim;
- *  more than 2^40 elements), EGCAM_E_EMPTY (a dimension <= 0),
- *  EGCAM_E_OUT_OF_MEMORY. @since 0.1 */
-EGCAM_API EGCAM_NODISCARD egcam_status egcam_tensor_new(egcam_ctx *ctx, const int64_t *shape,
-                                                        uint32_t ndim, egcam_tensor **out);
-
-/** Free a tensor libegcam made (its data too). NULL, and a tensor you made
- *  yourself, are left alone. */
-EGCAM_API void egcam_tensor_free(egcam_tensor *tensor);
 
 /* ------------------------------------------------------------------------ */
 /* Encoded bytes: a PNG or .npy file made in memory                         */

@@ -13,6 +13,7 @@
 #ifndef EGCAM_CORE_INTERNAL_H
 #define EGCAM_CORE_INTERNAL_H
 
+#include <stdalign.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -101,6 +102,19 @@ static inline int egcam__reserved_ok(uint32_t reserved)
 {
     return reserved == 0 || reserved == EGCAM__OWNED_MARK;
 }
+
+/* Where the data of such an object starts: after the struct, in the same
+ * block, aligned for any type. */
+#define EGCAM__BLOCK_HEAD(type)                                                                    \
+  ((sizeof(type) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
+
+/* A tensor of ndim (1..4) dimensions shape[0..ndim-1] (each >= 1, at most
+ * 2^40 elements in all, as egcam__check_batch allows); data zeroed and
+ * aligned for any type; shape entries past ndim are 0. Fill it through
+ * (float *)t->data (the memory is not const); free with
+ * egcam_tensor_free(). NULL when the shape is invalid or too large, or
+ * memory runs out: validate shapes first to tell those apart. */
+egcam_tensor *egcam__tensor_new(const int64_t *shape, uint32_t ndim);
 
 /* ---- versioned settings structs (versioned.c) [shared] -------------------- */
 int egcam__all_zero(const void *p, size_t n);

@@ -9,20 +9,10 @@
 #include "../core/internal.h"
 #include "egcam/egcam_image.h"
 
-/* ---- the objects the library hands out (objects.c) ---------------------------- */
-/* Each is one allocated block, the struct followed by its data, marked with
- * EGCAM__OWNED_MARK in `reserved`, so that egcam_tensor_free() and
- * egcam_image_free() are one free() and refuse anything else (a struct the
- * caller made, a copy of one of ours). Never point data/pixels of such an
- * object anywhere else.
- *
- * egcam__tensor_new: a tensor of ndim (1..4) dimensions shape[0..ndim-1]
- * (each >= 1, at most 2^40 elements in all, as egcam__check_batch allows);
- * data zeroed and aligned for any type (max_align_t); shape entries past
- * ndim are 0. Fill it through (float *)t->data (the memory is not const).
- * NULL when the shape is invalid or too large, or memory runs out:
- * validate shapes first to tell those apart. */
-egcam_tensor *egcam__tensor_new(const int64_t *shape, uint32_t ndim);
+/* ---- the images the library hands out (objects.c) ----------------------------- */
+/* Made as lib/core/internal.h says of tensors (one block, EGCAM__OWNED_MARK),
+ * so that egcam_image_free() is one free() and refuses anything else. Never
+ * point the pixels of such an image anywhere else. */
 
 /* A width x height image (each >= 1) of 1, 3 or 4 channels; pixels zeroed
  * and aligned for any type. NULL when an argument is invalid, the size

@@ -1,18 +1,14 @@
 /*
- * objects.c - the images and tensors libegcam-image hands out: made here,
- * freed here. Each is one block, the struct followed by its data, marked
- * EGCAM__OWNED_MARK in `reserved`; a _free() that is given anything else
- * (a struct the caller made, a copy of one of ours) leaves it alone.
+ * objects.c - the images libegcam-image hands out: made here, freed here.
+ * Each is one block, the struct followed by its pixels, marked
+ * EGCAM__OWNED_MARK in `reserved`; egcam_image_free() given anything else
+ * (an image the caller made, a copy of one of ours) leaves it alone. The
+ * tensors are made the same way by lib/core/tensor.c.
  */
-#include <stdalign.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "image.h"
-
-/* Offset of the data in a block: after the struct, aligned for anything. */
-#define HEAD(type)                                                                                 \
-  ((sizeof(type) + alignof(max_align_t) - 1) / alignof(max_align_t) * alignof(max_align_t))
 
 /* ---- images ------------------------------------------------------------------ */
 
@@ -29,12 +25,12 @@ egcam_image *egcam__image_alloc(uint32_t width, uint32_t height, uint32_t channe
     if ((size_t)height > SIZE_MAX / bytes)
         return NULL;
     bytes *= height;
-    if (bytes > SIZE_MAX - HEAD(egcam_image))
+    if (bytes > SIZE_MAX - EGCAM__BLOCK_HEAD(egcam_image))
         return NULL;
-    egcam_image *img = egcam__calloc(1, HEAD(egcam_image) + bytes);
+    egcam_image *img = egcam__calloc(1, EGCAM__BLOCK_HEAD(egcam_image) + bytes);
     if (!img)
         return NULL;
-    img->pixels = (uint8_t *)img + HEAD(egcam_image);
+    img->pixels = (uint8_t *)img + EGCAM__BLOCK_HEAD(egcam_image);
     img->width = width;
     img->height = height;
     img->channels = channels;
@@ -50,17 +46,17 @@ egcam_image *egcam__image_new(uint32_t width, uint32_t height, uint32_t channels
 egcam_image *egcam__image_shrink(egcam_image *img)
 {
     size_t bytes = (size_t)img->width * img->height * img->channels;
-    egcam_image *small = egcam__realloc(img, HEAD(egcam_image) + bytes);
+    egcam_image *small = egcam__realloc(img, EGCAM__BLOCK_HEAD(egcam_image) + bytes);
     if (!small)
         return img;
-    small->pixels = (uint8_t *)small + HEAD(egcam_image);
+    small->pixels = (uint8_t *)small + EGCAM__BLOCK_HEAD(egcam_image);
     return small;
 }
 
 static int owned_image(const egcam_image *img)
 {
     return img->reserved == EGCAM__OWNED_MARK &&
-           img->pixels == (const uint8_t *)img + HEAD(egcam_image);
+           img->pixels == (const uint8_t *)img + EGCAM__BLOCK_HEAD(egcam_image);
 }
 
 void egcam_image_free(egcam_image *image)
@@ -89,72 +85,5 @@ egcam_status egcam_image_new(egcam_ctx *ctx, uint32_t width, uint32_t height, ui
                            (unsigned long long)EGCAM_PNG_MAX_PIXELS);
     if (!(*out = egcam__image_new(width, height, channels)))
         return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "egcam_image_new: out of memory");
-    return EGCAM_OK;
-}
-
-/* ---- tensors ------------------------------------------------------------------ */
-
-egcam_tensor *egcam__tensor_new(const int64_t *shape, uint32_t ndim)
-{
-    if (!shape || ndim < 1 || ndim > 4)
-        return NULL;
-    uint64_t count = 1;
-    for (uint32_t i = 0; i < ndim; i++) {
-        if (shape[i] <= 0 || (uint64_t)shape[i] > EGCAM__MAX_ELEMENTS / count)
-            return NULL;
-        count *= (uint64_t)shape[i];
-    }
-    if (count > (SIZE_MAX - HEAD(egcam_tensor)) / sizeof(float))
-        return NULL;
-    egcam_tensor *t = egcam__calloc(1, HEAD(egcam_tensor) + (size_t)count * sizeof(float));
-    if (!t)
-        return NULL;
-    t->data = (const float *)(const void *)((char *)t + HEAD(egcam_tensor));
-    for (uint32_t i = 0; i < ndim; i++)
-        t->shape[i] = shape[i];
-    t->ndim = ndim;
-    t->reserved = EGCAM__OWNED_MARK;
-    return t;
-}
-
-static int owned_tensor(const egcam_tensor *t)
-{
-    return t->reserved == EGCAM__OWNED_MARK &&
-           t->data == (const float *)(const void *)((const char *)t + HEAD(egcam_tensor));
-}
-
-void egcam_tensor_free(egcam_tensor *tensor)
-{
-    if (tensor && owned_tensor(tensor))
-        free(tensor);
-}
-
-egcam_status egcam_tensor_new(egcam_ctx *ctx, const int64_t *shape, uint32_t ndim,
-                              egcam_tensor **out)
-{
-    if (!ctx)
-        return EGCAM_E_NULL_ARGUMENT;
-    egcam__clear_error(ctx);
-    if (!out || !shape)
-        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_tensor_new: %s is NULL",
-                           out ? "shape" : "out");
-    *out = NULL;
-    if (ndim < 1 || ndim > 4)
-        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                           "egcam_tensor_new: %u dimensions; expected 1 to 4", ndim);
-    uint64_t count = 1;
-    for (uint32_t i = 0; i < ndim; i++) {
-        if (shape[i] <= 0)
-            return egcam__fail(ctx, EGCAM_E_EMPTY, "egcam_tensor_new: dimension %u is %lld", i,
-                               (long long)shape[i]);
-        if ((uint64_t)shape[i] > EGCAM__MAX_ELEMENTS / count)
-            return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                               "egcam_tensor_new: more than 2^40 elements");
-        count *= (uint64_t)shape[i];
-    }
-    if (!(*out = egcam__tensor_new(shape, ndim)))
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY,
-                           "egcam_tensor_new: out of memory for %llu floats",
-                           (unsigned long long)count);
     return EGCAM_OK;
 }
