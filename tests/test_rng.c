@@ -1,5 +1,5 @@
 /*
- * test_rng.c - the library's private generator (lib/rng.c, compiled in):
+ * test_rng.c - the library's private generator (lib/core/rng.c, compiled in):
  * streams are reproducible and independent of each other, and the normal
  * draws match the Python reimplementation the fixtures use and have the
  * standard normal's distribution: moments, the tail beyond

@@ -3,7 +3,7 @@
 density that rng.c samples from (Marsaglia and Tsang, 2000, in the form of
 Doornik's ZIGNOR, 2005: independent bits pick the block and the point).
 
-    python3 lib/make_ziggurat.py > lib/ziggurat_table.h
+    python3 lib/core/make_ziggurat.py > lib/core/ziggurat_table.h
 
 The table is committed rather than built at run time, so that the library
 needs no initialisation (and no lock) and every platform samples from the

@@ -4,7 +4,7 @@ viridis and inferno, exactly as matplotlib turns them into bytes
 (cmap(i, bytes=True) for i = 0..255, which truncates lut * 255).
 
 Run with Debian's python3-matplotlib:
-    /usr/bin/python3 lib/make_colormaps.py > lib/colormap_tables.h
+    /usr/bin/python3 lib/image/make_colormaps.py > lib/image/colormap_tables.h
 """
 import matplotlib
 import numpy as np

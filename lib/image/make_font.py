@@ -7,7 +7,7 @@ copyright file gives font-misc-misc as "Public domain font.  Share and
 enjoy."; the PCF file is parsed with Pillow's PcfFontFile (python3-pil)
 rather than by hand.
 
-    /usr/bin/python3 lib/make_font.py > lib/font_glyphs.h
+    /usr/bin/python3 lib/image/make_font.py > lib/image/font_glyphs.h
 """
 import gzip
 import sys

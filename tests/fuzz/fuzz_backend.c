@@ -3,7 +3,7 @@
  * header, then a fake backend whose forward and backward hand back what the
  * fuzzer chooses (statuses, messages, ranks, row counts, dimensions, NULL
  * data, NaNs and infinities) to egcam_explain(), egcam_refset_new(),
- * egcam_backend_forward() and egcam_backend_backward(). lib/backend.c checks
+ * egcam_backend_forward() and egcam_backend_backward(). lib/core/backend.c checks
  * what backends return; this harness checks the checks.
  *
  * The contract the fake keeps (docs/backend-authoring.md, egcam_backend.h):
@@ -49,8 +49,8 @@
 #include <egcam/egcam_backend.h>
 
 #define CAP ((uint64_t)1 << 16)              /* floats the fake backs in one view */
-#define LIB_MAX_DIM ((int64_t)1 << 30)       /* lib/backend.c: check_rows */
-#define LIB_MAX_ELEMENTS ((uint64_t)1 << 40) /* lib/internal.h: egcam__count */
+#define LIB_MAX_DIM ((int64_t)1 << 30)       /* lib/core/backend.c: check_rows */
+#define LIB_MAX_ELEMENTS ((uint64_t)1 << 40) /* lib/core/internal.h: egcam__count */
 #define OPS_V1_SIZE (offsetof(egcam_backend_ops, release) + sizeof(void (*)(void *)))
 
 typedef struct fake {

@@ -1,5 +1,5 @@
 /*
- * fuzz_idx.c - the IDX reader of the egcam program (examples/egcam/
+ * fuzz_idx.c - the IDX reader of the egcam program (tools/egcam/
  * dataset.c): gzip or plain IDX files of images and labels, through
  * cli_dataset_load(), which the program calls for `egcam eval --data`.
  *
