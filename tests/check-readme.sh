@@ -5,8 +5,8 @@
 #     starts with .ci/install-deps (never `sudo`), which asks sudo itself
 #     only when it is not root (checked with EGCAM_DRY_RUN);
 #   - its second command is the test command .ci/run runs;
-#   - every C snippet (```c) compiles and links, as a whole program, with
-#     -Wall -Wextra -Werror against the build's libraries.
+#   - every C snippet (```c) of the README and of docs/api-guide.md is a
+#     whole program that builds with the compile line its page gives.
 set -eu
 src=$1 build=$2
 readme=$src/README.md
@@ -31,16 +31,30 @@ fi
 grep -qF -- "$second" "$src/.ci/run" || fail "the second command is not what .ci/run runs: $second"
 echo "ok: the first command needs no sudo of its own; the second is .ci/run's"
 
-# The C snippets.
-awk -v dir="$tmp" '/^```c$/ { n++; f = dir "/snippet" n ".c"; next }
-                   /^```$/ { f = ""; next }
-                   f { print > f }' "$readme"
+# The C snippets of the README and the API guide: each is a whole program
+# and builds with the compile line its page gives (the first
+# `cc app.c $(pkg-config --cflags --libs ...)` on the page), against the
+# build's uninstalled .pc files, with -Wall -Wextra -Werror.
 count=0
-for c in "$tmp"/snippet*.c; do
-  [ -f "$c" ] || fail "the README has no C snippet"
-  count=$((count + 1))
-  ${CC:-cc} -std=c11 -Wall -Wextra -Werror -I"$src/include" "$c" -o "$c.out" \
-    -L"$build/lib" -L"$build/shim" -legcam-torch -legcam-image -legcam ||
-    fail "README snippet $count does not build"
+for page in README.md docs/api-guide.md; do
+  name=$(echo "$page" | tr '/.' '__')
+  awk -v dir="$tmp" -v name="$name" '/^```c$/ { n++; f = dir "/" name n ".c"; next }
+                     /^```$/ { f = ""; next }
+                     f { print > f }' "$src/$page"
+  pkgs=$(sed -n 's/.*`cc app\.c \$(pkg-config --cflags --libs \([a-z -]*\))`.*/\1/p' "$src/$page" |
+         head -1)
+  [ -n "$pkgs" ] || fail "$page gives no compile line (cc app.c \$(pkg-config --cflags --libs ...))"
+  flags=$(PKG_CONFIG_PATH="$build/meson-uninstalled" pkg-config --cflags --libs $pkgs) ||
+    fail "$page: pkg-config does not know $pkgs"
+  found=0
+  for c in "$tmp/$name"*.c; do
+    [ -f "$c" ] || break
+    found=$((found + 1)) count=$((count + 1))
+    grep -q '^int main' "$c" || fail "$page snippet $found is not a whole program"
+    # shellcheck disable=SC2086
+    ${CC:-cc} -std=c11 -Wall -Wextra -Werror "$c" -o "$c.out" $flags ||
+      fail "$page snippet $found does not build with \$(pkg-config --cflags --libs $pkgs)"
+  done
+  [ $found -gt 0 ] || fail "$page has no C snippet"
 done
-echo "ok: $count C snippet(s) of the README build with -Wall -Wextra -Werror"
+echo "ok: $count C program(s) of the README and the API guide build as their pages say, -Wall -Wextra -Werror"
