@@ -220,12 +220,16 @@ std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const s
     uint64_t size = static_cast<uint64_t>(st.st_size);
 
     Archive archive;
-    int dup_fd = dup(file.fd); // zip_fdopen owns it from here, even on failure
-    if (dup_fd < 0)
+    // zip_fdopen takes a descriptor of its own (a dup) and closes the one it
+    // is given on success only: on failure that one is still ours to close.
+    Fd for_zip;
+    if ((for_zip.fd = dup(file.fd)) < 0)
         throw Failure(EGCAM_E_IO, path + ": " + std::strerror(errno));
     int zerr = 0;
-    archive.za = zip_fdopen(dup_fd, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
-    if (!archive.za) {
+    archive.za = zip_fdopen(for_zip.fd, ZIP_RDONLY | ZIP_CHECKCONS, &zerr);
+    if (archive.za)
+        for_zip.fd = -1;
+    else {
         zip_error_t e;
         zip_error_init_with_code(&e, zerr);
         std::string why = zip_error_strerror(&e);

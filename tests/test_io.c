@@ -68,9 +68,26 @@ static const char *tmp_path(const char *name)
     return tmp_files[tmp_count++];
 }
 
+/* How many descriptors this process holds (-1 without /proc): the group
+ * ends with as many as it began with, so no error path of the readers and
+ * writers keeps a file open. */
+static int open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    int n = 0;
+    while (readdir(d))
+        n++;
+    closedir(d);
+    return n;
+}
+static int fds_at_start;
+
 static int group_setup(void **state)
 {
     (void)state;
+    fds_at_start = open_fds();
     const char *base = getenv("TMPDIR");
     snprintf(tmp_dir, sizeof tmp_dir, "%s/egcam-test-io-XXXXXX", base && *base ? base : "/tmp");
     if (!mkdtemp(tmp_dir)) {
@@ -90,6 +107,11 @@ static int group_teardown(void **state)
     }
     tmp_count = 0;
     rmdir(tmp_dir);
+    if (open_fds() != fds_at_start) {
+        fprintf(stderr, "descriptors leaked: %d open at the start, %d at the end\n", fds_at_start,
+                open_fds());
+        return -1;
+    }
     return 0;
 }
 
