@@ -3,8 +3,9 @@
  * alloc_fail fuzzer does: the libraries are built again with
  * EGCAM_ALLOC_FAIL (lib/core/alloc.c), which counts their allocations and
  * fails the k-th. For each operation (explaining with every method and kind
- * of reference, making a reference set, reading and writing PNG and .npy in
- * files and in memory, preprocessing, overlays and panels, every metric),
+ * of reference, combining a result another way, making a reference set,
+ * reading and writing PNG and .npy in files and in memory, preprocessing,
+ * overlays and panels, every metric),
  * it counts the allocations of one successful run, then fails each of them
  * in turn: every run must end with EGCAM_E_OUT_OF_MEMORY and no output, or
  * succeed when the library could do without that allocation; never crash.
@@ -92,6 +93,28 @@ static int expected_uniform(world *w, int *ok)
 static int expected_set(world *w, int *ok)
 {
     return explain_with(w, ok, EGCAM_METHOD_EXPECTED, EGCAM_REFERENCES_ZEROS, 1);
+}
+
+/* Explained with one combiner, then combined with another. */
+static int combine(world *w, int *ok)
+{
+    egcam_config cfg;
+    if (egcam_config_init(&cfg) != EGCAM_OK)
+        return -1;
+    cfg.method = EGCAM_METHOD_INTEGRATED;
+    cfg.steps = 4;
+    cfg.combiner = EGCAM_COMBINER_LAYERCAM;
+    egcam_tensor in = {x, {C, H, W}, 3, 0};
+    egcam_result *res = (egcam_result *)&res, *other = (egcam_result *)&other;
+    egcam_status st = egcam_explain(w->ctx, w->be, &cfg, &in, NULL, &res);
+    if (st != EGCAM_OK)
+        return res != NULL ? -1 : outcome(st, ok);
+    st = egcam_result_combine(w->ctx, res, EGCAM_COMBINER_GRADCAM_PLUSPLUS, &other);
+    egcam_result_free(res);
+    if (st != EGCAM_OK && other != NULL)
+        return -1;
+    egcam_result_free(other);
+    return outcome(st, ok);
 }
 
 static int refset_new(world *w, int *ok)
@@ -296,6 +319,7 @@ CASE(integrated_zeros)
 CASE(integrated_blur)
 CASE(expected_uniform)
 CASE(expected_set)
+CASE(combine)
 CASE(refset_new)
 CASE(context_and_backend)
 CASE(png_files)
@@ -311,17 +335,9 @@ int main(void)
         return 1;
 #define T(name) cmocka_unit_test_setup_teardown(test_##name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(gradcam),
-        T(integrated_zeros),
-        T(integrated_blur),
-        T(expected_uniform),
-        T(expected_set),
-        T(refset_new),
-        T(context_and_backend),
-        T(png_files),
-        T(npy_files),
-        T(pictures),
-        T(metrics),
+        T(gradcam),      T(integrated_zeros), T(integrated_blur), T(expected_uniform),
+        T(expected_set), T(combine),          T(refset_new),      T(context_and_backend),
+        T(png_files),    T(npy_files),        T(pictures),        T(metrics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char path[300];

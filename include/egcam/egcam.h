@@ -232,6 +232,40 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, eg
 #define EGCAM_REFERENCES_BLUR    2u
 #define EGCAM_REFERENCES_UNIFORM 3u
 
+/* Combiners (egcam_config.combiner, egcam_result_combine): how the
+ * estimator's gradient term R (K x h x w; G(x) for Grad-CAM's estimator)
+ * becomes a map, for the whole Grad-CAM family (docs/method.md,
+ * "Combiners"). A is A(x); sums over i,j run over the h x w positions; every
+ * map then gets ReLU, upsampling and normalisation.
+ *   GRADCAM      sum_k w_k A_k, w_k = GAP(R_k) (default; 0 means this too)
+ *   GRADCAM_PLUSPLUS  sum_k w_k A_k, w_k = sum_ij a_kij ReLU(R_kij),
+ *                a = R^2 / (2 R^2 + (sum_ij A_kij) R^3 + 1e-6)
+ *   XGRADCAM     sum_k w_k A_k, w_k = sum_ij R_kij A_kij / (sum_ij A_kij + 1e-7)
+ *   HIRESCAM     sum_k R_k (.) A_k
+ *   ELEMENTWISE  sum_k ReLU(R_k (.) A_k)
+ *   LAYERCAM     sum_k ReLU(R_k) (.) A_k
+ *   COMPLETE     sum_k Phi_k, the attribution (R for the path estimators,
+ *                A (.) G for Grad-CAM's): its sum before the ReLU is
+ *                egcam_result_completeness()
+ * The last four have no channel weights (egcam_result_weights() gives
+ * NULL). With Grad-CAM's estimator each matches pytorch-grad-cam's class of
+ * the same name. */
+#define EGCAM_COMBINER_GRADCAM          1u
+#define EGCAM_COMBINER_GRADCAM_PLUSPLUS 2u
+#define EGCAM_COMBINER_XGRADCAM         3u
+#define EGCAM_COMBINER_HIRESCAM         4u
+#define EGCAM_COMBINER_ELEMENTWISE      5u
+#define EGCAM_COMBINER_LAYERCAM         6u
+#define EGCAM_COMBINER_COMPLETE         7u
+
+/** A combiner's short name ("gradcam", "gradcam++", "xgradcam", "hirescam",
+ *  "elementwise", "layercam", "complete"); 0 names Grad-CAM's. NULL for an
+ *  unknown value. @since 0.1 */
+EGCAM_API const char *egcam_combiner_name(uint32_t combiner);
+/** The EGCAM_COMBINER_* value of a short name; 0 for an unknown name or
+ *  NULL. @since 0.1 */
+EGCAM_API uint32_t egcam_combiner_by_name(const char *name);
+
 /* Flags (egcam_config.flags). */
 /** Expected Grad-CAM: use the clean difference A(x) - A(x'_n) instead of
  *  A(x + eps_n) - A(x'_n). Saves N forward passes; an approximation. */
@@ -275,7 +309,9 @@ typedef struct egcam_config {
     float        blur_sigma;           /* pixels, for EGCAM_REFERENCES_BLUR; >= 0;
                                      default 0: a tenth of min(H, W); values
                                      above 2 * max(H, W) act as that */
-    uint32_t     reserved0;            /* must be 0 */
+    uint32_t     combiner;             /* EGCAM_COMBINER_*; default 0: Grad-CAM's
+                                     combination (any other can also be made
+                                     afterwards: egcam_result_combine) */
     uint32_t     reserved1;            /* must be 0 */
     uint64_t     seed;                 /* every random draw derives from it;
                                      default 0x6567636d (any value is valid) */
@@ -390,22 +426,47 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain_cost(
 /* ------------------------------------------------------------------------ */
 
 /* Which map (egcam_result_map).
- *   LAYER       h x w: ReLU(sum_k w_k A_k(x)), not normalised
+ *   LAYER       h x w: the combiner's map after its ReLU (Grad-CAM's:
+ *               ReLU(sum_k w_k A_k(x))), not normalised
  *   INPUT       H x W: the layer map, bilinear, half-pixel centres
  *               (align_corners = false)
  *   NORMALIZED  H x W: the input map scaled to [0, 1]; a constant map
- *               becomes all zeros */
+ *               becomes all zeros
+ *   SIGNED      h x w: the layer map before the ReLU, negative evidence
+ *               included; for EGCAM_COMBINER_COMPLETE it sums to
+ *               egcam_result_completeness() */
 #define EGCAM_MAP_LAYER      1u
 #define EGCAM_MAP_INPUT      2u
 #define EGCAM_MAP_NORMALIZED 3u
+#define EGCAM_MAP_SIGNED     4u
 
 /** A map, row-major, with its height and width (either out pointer may be
  *  NULL). @return NULL for a NULL result or an unknown kind. */
 EGCAM_API const float *
 egcam_result_map(const egcam_result *res, uint32_t kind, uint32_t *height, uint32_t *width);
 
-/** The channel weights w_k of the map, one per channel of the layer. */
+/** The channel weights w_k of the map, one per channel of the layer; NULL
+ *  and a count of 0 for a combiner without them (HiResCAM, element-wise,
+ *  LayerCAM, complete) and for NULL. */
 EGCAM_API const float *egcam_result_weights(const egcam_result *res, uint32_t *count);
+
+/** The EGCAM_COMBINER_* the result's maps and weights were made with (never
+ *  0 for a result; 0 for NULL). @since 0.1 */
+EGCAM_API uint32_t egcam_result_combiner(const egcam_result *res);
+
+/**
+ * The same explanation combined another way: a new result with the maps
+ * (and weights, where the combiner has them) of `combiner`, made from res's
+ * gradient term without calling the backend, so one explanation's passes
+ * serve every combiner. Everything else (class, logit, completeness,
+ * flags) is res's. res is not changed.
+ * @param[out] out  free with egcam_result_free(); NULL on failure
+ * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_INVALID_ARGUMENT (an
+ *         unknown combiner), EGCAM_E_NON_FINITE (the map overflows),
+ *         EGCAM_E_OUT_OF_MEMORY. @since 0.1
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_result_combine(egcam_ctx *ctx, const egcam_result *res,
+                                                            uint32_t combiner, egcam_result **out);
 
 /** The class explained: cfg->target_class, the top logit when that was -1,
  *  or -1 when cfg->target_weights was given. */

@@ -25,8 +25,10 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
 {
     egcam_status st = egcam__versioned_check(
         ctx, cfg, sizeof *cfg, "config", "egcam_config_init",
-        cfg->reserved0 || cfg->reserved1 || !egcam__all_zero(cfg->reserved, sizeof cfg->reserved));
+        cfg->reserved1 || !egcam__all_zero(cfg->reserved, sizeof cfg->reserved));
     if (st != EGCAM_OK)
+        return st;
+    if ((st = egcam__check_combiner(ctx, cfg->combiner, "config.combiner")) != EGCAM_OK)
         return st;
     if (cfg->method < EGCAM_METHOD_GRADCAM || cfg->method > EGCAM_METHOD_EXPECTED)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,

@@ -102,23 +102,41 @@ egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, egcam__sh
                               const egcam_refset *refs, egcam__plan *plan);
 void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out);
 
-/* ---- results (result.c, maps.c) ---------------------------------------------- */
+/* ---- results (result.c, combine.c, maps.c) ------------------------------------ */
 struct egcam_result {
     int32_t target;
     uint32_t flags; /* EGCAM_RESULT_* */
     double logit;
     double completeness;
     uint32_t channels, lh, lw, ih, iw;
-    float *weights;    /* channels */
-    float *layer_map;  /* lh x lw */
-    float *input_map;  /* ih x iw */
-    float *normalized; /* ih x iw */
+    /* What every combiner is made from (combine.c), channels x lh x lw: */
+    double *term;            /* the gradient term R */
+    float *acts;             /* A(x) */
+    int term_is_attribution; /* Phi = R (path estimators), else A (.) R */
+    uint32_t combiner;       /* EGCAM_COMBINER_* the maps were made with */
+    int has_weights;         /* the combiner's map is sum_k weights_k A_k */
+    float *weights;          /* channels */
+    float *signed_map;       /* lh x lw, before the ReLU */
+    float *layer_map;        /* lh x lw */
+    float *input_map;        /* ih x iw */
+    float *normalized;       /* ih x iw */
 };
 
+/* A result with room for its weights and maps; term and acts are the
+ * caller's to set (the engine hands its own over), freed with it. */
 egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uint32_t ih,
                                 uint32_t iw);
-/* weights . A(x), then ReLU, bilinear upsampling and normalisation. */
-void egcam__result_maps(egcam_result *res, const float *acts);
+/* A copy of res with its own term and activations, maps not yet made. */
+egcam_result *egcam__result_copy(const egcam_result *res);
+/* EGCAM_E_INVALID_ARGUMENT naming `what` unless combiner is 0 or known. */
+egcam_status egcam__check_combiner(egcam_ctx *ctx, uint32_t combiner, const char *what);
+/* Make res's weights (for the combiners that have them) and its three maps
+ * from its term and activations with a checked combiner; EGCAM_E_NON_FINITE
+ * when they overflow. */
+egcam_status egcam__combine(egcam_ctx *ctx, egcam_result *res, uint32_t combiner);
+/* The input and normalised maps from the layer map: bilinear upsampling,
+ * then min-max normalisation. */
+void egcam__result_resample(egcam_result *res);
 void egcam__normalize(const float *in, float *out, size_t n);
 
 #endif /* EGCAM_CORE_CORE_H */

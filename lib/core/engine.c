@@ -272,7 +272,7 @@ static egcam_status run_plan(engine *e)
     return st;
 }
 
-/* Pool the gradient term into channel weights and make the maps. */
+/* Hand the gradient term and A(x) over to a result, and combine them. */
 static egcam_status finish(engine *e, egcam_result **out)
 {
     egcam__shape a = e->dims.act;
@@ -283,41 +283,32 @@ static egcam_status finish(engine *e, egcam_result **out)
                                           (uint32_t)e->in.h, (uint32_t)e->in.w);
     if (!res)
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the result");
+    /* The attribution: the term itself for the path methods; for Grad-CAM
+     * A(x) (.) G(x), whose sum is the first-order one. */
     double total = 0.0;
-    for (size_t k = 0; k < a.c; k++) {
-        double sum = 0.0;
-        for (size_t p = 0; p < area; p++) {
-            size_t j = k * area + p;
-            sum += e->acc[j];
-            /* The attribution: the term itself for the path methods; for
-             * Grad-CAM A(x) (.) G(x), whose sum is the first-order one. */
-            total += e->plan.difference ? e->acc[j] : e->acc[j] * e->acts_x[j];
-        }
-        res->weights[k] = (float)(sum / (double)area);
-    }
+    for (size_t j = 0; j < a.c * area; j++)
+        total += e->plan.difference ? e->acc[j] : e->acc[j] * e->acts_x[j];
+    res->term = e->acc;
+    res->acts = e->acts_x;
+    e->acc = NULL;
+    e->acts_x = NULL;
+    res->term_is_attribution = e->plan.difference;
     res->target = e->target;
     res->flags = e->gradient_seen ? 0 : EGCAM_RESULT_ZERO_GRADIENT;
     res->logit = e->logit;
     res->completeness = total;
-    int finite = total - total == 0.0; /* false for NaN and infinities */
-    for (size_t k = 0; k < a.c; k++)
-        finite = finite && res->weights[k] - res->weights[k] == 0.0f;
-    if (!finite) {
+    egcam_status st = EGCAM_OK;
+    if (total - total != 0.0) /* NaN or infinity */
+        st = egcam__fail(e->ctx, EGCAM_E_NON_FINITE,
+                         "the attribution is not finite: backend '%s' returned gradients "
+                         "or activations holding NaN or infinity, or they overflowed",
+                         e->be->ops.name);
+    if (st == EGCAM_OK)
+        st = egcam__combine(e->ctx, res, e->cfg->combiner);
+    if (st != EGCAM_OK) {
         egcam_result_free(res);
-        return egcam__fail(e->ctx, EGCAM_E_NON_FINITE,
-                           "the attribution is not finite: backend '%s' returned gradients "
-                           "or activations holding NaN or infinity, or they overflowed",
-                           e->be->ops.name);
+        return st;
     }
-    egcam__result_maps(res, e->acts_x);
-    /* Finite weights times finite activations can still overflow a float. */
-    for (size_t p = 0; p < area; p++)
-        if (res->layer_map[p] - res->layer_map[p] != 0.0f) {
-            egcam_result_free(res);
-            return egcam__fail(e->ctx, EGCAM_E_NON_FINITE,
-                               "the map overflows: channel weights times activations exceed "
-                               "the range of float");
-        }
     *out = res;
     return EGCAM_OK;
 }

@@ -1,4 +1,4 @@
-/* maps.c - from channel weights to the three maps of a result. */
+/* maps.c - from a result's layer map to its input-sized maps. */
 #include "core.h"
 
 void egcam__normalize(const float *in, float *out, size_t n)
@@ -10,15 +10,8 @@ void egcam__normalize(const float *in, float *out, size_t n)
         out[i] = range > 0.0 ? (float)(((double)in[i] - lo) / range) : 0.0f;
 }
 
-void egcam__result_maps(egcam_result *res, const float *acts)
+void egcam__result_resample(egcam_result *res)
 {
-    size_t area = (size_t)res->lh * res->lw;
-    for (size_t p = 0; p < area; p++) {
-        double v = 0.0;
-        for (size_t k = 0; k < res->channels; k++)
-            v += (double)res->weights[k] * acts[k * area + p];
-        res->layer_map[p] = v > 0.0 ? (float)v : 0.0f;
-    }
     /* The shared resampler without antialiasing is PyTorch's interpolate(
      * mode="bilinear", align_corners=False), even where the input is smaller
      * than the layer. Its scratch (lh x iw) is the normalized map, written

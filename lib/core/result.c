@@ -1,5 +1,6 @@
-/* result.c - the result object and its getters. */
+/* result.c - the result object, its copies and its getters. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -15,21 +16,48 @@ egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uin
     res->ih = ih;
     res->iw = iw;
     res->weights = egcam__malloc((size_t)channels * sizeof *res->weights);
+    res->signed_map = egcam__malloc((size_t)lh * lw * sizeof *res->signed_map);
     res->layer_map = egcam__malloc((size_t)lh * lw * sizeof *res->layer_map);
     res->input_map = egcam__malloc((size_t)ih * iw * sizeof *res->input_map);
     res->normalized = egcam__malloc((size_t)ih * iw * sizeof *res->normalized);
-    if (!res->weights || !res->layer_map || !res->input_map || !res->normalized) {
+    if (!res->weights || !res->signed_map || !res->layer_map || !res->input_map ||
+        !res->normalized) {
         egcam_result_free(res);
         return NULL;
     }
     return res;
 }
 
+egcam_result *egcam__result_copy(const egcam_result *res)
+{
+    egcam_result *copy = egcam__result_new(res->channels, res->lh, res->lw, res->ih, res->iw);
+    if (!copy)
+        return NULL;
+    size_t size = (size_t)res->channels * res->lh * res->lw;
+    copy->term = egcam__alloc_array(size, sizeof *copy->term);
+    copy->acts = egcam__alloc_array(size, sizeof *copy->acts);
+    if (!copy->term || !copy->acts) {
+        egcam_result_free(copy);
+        return NULL;
+    }
+    memcpy(copy->term, res->term, size * sizeof *copy->term);
+    memcpy(copy->acts, res->acts, size * sizeof *copy->acts);
+    copy->target = res->target;
+    copy->flags = res->flags;
+    copy->logit = res->logit;
+    copy->completeness = res->completeness;
+    copy->term_is_attribution = res->term_is_attribution;
+    return copy;
+}
+
 void egcam_result_free(egcam_result *res)
 {
     if (!res)
         return;
+    free(res->term);
+    free(res->acts);
     free(res->weights);
+    free(res->signed_map);
     free(res->layer_map);
     free(res->input_map);
     free(res->normalized);
@@ -46,6 +74,7 @@ const float *egcam_result_map(const egcam_result *res, uint32_t kind, uint32_t *
         case EGCAM_MAP_LAYER: map = res->layer_map, h = res->lh, w = res->lw; break;
         case EGCAM_MAP_INPUT: map = res->input_map, h = res->ih, w = res->iw; break;
         case EGCAM_MAP_NORMALIZED: map = res->normalized, h = res->ih, w = res->iw; break;
+        case EGCAM_MAP_SIGNED: map = res->signed_map, h = res->lh, w = res->lw; break;
         default: break;
         }
     }
@@ -58,10 +87,13 @@ const float *egcam_result_map(const egcam_result *res, uint32_t kind, uint32_t *
 
 const float *egcam_result_weights(const egcam_result *res, uint32_t *count)
 {
+    int has = res && res->has_weights;
     if (count)
-        *count = res ? res->channels : 0;
-    return res ? res->weights : NULL;
+        *count = has ? res->channels : 0;
+    return has ? res->weights : NULL;
 }
+
+uint32_t egcam_result_combiner(const egcam_result *res) { return res ? res->combiner : 0; }
 
 int32_t egcam_result_class(const egcam_result *res) { return res ? res->target : -1; }
 
