@@ -33,6 +33,7 @@
  *   8     after how many progress calls the hook cancels
  *   9     reference set: count (1-3) and batch size (byte / 4, 0: default)
  *   10-12 the input's C, H, W when bit 3 of byte 2 says it does not match
+ *   13    the combiner a successful result is combined again with (% 9)
  *
  * On success the result must be what egcam.h promises: maps of the input's
  * and the layer's sizes, all finite, the normalised map in [0, 1], the
@@ -69,18 +70,30 @@ static float *floats(fuzz_reader *r, size_t n)
     return v;
 }
 
-static void check_result(const egcam_result *res, const egcam_config *cfg, uint32_t H, uint32_t W,
-                         uint32_t K, uint32_t h, uint32_t w, uint32_t L)
+/* combiner: the one the result must have been made with. */
+static void check_result(const egcam_result *res, const egcam_config *cfg, uint32_t combiner,
+                         uint32_t H, uint32_t W, uint32_t K, uint32_t h, uint32_t w, uint32_t L)
 {
     uint32_t mh, mw, count;
+    /* The four combiners that work element by element have no channel
+     * weights. */
+    FUZZ_CHECK(egcam_result_combiner(res) == combiner);
     const float *weights = egcam_result_weights(res, &count);
-    FUZZ_CHECK(weights && count == K);
-    for (uint32_t k = 0; k < K; k++)
-        FUZZ_CHECK(isfinite(weights[k]));
+    if (combiner >= EGCAM_COMBINER_HIRESCAM) {
+        FUZZ_CHECK(!weights && count == 0);
+    } else {
+        FUZZ_CHECK(weights && count == K);
+        for (uint32_t k = 0; k < K; k++)
+            FUZZ_CHECK(isfinite(weights[k]));
+    }
+    const float *signed_map = egcam_result_map(res, EGCAM_MAP_SIGNED, &mh, &mw);
+    FUZZ_CHECK(signed_map && mh == h && mw == w);
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        FUZZ_CHECK(isfinite(signed_map[i]));
     const float *layer = egcam_result_map(res, EGCAM_MAP_LAYER, &mh, &mw);
     FUZZ_CHECK(layer && mh == h && mw == w);
     for (size_t i = 0; i < (size_t)h * w; i++)
-        FUZZ_CHECK(isfinite(layer[i]) && layer[i] >= 0.0f);
+        FUZZ_CHECK(isfinite(layer[i]) && layer[i] == fmaxf(signed_map[i], 0.0f));
     const float *input = egcam_result_map(res, EGCAM_MAP_INPUT, &mh, &mw);
     FUZZ_CHECK(input && mh == H && mw == W);
     const float *norm = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &mh, &mw);
@@ -195,7 +208,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
               egcam_status_string(st), egcam_ctx_last_error(ctx));
     if (st == EGCAM_OK) {
         FUZZ_CHECK(res && !(ctl[2] & 64));
-        check_result(res, cfg, iH, iW, K, h, w, L);
+        uint32_t asked = cfg->combiner ? cfg->combiner : EGCAM_COMBINER_GRADCAM;
+        check_result(res, cfg, asked, iH, iW, K, h, w, L);
+        /* The same explanation combined another way (0: Grad-CAM's; 8:
+         * unknown). */
+        uint32_t other = ctl[13] % 9;
+        egcam_result *again = (egcam_result *)1;
+        egcam_status cst = egcam_result_combine(ctx, res, other, &again);
+        fuzz_note("config: combined by %u: %s %s", (unsigned)other, egcam_status_string(cst),
+                  egcam_ctx_last_error(ctx));
+        if (cst == EGCAM_OK)
+            check_result(again, cfg, other ? other : EGCAM_COMBINER_GRADCAM, iH, iW, K, h, w, L);
+        else if (other == 8)
+            FUZZ_CHECK(!again && cst == EGCAM_E_INVALID_ARGUMENT);
+        else
+            FUZZ_CHECK(!again && (cst == EGCAM_E_NON_FINITE || cst == EGCAM_E_OUT_OF_MEMORY));
+        FUZZ_CHECK(other != 8 || cst == EGCAM_E_INVALID_ARGUMENT);
+        egcam_result_free(again);
         egcam_result_free(res);
     } else {
         FUZZ_CHECK(res == NULL);
