@@ -1,5 +1,6 @@
 /*
- * test_torch.c - the LibTorch backend against PyTorch: the three methods on
+ * test_torch.c - the LibTorch backend against PyTorch: the three methods (and
+ * the Grad-CAM family's combiners with Grad-CAM's estimator) on
  * small TorchScript models (scripted and traced, a residual net, a conv
  * whose output a later in-place ReLU overwrites, a ViT-style token model)
  * compared with the reference values of tests/fixtures/make_torch_fixtures.py,
@@ -108,6 +109,62 @@ typedef struct torch_case {
     uint32_t layout;
 } torch_case;
 
+/* The Grad-CAM family with Grad-CAM's estimator: each combiner's layer map,
+ * normalised, against vanilla_COMBINER_map.npy (the formulas of
+ * pytorch-grad-cam's classes applied to eager PyTorch's A(x) and G(x)) and,
+ * where the torchvision suite could import pytorch-grad-cam,
+ * peer_COMBINER_map.npy (its classes themselves). One explanation; the
+ * other combiners are made from it with egcam_result_combine(). */
+#define COMBINER_TOL 2e-3
+static void check_combiners(egcam_ctx *ctx, egcam_backend *be, const char *kase,
+                            const egcam_tensor *input, size_t area)
+{
+    egcam_config cfg;
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = EGCAM_METHOD_GRADCAM;
+    egcam_result *base;
+    if (egcam_explain(ctx, be, &cfg, input, NULL, &base) != EGCAM_OK)
+        fail_msg("%s: %s", kase, egcam_ctx_last_error(ctx));
+    for (uint32_t c = EGCAM_COMBINER_GRADCAM; c <= EGCAM_COMBINER_COMPLETE; c++) {
+        egcam_result *res;
+        assert_int_equal(egcam_result_combine(ctx, base, c, &res), EGCAM_OK);
+        uint32_t h, w;
+        const float *layer = egcam_result_map(res, EGCAM_MAP_LAYER, &h, &w);
+        assert_int_equal((size_t)h * w, area);
+        float lo = layer[0], hi = layer[0];
+        for (size_t p = 1; p < area; p++)
+            lo = fminf(lo, layer[p]), hi = fmaxf(hi, layer[p]);
+        char name[64];
+        snprintf(name, sizeof name, "%s", egcam_combiner_name(c));
+        char *plus = strstr(name, "++");
+        if (plus)
+            memcpy(plus, "pp", 2);
+        static const char *const sources[] = {"vanilla", "peer"};
+        for (size_t s = 0; s < 2; s++) {
+            char file[96];
+            snprintf(file, sizeof file, "%s_%s_map.npy", sources[s], name);
+            if (s == 1 && access(path_of(kase, "/", file), R_OK) != 0)
+                continue; /* pytorch-grad-cam was not importable */
+            npy_array want = load(kase, file);
+            assert_int_equal(want.count, area);
+            double worst = 0;
+            for (size_t p = 0; p < area; p++) {
+                double v = hi > lo ? ((double)layer[p] - lo) / ((double)hi - lo) : 0.0;
+                worst = fmax(worst, fabs(v - want.data[p]));
+            }
+            if (!(worst <= COMBINER_TOL))
+                fail_msg("%s %s: normalised layer maps differ by %.3g (> %g) from %s", kase,
+                         egcam_combiner_name(c), worst, COMBINER_TOL, file);
+            if (s == 1)
+                print_message("# %s %s: max |difference| from pytorch-grad-cam %.2g\n", kase,
+                              egcam_combiner_name(c), worst);
+            unload(&want);
+        }
+        egcam_result_free(res);
+    }
+    egcam_result_free(base);
+}
+
 static void test_case(void **state)
 {
     const torch_case *c = *state;
@@ -178,6 +235,7 @@ static void test_case(void **state)
         unload(&total);
         egcam_result_free(res);
     }
+    check_combiners(ctx, be, kase, &input, (size_t)acts.shape[1] * acts.shape[2]);
     unload(&x);
     unload(&logits);
     unload(&acts);
