@@ -39,7 +39,7 @@ static egcam_tensor *read_npy(const char *dir, const char *name)
 }
 
 /* What the library gives for the same model, layer, input and config. */
-static egcam_result *api_explain(const egcam_tensor *input, uint32_t method)
+static egcam_result *api_explain(const egcam_tensor *input, uint32_t method, uint32_t combiner)
 {
     egcam_ctx *ctx;
     egcam_backend *be;
@@ -50,6 +50,7 @@ static egcam_result *api_explain(const egcam_tensor *input, uint32_t method)
                      EGCAM_OK);
     assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
     cfg.method = method;
+    cfg.combiner = combiner;
     if (egcam_explain(ctx, be, &cfg, input, NULL, &res) != EGCAM_OK)
         fail_msg("%s", egcam_ctx_last_error(ctx));
     egcam_backend_free(be);
@@ -71,21 +72,28 @@ static void assert_same_map(const egcam_tensor *file, const egcam_result *res, u
 static void test_explain_npy_matches_api(void **state)
 {
     (void)state;
+    /* The three estimators with Grad-CAM's combination (no --combiner),
+     * and two other combiners. */
     static const struct {
-        const char *flag;
-        uint32_t method;
-    } methods[] = {{"gradcam", EGCAM_METHOD_GRADCAM},
-                   {"integrated", EGCAM_METHOD_INTEGRATED},
-                   {"expected", EGCAM_METHOD_EXPECTED}};
+        const char *flag, *combiner;
+        uint32_t method, combiner_id;
+    } methods[] = {{"gradcam", NULL, EGCAM_METHOD_GRADCAM, 0},
+                   {"integrated", NULL, EGCAM_METHOD_INTEGRATED, 0},
+                   {"expected", NULL, EGCAM_METHOD_EXPECTED, 0},
+                   {"expected", "complete", EGCAM_METHOD_EXPECTED, EGCAM_COMBINER_COMPLETE},
+                   {"gradcam", "layercam", EGCAM_METHOD_GRADCAM, EGCAM_COMBINER_LAYERCAM}};
     egcam_tensor *input = read_npy(fixtures, "plain_cnn.features.3/input.npy");
-    for (size_t m = 0; m < 3; m++) {
-        outcome *o = run("explain --model %s --layer features.3 --method %s --out out %s",
-                         fixture("plain_cnn.pt"), methods[m].flag,
-                         fixture("plain_cnn.features.3/input.npy"));
+    for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+        outcome *o =
+            run("explain --model %s --layer features.3 --method %s%s%s --out out %s",
+                fixture("plain_cnn.pt"), methods[m].flag, methods[m].combiner ? " --combiner " : "",
+                methods[m].combiner ? methods[m].combiner : "",
+                fixture("plain_cnn.features.3/input.npy"));
         expect(o, 0, NULL);
-        egcam_result *res = api_explain(input, methods[m].method);
+        egcam_result *res = api_explain(input, methods[m].method, methods[m].combiner_id);
         char json[256];
-        snprintf(json, sizeof json, "\"method\": \"%s\", \"class\": %d", methods[m].flag,
+        snprintf(json, sizeof json, "\"method\": \"%s\", \"combiner\": \"%s\", \"class\": %d",
+                 methods[m].flag, methods[m].combiner ? methods[m].combiner : "gradcam",
                  egcam_result_class(res));
         if (!strstr(o->out, json))
             fail_msg("JSON %s lacks %s", o->out, json);
@@ -158,7 +166,7 @@ static void test_explain_png_and_folder(void **state)
     assert_int_equal(egcam_png_read(ctx, png, 0, &img), EGCAM_OK);
     assert_int_equal(egcam_preprocess_init(&pre), EGCAM_OK);
     assert_int_equal(egcam_preprocess_image(ctx, img, &pre, &t), EGCAM_OK);
-    egcam_result *res = api_explain(t, EGCAM_METHOD_EXPECTED);
+    egcam_result *res = api_explain(t, EGCAM_METHOD_EXPECTED, 0);
     snprintf(dir, sizeof dir, "%s/out2", tmp);
     egcam_tensor *map = read_npy(dir, "a.map.npy");
     assert_same_map(map, res, EGCAM_MAP_NORMALIZED);
@@ -194,7 +202,36 @@ static void test_compare_and_references(void **state)
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
     assert_int_equal(egcam_png_read(ctx, png, 0, &panel), EGCAM_OK);
     assert_true(panel->width > 4 * 16); /* four tiles side by side */
+    uint32_t row_height = panel->height;
     egcam_image_free(panel);
+
+    /* A grid: two estimators down, three combiners across, a JSON line per
+     * cell; a row's combiners share one explanation, the one --combiner
+     * gives alone (the same completeness). */
+    o = run("compare --model %s --layer features.3 --samples 8 --methods gradcam,expected "
+            "--combiners gradcam,hirescam,complete --out out4 c.png",
+            fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    int lines = 0;
+    for (const char *p = o->out; (p = strchr(p, '\n')) != NULL; p++)
+        lines++;
+    assert_int_equal(lines, 6);
+    assert_non_null(strstr(o->out, "\"method\": \"expected\", \"combiner\": \"complete\""));
+    assert_null(strstr(o->out, "\"method\": \"integrated\""));
+    snprintf(png, sizeof png, "%s/out4/c.panel.png", tmp);
+    assert_int_equal(egcam_png_read(ctx, png, 0, &panel), EGCAM_OK);
+    assert_true(panel->height >= 2 * row_height - 2); /* two rows */
+    egcam_image_free(panel);
+    char complete_line[512];
+    const char *at = strstr(o->out, "\"method\": \"expected\", \"combiner\": \"complete\"");
+    const char *completeness = strstr(at, "\"completeness\"");
+    snprintf(complete_line, sizeof complete_line, "%.*s",
+             (int)(strchr(completeness, ',') - completeness), completeness);
+    o = run("explain --model %s --layer features.3 --samples 8 --method expected --combiner "
+            "complete --out out4 c.png",
+            fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, complete_line));
     egcam_ctx_free(ctx);
 
     o = run("explain --model %s --layer features.3 --method integrated --baseline %s --out out3 "
@@ -250,6 +287,73 @@ static void test_eval(void **state)
     expect(o, 0, NULL);
     assert_non_null(strstr(o->out, "Pointing game"));
     assert_non_null(strstr(o->out, "Energy pointing game"));
+
+    /* Pairs: one explanation per estimator per image, every pair on the
+     * same images, so the paired differences are differences of means when
+     * every value is defined, and a pair scores alone what it scores
+     * among others (expected:gradcam is combined from expected:complete's
+     * explanation there). */
+    o = run("eval --model %s/../../../examples/fashion/classifier/model.pt --layer features.12 "
+            "--data %s/../fashion --limit 4 --samples 4 --eval-steps 7 "
+            "--pairs gradcam,expected:complete,expected:gradcam --metrics insertion,saturation "
+            "--out ev3",
+            fixtures, fixtures);
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "Expected Grad-CAM, complete"));
+    snprintf(path, sizeof path, "%s/ev3/eval.md", tmp);
+    slurp(path, text, sizeof text);
+    assert_non_null(strstr(text, "## Paired differences from Grad-CAM, gradcam"));
+    assert_non_null(strstr(text, "## Paired differences within each estimator"));
+    assert_non_null(strstr(text, "## Saturation along the path from zeros"));
+    assert_null(strstr(text, "Deletion AUC"));
+    double mean[3], diff[2];
+    snprintf(path, sizeof path, "%s/ev3/eval.csv", tmp);
+    slurp(path, text, sizeof text);
+    const char *rows[3] = {"Insertion AUC,gradcam,gradcam,", "Insertion AUC,expected,complete,",
+                           "Insertion AUC,expected,gradcam,"};
+    for (int p = 0; p < 3; p++) {
+        const char *at = strstr(text, rows[p]);
+        assert_non_null(at);
+        mean[p] = strtod(at + strlen(rows[p]), NULL);
+    }
+    snprintf(path, sizeof path, "%s/ev3/eval-paired.csv", tmp);
+    slurp(path, text, sizeof text);
+    const char *paired[2] = {"Insertion AUC,expected,complete,gradcam,gradcam,",
+                             "Insertion AUC,expected,gradcam,gradcam,gradcam,"};
+    for (int p = 0; p < 2; p++) {
+        const char *at = strstr(text, paired[p]);
+        assert_non_null(at);
+        diff[p] = strtod(at + strlen(paired[p]), NULL);
+        assert_true(fabs(diff[p] - (mean[p + 1] - mean[0])) < 1e-6);
+    }
+    assert_non_null(strstr(text, "Insertion AUC,expected,gradcam,expected,complete,"));
+    char images[8192], alone[8192];
+    snprintf(path, sizeof path, "%s/ev3/eval-images.csv", tmp);
+    slurp(path, images, sizeof images);
+    assert_non_null(strstr(images, "image,name,label,class,method,combiner,insertion,"
+                                   "saturation_area,saturation_alpha90\n"));
+    int count = 0;
+    for (const char *p = images; (p = strchr(p, '\n')) != NULL; p++)
+        count++;
+    assert_int_equal(count, 1 + 4 * 3);
+    o = run("eval --model %s/../../../examples/fashion/classifier/model.pt --layer features.12 "
+            "--data %s/../fashion --limit 4 --samples 4 --eval-steps 7 --pairs expected:gradcam "
+            "--metrics insertion,saturation --out ev4",
+            fixtures, fixtures);
+    expect(o, 0, NULL);
+    snprintf(path, sizeof path, "%s/ev4/eval-images.csv", tmp);
+    slurp(path, alone, sizeof alone);
+    for (const char *line = strchr(alone, '\n') + 1; *line; line = strchr(line, '\n') + 1) {
+        char one[256];
+        snprintf(one, sizeof one, "%.*s", (int)(strchr(line, '\n') - line + 1), line);
+        if (!strstr(images, one))
+            fail_msg("alone: %s not among the pairs' rows", one);
+    }
+    snprintf(path, sizeof path, "%s/ev3/saturation.png", tmp);
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_read(ctx, path, 0, &plot), EGCAM_OK);
+    egcam_image_free(plot);
+    egcam_ctx_free(ctx);
 
     expect(run("eval --model M --layer L"), 2, "--data is required");
     expect(run("eval --model M --layer L --data D --fill smoke"), 2, "--fill smoke");
@@ -369,6 +473,13 @@ static void test_usage_errors_exit_2(void **state)
         {"explain --model M --layer L --bogus x.npy", "unknown flag --bogus"},
         {"explain --model M --layer", "--layer needs a value"},
         {"compare --model M --layer L --method gradcam x.npy", "--method is not a flag of compare"},
+        {"explain --model M --layer L --combiner gradcam+ x.npy", "--combiner gradcam+"},
+        {"compare --model M --layer L --combiners gradcam,gradcam x.npy", "--combiners"},
+        {"compare --model M --layer L --methods expected,magic x.npy", "--methods"},
+        {"compare --model M --layer L --pairs all x.npy", "--pairs is not a flag of compare"},
+        {"eval --model M --layer L --data D --pairs expected:nothing", "--pairs expected:nothing"},
+        {"eval --model M --layer L --data D --pairs all --methods gradcam", "not both"},
+        {"eval --model M --layer L --data D --metrics deletion,speed", "--metrics"},
         {"layers --model M", "--input-shape is required"},
         {"layers --model M --input-shape 3,x,16", "--input-shape"},
     };

@@ -1,6 +1,6 @@
 /*
  * combine.c - the Grad-CAM family: how a result's gradient term R becomes a
- * map (docs/method.md, "Combiners"; the project's spec, combiners.md).
+ * map (docs/method.md, "The Grad-CAM family").
  *
  * Every estimator leaves the same three arrays in a result: R (K x h x w),
  * the attribution Phi (R itself for the path estimators, A (.) R for the

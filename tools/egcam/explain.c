@@ -13,7 +13,8 @@
 static int explain_input(cli_session *r, const cli_input *in)
 {
     double ms;
-    egcam_result *res = cli_session_explain(r, in->tensor, in->path, r->o->cfg.method, &ms);
+    egcam_result *res =
+        cli_session_explain(r, in->tensor, in->path, r->o->cfg.method, r->o->cfg.combiner, &ms);
     if (!res)
         return 1;
     uint32_t h, w, lh, lw;

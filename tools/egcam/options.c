@@ -232,6 +232,143 @@ static int read_channels(cli_options *o, parse_state *ps, const char *v)
     return 0;
 }
 
+/* ---- lists: estimators, combiners, pairs, metrics --------------------------------- */
+
+static const char *const method_words[] = {"gradcam", "integrated", "expected", NULL};
+static const uint32_t method_values[] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
+                                         EGCAM_METHOD_EXPECTED};
+static const char *const metric_words[] = {"deletion",    "insertion",  "infidelity",
+                                           "sensitivity", "complexity", "confidence",
+                                           "pointing",    "saturation", NULL};
+
+static int word_index(const char *const *words, const char *v)
+{
+    for (int i = 0; words[i]; i++)
+        if (strcmp(v, words[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Call fn on each comma-separated item of v (at most 255 bytes). */
+static int each_item(cli_options *o, const char *v, int (*fn)(cli_options *o, const char *item))
+{
+    char buf[256];
+    if (!*v || snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf)
+        return -1;
+    for (char *item = buf, *comma; item; item = comma ? comma + 1 : NULL) {
+        if ((comma = strchr(item, ',')) != NULL)
+            *comma = '\0';
+        if (fn(o, item) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int add_method(cli_options *o, const char *item)
+{
+    int i = word_index(method_words, item);
+    for (int k = 0; i >= 0 && k < o->method_count; k++)
+        if (o->methods[k] == method_values[i])
+            return -1; /* twice */
+    if (i < 0 || o->method_count == 3)
+        return -1;
+    o->methods[o->method_count++] = method_values[i];
+    return 0;
+}
+
+static int add_combiner(cli_options *o, const char *item)
+{
+    if (strcmp(item, "all") == 0) {
+        if (o->combiner_count)
+            return -1;
+        for (uint32_t c = EGCAM_COMBINER_GRADCAM; c <= EGCAM_COMBINER_COMPLETE; c++)
+            o->combiners[o->combiner_count++] = c;
+        return 0;
+    }
+    uint32_t c = egcam_combiner_by_name(item);
+    for (int k = 0; c && k < o->combiner_count; k++)
+        if (o->combiners[k] == c)
+            return -1;
+    if (!c || o->combiner_count == 7)
+        return -1;
+    o->combiners[o->combiner_count++] = c;
+    return 0;
+}
+
+/* ESTIMATOR[:COMBINER], Grad-CAM's combination when none is named. */
+static int add_pair(cli_options *o, const char *item)
+{
+    char method[32];
+    const char *colon = strchr(item, ':');
+    size_t n = colon ? (size_t)(colon - item) : strlen(item);
+    if (n >= sizeof method || o->pair_count == CLI_MAX_PAIRS)
+        return -1;
+    memcpy(method, item, n);
+    method[n] = '\0';
+    int m = word_index(method_words, method);
+    uint32_t c = colon ? egcam_combiner_by_name(colon + 1) : EGCAM_COMBINER_GRADCAM;
+    if (m < 0 || !c)
+        return -1;
+    for (int k = 0; k < o->pair_count; k++)
+        if (o->pairs[k].method == method_values[m] && o->pairs[k].combiner == c)
+            return -1;
+    o->pairs[o->pair_count++] = (cli_pair){method_values[m], c};
+    return 0;
+}
+
+static int add_metric(cli_options *o, const char *item)
+{
+    int i = word_index(metric_words, item);
+    if (i < 0 || (o->metrics & (1u << i)))
+        return -1;
+    o->metrics |= 1u << i;
+    return 0;
+}
+
+static int read_methods(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    o->method_count = 0;
+    return each_item(o, v, add_method);
+}
+
+static int read_combiners(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    o->combiner_count = 0;
+    return each_item(o, v, add_combiner);
+}
+
+static int read_pairs(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    o->pair_count = 0;
+    if (strcmp(v, "all") == 0) { /* every estimator with every combiner */
+        for (int m = 0; m < 3; m++)
+            for (uint32_t c = EGCAM_COMBINER_GRADCAM; c <= EGCAM_COMBINER_COMPLETE; c++)
+                o->pairs[o->pair_count++] = (cli_pair){method_values[m], c};
+        return 0;
+    }
+    return each_item(o, v, add_pair);
+}
+
+static int read_metrics(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    o->metrics = 0;
+    if (strcmp(v, "all") == 0) {
+        o->metrics = (1u << CLI_METRIC_GROUPS) - 1;
+        return 0;
+    }
+    return each_item(o, v, add_metric);
+}
+
+static int read_combiner(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    return (o->cfg.combiner = egcam_combiner_by_name(v)) ? 0 : -1;
+}
+
 static int read_colormap(cli_options *o, parse_state *ps, const char *v)
 {
     (void)ps;
@@ -252,9 +389,6 @@ static int read_max_model(cli_options *o, parse_state *ps, const char *v)
 
 #define AT(field) offsetof(cli_options, field)
 
-static const char *const method_words[] = {"gradcam", "integrated", "expected", NULL};
-static const uint32_t method_values[] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
-                                         EGCAM_METHOD_EXPECTED};
 static const char *const rule_words[] = {"midpoint", "left", "right", "trapezoid", NULL};
 static const uint32_t rule_values[] = {EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
                                        EGCAM_RULE_TRAPEZOID};
@@ -325,6 +459,18 @@ static const flag flags[] = {
     CUSTOM("preset", RUNS, read_preset, "expected imagenet or none"),
     CUSTOM("channels", RUNS, read_channels, "expected 1 or 3"),
     CUSTOM("colormap", RUNS, read_colormap, "expected turbo, jet, viridis or inferno"),
+    CUSTOM("combiner", RUNS, read_combiner,
+           "expected gradcam, gradcam++, xgradcam, hirescam, elementwise, layercam or complete"),
+    CUSTOM("methods", COMPARE | EVAL, read_methods,
+           "expected a list of gradcam, integrated and expected, each once, e.g. gradcam,expected"),
+    CUSTOM("combiners", COMPARE | EVAL, read_combiners,
+           "expected all, or a list of combiners, each once, e.g. gradcam,complete"),
+    CUSTOM("pairs", EVAL, read_pairs,
+           "expected all, or a list of ESTIMATOR:COMBINER, each once, e.g. "
+           "gradcam:gradcam,expected:complete (at most 21)"),
+    CUSTOM("metrics", EVAL, read_metrics,
+           "expected all, or a list of deletion, insertion, infidelity, sensitivity, "
+           "complexity, confidence, pointing and saturation, each once"),
     CUSTOM("max-model-mb", ALL, read_max_model,
            "expected a whole number of MiB from 1 to 16777216"),
 };
@@ -387,6 +533,7 @@ static int defaults(cli_options *o)
     o->out_dir = ".";
     o->colormap = EGCAM_COLORMAP_TURBO;
     o->opacity = 0.5f;
+    o->metrics = (1u << CLI_METRIC_SATURATION) - 1; /* everything but saturation */
     return 0;
 }
 
@@ -406,6 +553,23 @@ static int finish_preset(cli_options *o, const parse_state *ps)
     if (!o->pre.channels)
         o->pre.channels = p.channels;
     return 0;
+}
+
+/* The pairs, where --pairs gave none: --methods x --combiners, estimator
+ * by estimator, with their defaults (all three; --combiner's). */
+static void finish_pairs(cli_options *o)
+{
+    if (!o->method_count)
+        for (int m = 0; m < 3; m++)
+            o->methods[o->method_count++] = method_values[m];
+    if (!o->combiner_count)
+        o->combiners[o->combiner_count++] =
+            o->cfg.combiner ? o->cfg.combiner : EGCAM_COMBINER_GRADCAM;
+    if (o->pair_count)
+        return;
+    for (int m = 0; m < o->method_count; m++)
+        for (int c = 0; c < o->combiner_count; c++)
+            o->pairs[o->pair_count++] = (cli_pair){o->methods[m], o->combiners[c]};
 }
 
 /* The arguments each subcommand needs, once every flag is read. */
@@ -441,6 +605,12 @@ static int check_required(enum cli_command cmd, cli_options *o)
         o->eval.batch_size = o->cfg.batch_size;
         o->eval.seed = o->cfg.seed;
     }
+    if (o->pair_count && (o->method_count || o->combiner_count)) {
+        fprintf(stderr, "egcam eval: --pairs names the pairs itself; give it or --methods and "
+                        "--combiners, not both\n");
+        return 2;
+    }
+    finish_pairs(o);
     return 0;
 }
 

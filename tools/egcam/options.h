@@ -10,6 +10,25 @@
 #include <egcam/egcam_image.h>
 #include <egcam/egcam_torch.h>
 
+/* An estimator (EGCAM_METHOD_*) and a combiner (EGCAM_COMBINER_*). */
+typedef struct cli_pair {
+    uint32_t method, combiner;
+} cli_pair;
+enum { CLI_MAX_PAIRS = 3 * 7 };
+
+/* What eval measures (--metrics). */
+enum cli_metric_group {
+    CLI_METRIC_DELETION,    /* deletion AUC */
+    CLI_METRIC_INSERTION,   /* insertion AUC */
+    CLI_METRIC_INFIDELITY,  /* infidelity */
+    CLI_METRIC_SENSITIVITY, /* max-sensitivity */
+    CLI_METRIC_COMPLEXITY,  /* entropy */
+    CLI_METRIC_CONFIDENCE,  /* average drop, increase in confidence */
+    CLI_METRIC_POINTING,    /* pointing game and its energy, with boxes */
+    CLI_METRIC_SATURATION,  /* the layer along the path from zeros (saturation.c) */
+    CLI_METRIC_GROUPS
+};
+
 typedef struct cli_options {
     const char *model, *layer, *out_dir, *labels, *device;
     const char *references;    /* FILE.npy or FOLDER of PNGs */
@@ -26,7 +45,15 @@ typedef struct cli_options {
     const char *data;        /* eval: --data */
     uint32_t limit, canvas;  /* eval: --limit K, --canvas N */
     egcam_eval_options eval; /* eval: --fill, --perturbations, --eval-steps */
-    char **inputs;           /* positional arguments */
+    /* Which (estimator, combiner) pairs compare draws and eval scores:
+     * --methods x --combiners (defaults: the three estimators, --combiner),
+     * or eval's --pairs, in that order. */
+    uint32_t methods[3], combiners[7];
+    int method_count, combiner_count;
+    cli_pair pairs[CLI_MAX_PAIRS];
+    int pair_count;
+    unsigned metrics; /* eval --metrics: 1 << CLI_METRIC_* */
+    char **inputs;    /* positional arguments */
     int input_count;
 } cli_options;
 

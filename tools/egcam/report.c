@@ -38,7 +38,8 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method, const egca
     cli_json_string(out, in->path);
     fprintf(out, ", \"name\": ");
     cli_json_string(out, in->name);
-    fprintf(out, ", \"method\": \"%s\", \"class\": %d, \"label\": ", cli_method_name(method), cls);
+    fprintf(out, ", \"method\": \"%s\", \"combiner\": \"%s\", \"class\": %d, \"label\": ",
+            cli_method_name(method), egcam_combiner_name(egcam_result_combiner(res)), cls);
     if (cli_label(r, cls))
         cli_json_string(out, cli_label(r, cls));
     else

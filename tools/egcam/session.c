@@ -191,10 +191,11 @@ const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egc
 }
 
 egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, const char *path,
-                                  uint32_t method, double *ms)
+                                  uint32_t method, uint32_t combiner, double *ms)
 {
     egcam_config cfg;
     const egcam_refset *set = cli_method_config(s, method, &cfg);
+    cfg.combiner = combiner;
     egcam_result *res = NULL;
     double t0 = cli_now_ms();
     egcam_status st = egcam_explain(s->ctx, s->backend, &cfg, input, set, &res);

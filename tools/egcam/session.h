@@ -25,10 +25,10 @@ typedef struct cli_session {
 int cli_session_open(cli_session *s, cli_options *o);
 void cli_session_close(cli_session *s);
 
-/* Explain input (named path in messages) with method, as the options say;
- * NULL after printing why. *ms times the explanation. */
+/* Explain input (named path in messages) with method and combiner, as the
+ * options say; NULL after printing why. *ms times the explanation. */
 egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, const char *path,
-                                  uint32_t method, double *ms);
+                                  uint32_t method, uint32_t combiner, double *ms);
 
 /* What explain and compare do with each input: 0, or 1 after printing why. */
 typedef int (*cli_input_fn)(cli_session *s, const cli_input *in);

@@ -19,11 +19,14 @@ void cli_usage(enum cli_command cmd, FILE *to)
     if (cmd == CLI_EVAL)
         fputs("usage: egcam eval --model FILE --layer PATH --data PATH [options]\n"
               "\n"
-              "Score the three methods on many images: deletion and insertion AUC,\n"
-              "infidelity, max-sensitivity, complexity, average drop and increase in\n"
-              "confidence, and with boxes the pointing game and its energy variant.\n"
-              "Prints a table (mean and 95% interval per metric and method) and writes\n"
-              "eval.md, eval.csv and curves.png (mean deletion and insertion curves).\n"
+              "Score (estimator, combiner) pairs on many images: deletion and insertion\n"
+              "AUC, infidelity, max-sensitivity, complexity, average drop and increase in\n"
+              "confidence, with boxes the pointing game and its energy variant, and on\n"
+              "request how early the layer saturates along the path from zeros. Each\n"
+              "estimator explains an image once for all its pairs. Prints a table (mean\n"
+              "and 95% interval per pair and metric) and writes eval.md (with paired\n"
+              "differences), eval.csv, eval-paired.csv, eval-images.csv (every value),\n"
+              "curves.png (mean deletion and insertion curves) and saturation.png.\n"
               "\n"
               "  --data PATH               Fashion-MNIST IDX: a *-images-idx3-ubyte.gz file\n"
               "                            or a folder with t10k-images-idx3-ubyte.gz; or a\n"
@@ -34,6 +37,13 @@ void cli_usage(enum cli_command cmd, FILE *to)
               "  --fill F                  blur|zeros|mean: what deleted pixels become\n"
               "  --perturbations P         draws for infidelity and max-sensitivity (10)\n"
               "  --eval-steps S            deletion/insertion steps (28)\n"
+              "  --pairs LIST              ESTIMATOR[:COMBINER],... or all (3 x 7); default\n"
+              "                            --methods x --combiners\n"
+              "  --methods LIST            estimators (default gradcam,integrated,expected)\n"
+              "  --combiners LIST          combiners or all (default: --combiner's)\n"
+              "  --metrics LIST            deletion,insertion,infidelity,sensitivity,\n"
+              "                            complexity,confidence,pointing,saturation or all\n"
+              "                            (default all but saturation)\n"
               "and the method, preprocessing, model and output flags of explain.\n",
               to);
     if (cmd == CLI_EVAL)
@@ -46,6 +56,9 @@ void cli_usage(enum cli_command cmd, FILE *to)
             "or a folder of PNG files.\n"
             "\n"
             "Method:\n"
+            "%s"
+            "  --combiner C              gradcam|gradcam++|xgradcam|hirescam|elementwise|\n"
+            "                            layercam|complete (default gradcam)\n"
             "%s"
             "  --class K                 class to explain (default: the top logit)\n"
             "  --samples N               Expected Grad-CAM samples (default 50)\n"
@@ -86,8 +99,14 @@ void cli_usage(enum cli_command cmd, FILE *to)
                   "for images, NAME.overlay.png (NAME-2, NAME-3 ... when inputs share a name);\n"
                   "prints one JSON line per input.\n"
                 : "Explain each input with the three methods: writes NAME.panel.png (the input\n"
-                  "and the three maps side by side); prints one JSON line per input and method.\n",
+                  "and the three maps side by side); with several --combiners, a grid of\n"
+                  "estimators down and combiners across, each row from one explanation.\n"
+                  "Prints one JSON line per input, estimator and combiner.\n",
             cmd == CLI_EXPLAIN
                 ? "  --method M                gradcam|integrated|expected (default expected)\n"
-                : "");
+                : "",
+            cmd == CLI_EXPLAIN
+                ? ""
+                : "  --methods LIST            estimators (default all three)\n"
+                  "  --combiners LIST          combiners, or all (default: --combiner)\n");
 }
