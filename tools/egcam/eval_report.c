@@ -113,7 +113,7 @@ static void header(FILE *md, const cli_evaluation *ev, const char *first)
 static void pair_table(FILE *md, FILE *csv, const cli_evaluation *ev,
                        int (*versus)(const cli_evaluation *, int))
 {
-    char title[128], other[128];
+    char title[128];
     for (int p = 0; p < ev->pairs; p++) {
         int q = versus ? versus(ev, p) : -1;
         if (versus && q == p)
@@ -137,7 +137,6 @@ static void pair_table(FILE *md, FILE *csv, const cli_evaluation *ev,
                     (s.mean + s.half) * scale, (unsigned long long)s.n);
         }
         fputc('\n', md);
-        (void)other;
     }
 }
 
