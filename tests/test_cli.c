@@ -330,8 +330,9 @@ static void test_eval(void **state)
     char images[8192], alone[8192];
     snprintf(path, sizeof path, "%s/ev3/eval-images.csv", tmp);
     slurp(path, images, sizeof images);
-    assert_non_null(strstr(images, "image,name,label,class,method,combiner,insertion,"
-                                   "saturation_area,saturation_alpha90\n"));
+    assert_non_null(strstr(images,
+                           "image,name,label,class,method,combiner,insertion,"
+                           "saturation_area,saturation_alpha90,logit_quarter,logit_half\n"));
     int count = 0;
     for (const char *p = images; (p = strchr(p, '\n')) != NULL; p++)
         count++;

@@ -3,6 +3,7 @@
 
     /usr/bin/python3 examples/fashion/train.py classify  OUTDIR
     /usr/bin/python3 examples/fashion/train.py localize  OUTDIR
+    /usr/bin/python3 examples/fashion/train.py saturate  OUTDIR
 
 Data: Debian's dataset-fashion-mnist (/usr/share/datasets/fashion-mnist),
 70,000 real 28 x 28 product photos in 10 classes. CPU only, fixed seeds.
@@ -11,6 +12,10 @@ classify  a small CNN on the photos as they are (input 1 x 28 x 28).
 localize  a small CNN on 84 x 84 canvases: each test or training item pasted at
           a random place among fragments of other items, its box recorded, so
           that "where" has an answer (input 1 x 84 x 84).
+saturate  the classifier's layout (explained at the same features.12) with
+          saturating units, clamp(2 x, 0, 1) after batch norm without a learned
+          scale, so that many units are flat at x and the gradient there says
+          little: the regime Integrated and Expected Grad-CAM are meant for.
 
 Each writes OUTDIR/model.pt (TorchScript), labels.txt, accuracy.txt (the
 measured test accuracy) and OUTDIR/images/*.png: the first test images, named
@@ -76,6 +81,40 @@ class Localizer(nn.Module):
             nn.Conv2d(4 * w, 4 * w, 3, padding=1), nn.BatchNorm2d(4 * w), nn.ReLU(inplace=True))
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(4 * w, 10)
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class Saturate(nn.Module):
+    """clamp(gain * x, 0, 1): a unit that is flat (zero gradient) once its
+    input passes 1 / gain, like ReLU6 with a low ceiling."""
+    def __init__(self, gain):
+        super().__init__()
+        self.gain = gain
+
+    def forward(self, x):
+        return torch.clamp(x * self.gain, 0.0, 1.0)
+
+
+class Saturating(nn.Module):
+    """The classifier's layout (the same module paths) with saturating units:
+    batch norm without a learned scale (so training cannot shrink its way
+    out of the ceiling), then Saturate(2): at the batch statistics, a unit is
+    flat above half a standard deviation, about 3 units in 10."""
+    def __init__(self, width=32, gain=2.0):
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            nn.Conv2d(1, w, 3, padding=1), nn.BatchNorm2d(w, affine=False), Saturate(gain),
+            nn.Conv2d(w, w, 3, padding=1), nn.BatchNorm2d(w, affine=False), Saturate(gain),
+            nn.MaxPool2d(2),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w, affine=False), Saturate(gain),
+            nn.Conv2d(2 * w, 2 * w, 3, padding=1), nn.BatchNorm2d(2 * w, affine=False),
+            Saturate(gain),
+            nn.MaxPool2d(2))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Sequential(nn.Dropout(0.3), nn.Linear(2 * w, 10))
 
     def forward(self, x):
         return self.classifier(torch.flatten(self.pool(self.features(x)), 1))
@@ -165,7 +204,7 @@ def save_images(out, images, labels, count, boxes=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("task", choices=["classify", "localize"])
+    parser.add_argument("task", choices=["classify", "localize", "saturate"])
     parser.add_argument("out")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--images", type=int, default=40, help="test images to save as PNG")
@@ -183,12 +222,14 @@ def main():
         train_x, _ = canvases(train_x, train_y, rng)
         test_x, boxes = canvases(test_x, test_y, np.random.default_rng(1))
         model, epochs = Localizer(), args.epochs or 4
+    elif args.task == "saturate":
+        model, epochs = Saturating(), args.epochs or 4
     else:
         model, epochs = Classifier(), args.epochs or 12
 
     t0 = time.time()
     train(model, to_tensor(train_x), torch.from_numpy(train_y), epochs,
-          augment=flip if args.task == "classify" else None)
+          augment=flip if args.task != "localize" else None)
     acc = evaluate(model, to_tensor(test_x), torch.from_numpy(test_y))
     minutes = (time.time() - t0) / 60
     print(f"test accuracy {acc:.4f} after {minutes:.1f} min", flush=True)

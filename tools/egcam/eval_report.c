@@ -170,6 +170,15 @@ static double split_quartile(const cli_evaluation *ev, uint8_t *part)
     return q3;
 }
 
+/* Image i's logit at point j, 0 at a = 0 and 1 at x (1 when they are equal). */
+static double rescaled_logit(const cli_evaluation *ev, uint32_t i, uint32_t j)
+{
+    const double *z =
+        ev->path_curves + (size_t)i * 2 * CLI_SATURATION_POINTS + CLI_SATURATION_POINTS;
+    double span = z[CLI_SATURATION_POINTS - 1] - z[0];
+    return span != 0 ? (z[j] - z[0]) / span : 1.0;
+}
+
 static void saturation_section(FILE *md, const cli_evaluation *ev)
 {
     uint32_t n = ev->d->count;
@@ -177,19 +186,22 @@ static void saturation_section(FILE *md, const cli_evaluation *ev)
     if (!part)
         return;
     double q3 = split_quartile(ev, part);
-    double area = 0, a90 = 0, cos_half = 0;
+    double area = 0, a90 = 0, cos_half = 0, logit_quarter = 0, logit_half = 0;
     for (uint32_t i = 0; i < n; i++) {
         area += ev->saturation[i] / n;
         a90 += ev->alpha90[i] / n;
         cos_half +=
             ev->path_curves[(size_t)i * 2 * CLI_SATURATION_POINTS + CLI_SATURATION_POINTS / 2] / n;
+        logit_quarter += rescaled_logit(ev, i, (CLI_SATURATION_POINTS - 1) / 4) / n;
+        logit_half += rescaled_logit(ev, i, (CLI_SATURATION_POINTS - 1) / 2) / n;
     }
     fprintf(md,
             "\n## Saturation along the path from zeros\n\n"
             "cos(A(a x), A(x)) at %u points a in [0, 1]: mean area under it %.3f, mean cosine "
-            "at a = 0.5 %.3f, mean first a where it reaches 0.9: %.3f. The most saturated "
+            "at a = 0.5 %.3f, mean first a where it reaches 0.9: %.3f. The logit, rescaled to "
+            "0 at a = 0 and 1 at x: mean %.3f at a = 0.25, %.3f at a = 0.5. The most saturated "
             "quartile: area >= %.3f.\n\n",
-            (unsigned)CLI_SATURATION_POINTS, area, cos_half, a90, q3);
+            (unsigned)CLI_SATURATION_POINTS, area, cos_half, a90, logit_quarter, logit_half, q3);
     fprintf(md, "| pair | insertion, most saturated quartile | insertion, the rest | "
                 "quartile - rest | paired vs first pair, quartile | paired vs first pair, "
                 "rest |\n| --- | --- | --- | --- | --- | --- |\n");
@@ -227,7 +239,7 @@ static int write_images_csv(const cli_evaluation *ev, FILE *f)
             fprintf(f, ",%s", metric_info[k].brief);
     int saturation = ev->o->metrics & (1u << CLI_METRIC_SATURATION);
     if (saturation)
-        fprintf(f, ",saturation_area,saturation_alpha90");
+        fprintf(f, ",saturation_area,saturation_alpha90,logit_quarter,logit_half");
     fputc('\n', f);
     for (uint32_t i = 0; i < ev->d->count; i++)
         for (int p = 0; p < ev->pairs; p++) {
@@ -238,7 +250,9 @@ static int write_images_csv(const cli_evaluation *ev, FILE *f)
                 if (cli_metric_measured(ev, k))
                     fprintf(f, ",%.9g", *cli_value(ev, i, p, k) * metric_info[k].scale);
             if (saturation)
-                fprintf(f, ",%.9g,%.9g", ev->saturation[i], ev->alpha90[i]);
+                fprintf(f, ",%.9g,%.9g,%.9g,%.9g", ev->saturation[i], ev->alpha90[i],
+                        rescaled_logit(ev, i, (CLI_SATURATION_POINTS - 1) / 4),
+                        rescaled_logit(ev, i, (CLI_SATURATION_POINTS - 1) / 2));
             fputc('\n', f);
         }
     return 0;
