@@ -13,7 +13,8 @@ import sys
 
 TITLES = {"gradcam": "Grad-CAM", "integrated": "Integrated", "expected": "Expected"}
 METRICS = [("Deletion AUC", "deletion", "lower"), ("Insertion AUC", "insertion", "higher"),
-           ("Infidelity", "infidelity", "lower"), ("Pointing game %", "pointing %", "higher"),
+           ("Infidelity", "infidelity", "lower"), ("Max-sensitivity", "max-sens.", "lower"),
+           ("Pointing game %", "pointing %", "higher"),
            ("Energy pointing game", "energy", "higher"),
            ("Complexity (entropy)", "entropy", "lower"), ("Average drop %", "drop", "lower"),
            ("Increase in confidence %", "increase", "higher")]
