@@ -223,7 +223,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(!again && cst == EGCAM_E_INVALID_ARGUMENT);
         else
             FUZZ_CHECK(!again && (cst == EGCAM_E_NON_FINITE || cst == EGCAM_E_OUT_OF_MEMORY));
-        FUZZ_CHECK(other != 8 || cst == EGCAM_E_INVALID_ARGUMENT);
         egcam_result_free(again);
         egcam_result_free(res);
     } else {

@@ -39,8 +39,6 @@ int cli_metric_measured(const cli_evaluation *ev, int k)
     return metric_group[k] != CLI_METRIC_POINTING || ev->have_boxes;
 }
 
-static int wants(const cli_evaluation *ev, int k) { return cli_metric_measured(ev, k); }
-
 /* The metrics of pair p's map (in res) for image i. */
 static int score(cli_session *s, cli_evaluation *ev, uint32_t i, int p, const egcam_tensor *x,
                  const egcam_result *res)
@@ -56,7 +54,7 @@ static int score(cli_session *s, cli_evaluation *ev, uint32_t i, int p, const eg
     double v;
     int rc = 0;
     for (int k = CLI_DELETION; k <= CLI_INSERTION && !rc; k++) {
-        if (!wants(ev, k))
+        if (!cli_metric_measured(ev, k))
             continue;
         uint32_t insertion = k == CLI_INSERTION;
         rc = egcam_eval_deletion(s->ctx, s->backend, x, map, cls, insertion, eo, &v, ev->curve);
@@ -67,12 +65,12 @@ static int score(cli_session *s, cli_evaluation *ev, uint32_t i, int p, const eg
                 sum[j] += ev->curve[j];
         }
     }
-    if (!rc && (wants(ev, CLI_DELETION) || wants(ev, CLI_INSERTION)))
+    if (!rc && (cli_metric_measured(ev, CLI_DELETION) || cli_metric_measured(ev, CLI_INSERTION)))
         ev->curve_n[p]++;
-    if (!rc && wants(ev, CLI_INFIDELITY) &&
+    if (!rc && cli_metric_measured(ev, CLI_INFIDELITY) &&
         !(rc = egcam_eval_infidelity(s->ctx, s->backend, x, map, cls, eo, &v)))
         *cli_value(ev, i, p, CLI_INFIDELITY) = v;
-    if (!rc && wants(ev, CLI_SENSITIVITY)) {
+    if (!rc && cli_metric_measured(ev, CLI_SENSITIVITY)) {
         /* The perturbed inputs are explained as this pair was. */
         egcam_config cfg;
         const egcam_refset *refs = cli_method_config(s, pair->method, &cfg);
@@ -80,15 +78,16 @@ static int score(cli_session *s, cli_evaluation *ev, uint32_t i, int p, const eg
         if (!(rc = egcam_eval_sensitivity(s->ctx, s->backend, &cfg, x, refs, map, eo, &v)))
             *cli_value(ev, i, p, CLI_SENSITIVITY) = v;
     }
-    if (!rc && wants(ev, CLI_COMPLEXITY) && !(rc = egcam_eval_complexity(s->ctx, map, h, w, &v)))
+    if (!rc && cli_metric_measured(ev, CLI_COMPLEXITY) &&
+        !(rc = egcam_eval_complexity(s->ctx, map, h, w, &v)))
         *cli_value(ev, i, p, CLI_COMPLEXITY) = v;
     int increase, hit;
-    if (!rc && wants(ev, CLI_DROP) &&
+    if (!rc && cli_metric_measured(ev, CLI_DROP) &&
         !(rc = egcam_eval_confidence(s->ctx, s->backend, x, norm, cls, &v, &increase))) {
         *cli_value(ev, i, p, CLI_DROP) = v;
         *cli_value(ev, i, p, CLI_INCREASE) = increase;
     }
-    if (!rc && box && wants(ev, CLI_POINTING)) {
+    if (!rc && box && cli_metric_measured(ev, CLI_POINTING)) {
         /* The box in map pixels, when preprocessing resized. */
         uint32_t b[4] = {(uint32_t)((uint64_t)box[0] * w / image->width),
                          (uint32_t)((uint64_t)box[1] * h / image->height),

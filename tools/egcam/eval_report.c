@@ -355,13 +355,12 @@ static int write_saturation(cli_session *s, cli_evaluation *ev)
         split_quartile(ev, part);
         uint32_t count[2] = {0, 0};
         for (uint32_t i = 0; i < n; i++) {
-            const double *c = ev->path_curves + (size_t)i * 2 * P, *z = c + P;
-            double span = z[P - 1] - z[0];
+            const double *c = ev->path_curves + (size_t)i * 2 * P;
             int g = !part[i];
             count[g]++;
             for (uint32_t j = 0; j < P; j++) {
                 curves[g * P + j] += c[j] > 0 ? c[j] : 0;
-                double r = span != 0 ? (z[j] - z[0]) / span : 1.0;
+                double r = rescaled_logit(ev, i, j);
                 curves[(2 + g) * P + j] += r < 0 ? 0 : r > 1 ? 1 : r;
             }
         }
