@@ -309,26 +309,44 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
     });
 }
 
+// The gradient of sum seed * logits at the layer, for the last forward for
+// backward; its autograd state is kept for another backward when retain.
+egcam_status backward_from(TorchBackend *b, const float *seed, bool retain, egcam_tensor *grad)
+{
+    if (!b->leaf_dev.defined())
+        throw Failure(EGCAM_E_BACKEND, "backward without a forward made for backward");
+    c10::InferenceMode off(false);
+    torch::Tensor y = b->logits_dev, leaf = b->leaf_dev;
+    if (!retain) // the forward's last backward: free its graph with it
+        b->logits_dev = b->leaf_dev = torch::Tensor();
+    torch::Tensor s = torch::from_blob(const_cast<float *>(seed), y.sizes(), torch::kFloat)
+                          .to(y.device(), y.scalar_type(), false, true);
+    torch::Tensor g = torch::autograd::grad({y}, {leaf}, {s}, /*retain_graph=*/retain,
+                                            /*create_graph=*/false, /*allow_unused=*/true)[0];
+    if (!g.defined()) // the logits do not depend on the layer
+        g = torch::zeros_like(leaf);
+    b->grad_host =
+        to_host(egcam_shim::as_channels(b->layout, b->layer, g, b->in_height, b->in_width));
+    *grad = view(b->grad_host);
+    return EGCAM_OK;
+}
+
 egcam_status torch_backward(void *self, const float *seed, egcam_tensor *grad, char *err,
                             size_t err_size) noexcept
 {
     auto *b = static_cast<TorchBackend *>(self);
+    return guarded(to_buffer(err, err_size), [&] { return backward_from(b, seed, false, grad); });
+}
+
+// Version 2: several targets of one forward, each its own backward.
+egcam_status torch_backward_retain(void *self, const float *seed, uint32_t flags,
+                                   egcam_tensor *grad, char *err, size_t err_size) noexcept
+{
+    auto *b = static_cast<TorchBackend *>(self);
     return guarded(to_buffer(err, err_size), [&] {
-        if (!b->leaf_dev.defined())
-            throw Failure(EGCAM_E_BACKEND, "backward without a forward made for backward");
-        c10::InferenceMode off(false);
-        torch::Tensor y = b->logits_dev, leaf = b->leaf_dev;
-        b->logits_dev = b->leaf_dev = torch::Tensor(); // one backward per forward
-        torch::Tensor s = torch::from_blob(const_cast<float *>(seed), y.sizes(), torch::kFloat)
-                              .to(y.device(), y.scalar_type(), false, true);
-        torch::Tensor g = torch::autograd::grad({y}, {leaf}, {s}, /*retain_graph=*/false,
-                                                /*create_graph=*/false, /*allow_unused=*/true)[0];
-        if (!g.defined()) // the logits do not depend on the layer
-            g = torch::zeros_like(leaf);
-        b->grad_host =
-            to_host(egcam_shim::as_channels(b->layout, b->layer, g, b->in_height, b->in_width));
-        *grad = view(b->grad_host);
-        return EGCAM_OK;
+        if (flags & ~EGCAM_BACKWARD_RETAIN)
+            throw Failure(EGCAM_E_BACKEND, "backward_retain: unknown flags");
+        return backward_from(b, seed, flags & EGCAM_BACKWARD_RETAIN, grad);
     });
 }
 
@@ -347,6 +365,7 @@ const egcam_backend_ops torch_ops = {
     torch_forward,
     torch_backward,
     torch_release,
+    torch_backward_retain,
 };
 
 // Paths and output shapes of every module, for egcam_torch_list_layers().

@@ -351,10 +351,34 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
     return EGCAM_OK;
 }
 
+static egcam_status backward_of(analytic_model *m, const float *seed, int retain,
+                                egcam_tensor *grad, char *errbuf, size_t errbuf_size);
+
+/* Version 1: one backward per forward, as the ABI promises; a second one is
+ * refused, so a test sees the engine forward again instead. */
 static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *grad, char *errbuf,
                                   size_t errbuf_size)
 {
+    return backward_of(self, seed, 0, grad, errbuf, errbuf_size);
+}
+
+/* Version 2: the state kept while EGCAM_BACKWARD_RETAIN says more follow. */
+static egcam_status backward_retain_slot(void *self, const float *seed, uint32_t flags,
+                                         egcam_tensor *grad, char *errbuf, size_t errbuf_size)
+{
     analytic_model *m = self;
+    if (flags & ~EGCAM_BACKWARD_RETAIN) {
+        msg(errbuf, errbuf_size, "analytic: backward_retain given unknown flags 0x%x", flags);
+        return EGCAM_E_BACKEND;
+    }
+    if (flags & EGCAM_BACKWARD_RETAIN)
+        m->cnt.backward_retained++;
+    return backward_of(m, seed, (flags & EGCAM_BACKWARD_RETAIN) != 0, grad, errbuf, errbuf_size);
+}
+
+static egcam_status backward_of(analytic_model *m, const float *seed, int retain,
+                                egcam_tensor *grad, char *errbuf, size_t errbuf_size)
+{
     const analytic_shape *d = &m->d;
     m->cnt.backward_calls++;
     if (!seed || !grad) {
@@ -388,6 +412,7 @@ static egcam_status backward_slot(void *self, const float *seed, egcam_tensor *g
     free(sd);
     free(G);
     memcpy(m->seed, seed, (size_t)m->rows * d->L * sizeof *seed);
+    m->can_backward = retain;
     m->have_seed = 1;
     m->seed_rows = m->rows;
     m->cnt.backward_rows += m->rows;
@@ -411,6 +436,7 @@ static const egcam_backend_ops ops = {
     .forward = forward_slot,
     .backward = backward_slot,
     .release = release_slot,
+    .backward_retain = backward_retain_slot,
 };
 
 const egcam_backend_ops *analytic_ops(void) { return &ops; }

@@ -62,7 +62,10 @@ analytic_model *analytic_new(uint32_t C, uint32_t H, uint32_t W, uint32_t s, uin
 void analytic_free(analytic_model *m);
 
 /** The static table: abi_version EGCAM_BACKEND_ABI_VERSION, struct_size
- *  sizeof(egcam_backend_ops), name "analytic", release = analytic_free. */
+ *  sizeof(egcam_backend_ops), name "analytic", release = analytic_free,
+ *  backward_retain set (several backwards per forward). Its backward()
+ *  takes one backward per forward, as version 1 promises, and refuses a
+ *  second (ANALYTIC_NO_FORWARD). */
 const egcam_backend_ops *analytic_ops(void);
 
 /** egcam_backend_new(ctx, analytic_ops(), m, out); on failure frees m. */
@@ -87,7 +90,8 @@ typedef struct analytic_counters {
     uint64_t forward_calls;
     uint64_t forward_rows_nograd; /* rows forwarded without FOR_BACKWARD */
     uint64_t forward_rows_grad;   /* rows forwarded with FOR_BACKWARD */
-    uint64_t backward_calls;
+    uint64_t backward_calls;      /* both slots */
+    uint64_t backward_retained;   /* backward_retain calls with EGCAM_BACKWARD_RETAIN */
     uint64_t backward_rows;
     uint64_t max_forward_rows; /* largest batch seen by forward */
     uint32_t last_forward_flags;

@@ -169,7 +169,8 @@ static const egcam_backend_ops lin_ops = {EGCAM_BACKEND_ABI_VERSION,
                                           "lin",
                                           lin_forward,
                                           lin_backward,
-                                          lin_free};
+                                          lin_free,
+                                          NULL};
 
 static void lin_reset(lin *m)
 {

@@ -502,6 +502,107 @@ static void test_explain_errors(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* Maps of two results, bit for bit; `what` names them on failure. */
+static void assert_same_maps(const char *what, const egcam_result *a, const egcam_result *b)
+{
+    assert_non_null(a);
+    assert_non_null(b);
+    uint32_t h, w, h2, w2;
+    const float *ma = egcam_result_map(a, EGCAM_MAP_SIGNED, &h, &w);
+    const float *mb = egcam_result_map(b, EGCAM_MAP_SIGNED, &h2, &w2);
+    assert_int_equal(h * w, h2 * w2);
+    if (memcmp(ma, mb, (size_t)h * w * sizeof *ma) != 0 ||
+        egcam_result_class(a) != egcam_result_class(b) ||
+        egcam_result_completeness(a) != egcam_result_completeness(b))
+        fail_msg("%s: not the same bits as explained alone (class %d, %d; completeness %.9g, "
+                 "%.9g)",
+                 what, egcam_result_class(a), egcam_result_class(b), egcam_result_completeness(a),
+                 egcam_result_completeness(b));
+}
+
+/* Many targets and images on LibTorch: several targets of one image share
+ * its forwards (backward_retain keeps the graph between them) and each is
+ * the bits of explaining it alone; images whose rows never share a batch
+ * (batch_size 1) likewise; and images batched together match within
+ * float rounding: LibTorch's CPU kernels give a row of a batch of 3 other
+ * bits than the same row alone, so its rows depend on their batch. */
+static void test_many(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx = new_ctx();
+    egcam_backend *be = open_model(ctx, "residual_cnn", "block2", NULL);
+    npy_array x = load("residual_cnn.block2", "input.npy");
+    enum { IMAGES = 3, T = 3 };
+    size_t n = x.count;
+    float *images = malloc(IMAGES * n * sizeof *images);
+    assert_non_null(images);
+    for (size_t b = 0; b < IMAGES; b++) /* the fixture's input, shifted and scaled */
+        for (size_t i = 0; i < n; i++)
+            images[b * n + i] = x.data[i] * (1.0f - 0.2f * (float)b) + 0.05f * (float)b;
+    egcam_tensor all = {images, {IMAGES, x.shape[0], x.shape[1], x.shape[2]}, 4, 0};
+    const int32_t classes[IMAGES * T] = {
+        0, EGCAM_TARGET_RANK(0), EGCAM_TARGET_RANK(2), 3, 1, 0, EGCAM_TARGET_RANK(1), 2, 2};
+    static const uint32_t methods[] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
+                                       EGCAM_METHOD_EXPECTED};
+    for (size_t m = 0; m < 3; m++) {
+        egcam_config cfg;
+        assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+        cfg.method = methods[m];
+        cfg.samples = cfg.steps = 6;
+        for (uint32_t batch = 1; batch <= 4; batch += 3) {
+            cfg.batch_size = batch;
+            egcam_result *out[IMAGES * T];
+            egcam_status st[IMAGES];
+            egcam_status rc = egcam_explain_many(ctx, be, &cfg, &all, 1, classes, T, NULL, out, st);
+            if (rc != EGCAM_OK)
+                fail_msg("explain_many: %s", egcam_ctx_last_error(ctx));
+            for (size_t b = 0; b < IMAGES; b++) {
+                assert_int_equal(st[b], EGCAM_OK);
+                for (size_t t = 0; t < T; t++) {
+                    egcam_config one = cfg;
+                    one.target_class = classes[b * T + t];
+                    egcam_tensor in = {images + b * n, {x.shape[0], x.shape[1], x.shape[2]}, 3, 0};
+                    egcam_result *ref = NULL;
+                    assert_int_equal(egcam_explain(ctx, be, &one, &in, NULL, &ref), EGCAM_OK);
+                    char what[96];
+                    snprintf(what, sizeof what, "method %u, batch %u, image %zu, target %zu",
+                             methods[m], batch, b, t);
+                    if (batch == 1)
+                        assert_same_maps(what, out[b * T + t], ref);
+                    uint32_t h, w;
+                    const float *got =
+                        egcam_result_map(out[b * T + t], EGCAM_MAP_NORMALIZED, &h, &w);
+                    assert_close(what, got, egcam_result_map(ref, EGCAM_MAP_NORMALIZED, NULL, NULL),
+                                 (size_t)h * w);
+                    egcam_result_free(ref);
+                    egcam_result_free(out[b * T + t]);
+                }
+            }
+            /* One image's targets, batches of `batch` rows as alone: the bits. */
+            egcam_tensor first = {images, {x.shape[0], x.shape[1], x.shape[2]}, 3, 0};
+            assert_int_equal(
+                egcam_explain_many(ctx, be, &cfg, &first, 1, classes, T, NULL, out, NULL),
+                EGCAM_OK);
+            for (size_t t = 0; t < T; t++) {
+                egcam_config one = cfg;
+                one.target_class = classes[t];
+                egcam_result *ref = NULL;
+                assert_int_equal(egcam_explain(ctx, be, &one, &first, NULL, &ref), EGCAM_OK);
+                char what[96];
+                snprintf(what, sizeof what, "method %u, batch %u, one image, target %zu",
+                         methods[m], batch, t);
+                assert_same_maps(what, out[t], ref);
+                egcam_result_free(ref);
+                egcam_result_free(out[t]);
+            }
+        }
+    }
+    free(images);
+    unload(&x);
+    egcam_backend_free(be);
+    egcam_ctx_free(ctx);
+}
+
 static void test_list_layers(void **state)
 {
     (void)state;
@@ -607,6 +708,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_explain_errors),
         cmocka_unit_test(test_list_layers),
+        cmocka_unit_test(test_many),
         cmocka_unit_test(test_threads),
     };
     if (argc == 2) /* the committed fixtures: the error cases use their models too */

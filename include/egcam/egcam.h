@@ -286,14 +286,16 @@ typedef struct egcam_config {
     size_t       struct_size;          /* set by egcam_config_init() */
     uint32_t     method;               /* EGCAM_METHOD_*; default EXPECTED */
     int32_t      target_class;         /* logit to explain; -1 (default): the top
-                                     logit of the input */
+                                     logit of the input; EGCAM_TARGET_RANK(r):
+                                     the logit of rank r (-1 - r) */
     const float *target_weights;       /* optional seed over the logits: explain
                                      sum_j w_j * logit_j (e.g. +1 for one
                                      class, -1 for another). When non-NULL it
                                      replaces target_class. Borrowed for the
                                      call. Default NULL. */
-    uint32_t     target_weights_count; /* length of target_weights; must equal
-                                     the number of logits */
+    uint32_t     target_weights_count; /* length of target_weights: the number
+                                     of logits L (T x L for T seed vectors,
+                                     egcam_explain_many()) */
     uint32_t     samples;              /* N, Expected Grad-CAM; default 50 */
     uint32_t     steps;                /* M, Integrated Grad-CAM; default 50 */
     uint32_t     rule;                 /* EGCAM_RULE_*; default MIDPOINT */
@@ -403,6 +405,78 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain(egcam_ctx *ctx, egcam_backe
                                                      const egcam_tensor *input,
                                                      const egcam_refset *refs, egcam_result **out);
 
+/* Targets by rank (egcam_config.target_class, egcam_explain_many()'s
+ * classes): the class of the input's logit of rank r, the largest being
+ * rank 0, ties going to the lower class. EGCAM_TARGET_RANK(0) is -1, the
+ * default target_class: the top logit. */
+#define EGCAM_TARGET_RANK(r) (-1 - (int32_t)(r))
+
+/**
+ * Explain many inputs, and many targets of each, sharing the passes.
+ *
+ * The images of all inputs form one stream of rows cut into backend calls
+ * of cfg->batch_size rows, so Grad-CAM on 64 images is 4 calls at batch 16,
+ * not 64. The targets of an image share everything but the backward
+ * passes: its points, references, noise and forwards (on a backend that
+ * retains, egcam_backend.h; a version-1 backend forwards each batch again
+ * per further target, the same result, slower). Each result is
+ * bit-identical to egcam_explain() of that image alone with that target as
+ * cfg->target_class (or the seed vector as cfg->target_weights), the same
+ * config and seed, when the backend's rows do not depend on their batch.
+ * Memory is a batch of rows plus, for at most batch_size + 1 images at a
+ * time, A(x), references and one accumulator per target: it does not grow
+ * with N, M or the number of images.
+ *
+ * @param[in]  ctx          receives the error message; required
+ * @param[in]  backend      the model, cut at its target layer
+ * @param[in]  cfg          made by egcam_config_init(); borrowed
+ * @param[in]  inputs       input_count tensors, each [C, H, W] or
+ *                          [n, C, H, W], of one shape: B images in all, in
+ *                          order (one [B, C, H, W] tensor, or an array)
+ * @param[in]  classes      B x targets entries, row b the targets of image
+ *                          b: a class index or EGCAM_TARGET_RANK(r); or
+ *                          NULL for cfg's targets, the same for every
+ *                          image: the top `targets` classes (from
+ *                          cfg->target_class's rank on), one class when
+ *                          target_class >= 0 (targets must be 1), or, with
+ *                          cfg->target_weights of targets x L entries,
+ *                          `targets` seed vectors. With classes, cfg's
+ *                          target fields stay at their defaults.
+ * @param[in]  targets      T >= 1, targets per image
+ * @param[in]  refs         as for egcam_explain(): shared by every image
+ * @param[out] out          B x T entries: out[b * T + t] receives image b's
+ *                          result for target t (free each with
+ *                          egcam_result_free()), NULL where image b failed.
+ *                          Every entry is set once the inputs' shapes are
+ *                          known to be valid; before that, out is untouched.
+ * @param[out] statuses     B entries or NULL: EGCAM_OK for each image
+ *                          explained, else its failure (or the call's)
+ *
+ * A failure of an image's own values (NaN or infinity in it, its logits or
+ * its attribution: EGCAM_E_NON_FINITE; a class or rank its model lacks:
+ * EGCAM_E_CLASS_OUT_OF_RANGE) fails that image alone: its entries stay
+ * NULL, egcam_ctx_input_error() gives its message, and the others are
+ * explained. Any other failure (arguments, backend, memory, cancelling)
+ * fails the call: every entry NULL.
+ *
+ * @return EGCAM_OK when every image was explained; else the status of the
+ *         call's failure or of the first failed image, with the message
+ *         ("input b: ...") in egcam_ctx_last_error(). Free the non-NULL
+ *         entries of out whatever the status. Costs, per image: the rows
+ *         of egcam_explain_cost(), except that T targets pull T times the
+ *         backward rows (and, on a version-1 backend, forward the points T
+ *         times). @since 0.1
+ */
+EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain_many(
+    egcam_ctx *ctx, egcam_backend *backend, const egcam_config *cfg, const egcam_tensor *inputs,
+    uint32_t input_count, const int32_t *classes, uint32_t targets, const egcam_refset *refs,
+    egcam_result **out, egcam_status *statuses);
+
+/** The message with which image `index` of the last egcam_explain_many()
+ *  on ctx failed, or "" if it did not (or for NULL). Owned by ctx; valid
+ *  until the next call that takes ctx. @since 0.1 */
+EGCAM_API const char *egcam_ctx_input_error(const egcam_ctx *ctx, size_t index);
+
 /**
  * What egcam_explain() with these arguments costs, in backend rows, without
  * running anything: the rows it forwards (those forwarded for backward, and
@@ -468,8 +542,9 @@ EGCAM_API uint32_t egcam_result_combiner(const egcam_result *res);
 EGCAM_API EGCAM_NODISCARD egcam_status egcam_result_combine(egcam_ctx *ctx, const egcam_result *res,
                                                             uint32_t combiner, egcam_result **out);
 
-/** The class explained: cfg->target_class, the top logit when that was -1,
- *  or -1 when cfg->target_weights was given. */
+/** The class explained: cfg->target_class (or the target given to
+ *  egcam_explain_many()), the class of the rank it named when negative, or
+ *  -1 when a seed vector (cfg->target_weights) was explained. */
 EGCAM_API int32_t egcam_result_class(const egcam_result *res);
 
 /** The explained scalar at the input: the logit of the class, or

@@ -10,6 +10,12 @@
  *             sum_j seed_nj * logit_nj with respect to the activations of
  *             row n, [N, K, h, w], for the batch of the last forward.
  *
+ * Several targets (classes) of one batch differ in the seed only. A
+ * version-2 backend that sets backward_retain takes one backward per target
+ * after a single forward; with a version-1 table libegcam forwards the
+ * batch again before each further target, the same result at the cost of
+ * a forward per target.
+ *
  * A backend is a static table of functions (egcam_backend_ops) and an
  * instance pointer (self). Wrap them with egcam_backend_new(). See
  * docs/backend-authoring.md and examples/custom_backend.c.
@@ -29,13 +35,19 @@
 extern "C" {
 #endif
 
-#define EGCAM_BACKEND_ABI_VERSION 1u
+#define EGCAM_BACKEND_ABI_VERSION 2u
 
 /* Flags of forward(). */
 /** A backward() on this batch will follow: keep what it needs (autograd
  *  state). Without this flag the forward needs no gradient, and a backend
  *  should run it in inference mode; a backward() after it is misuse. */
 #define EGCAM_FORWARD_FOR_BACKWARD (1u << 0)
+
+/* Flags of backward_retain() (version 2). */
+/** Another backward of the same forward follows: keep the autograd state.
+ *  Without it the call is the forward's last backward, and the backend may
+ *  free that state as version 1's backward() does. */
+#define EGCAM_BACKWARD_RETAIN (1u << 0)
 
 /* Every slot that can fail returns an egcam_status and may write a
  * NUL-terminated message into errbuf (errbuf_size >= 256 bytes, owned by
@@ -71,7 +83,20 @@ typedef struct egcam_backend_ops {
      *  is the caller's to free after egcam_backend_free()). */
     void (*release)(void *self);
 
-    /* ---- version 2 and later: append only, below this line -------------- */
+    /* ---- version 2 ---------------------------------------------------- */
+
+    /** backward(), for a forward that serves several: after a forward made
+     *  with EGCAM_FORWARD_FOR_BACKWARD, libegcam makes one or more calls,
+     *  each with its own seed, EGCAM_BACKWARD_RETAIN on every call but the
+     *  last. Each gradient must be the one a fresh forward and backward of
+     *  that seed would give. grad's view stays valid until the next call.
+     *  Optional: when set (and abi_version >= 2), libegcam calls it instead
+     *  of backward() for every backward of an explanation; when NULL, it
+     *  forwards the batch again for every further target. */
+    egcam_status (*backward_retain)(void *self, const float *seed, uint32_t flags,
+                                    egcam_tensor *grad, char *errbuf, size_t errbuf_size);
+
+    /* ---- version 3 and later: append only, below this line -------------- */
 } egcam_backend_ops;
 
 /**
@@ -83,7 +108,9 @@ typedef struct egcam_backend_ops {
  *
  * @param[in]  ctx   receives the error message on failure; may be NULL
  * @param[in]  ops   abi_version in 1..EGCAM_BACKEND_ABI_VERSION, struct_size
- *                   at least the size of version 1, forward and backward set
+ *                   at least the size of version 1, forward and backward set;
+ *                   slots of a version above the table's abi_version are
+ *                   never called, whatever they hold
  * @param[in]  self  the backend's instance, passed back to every slot
  * @param[out] out   receives the backend; free with egcam_backend_free()
  * @return EGCAM_OK, EGCAM_E_NULL_ARGUMENT, EGCAM_E_ABI_VERSION (a newer or

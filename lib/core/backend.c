@@ -35,6 +35,8 @@ egcam_status egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, voi
     /* Copy what the caller's version has; slots it lacks stay NULL. */
     size_t n = ops->struct_size < sizeof be->ops ? ops->struct_size : sizeof be->ops;
     memcpy(&be->ops, ops, n);
+    if (be->ops.abi_version < 2) /* never call a slot the table's version lacks */
+        be->ops.backward_retain = NULL;
     if (!be->ops.name)
         be->ops.name = "unnamed";
     be->self = self;
@@ -175,15 +177,18 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
 }
 
 egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed, size_t rows,
-                             const egcam__dims *dims, const float **grad)
+                             uint32_t flags, const egcam__dims *dims, const float **grad)
 {
     egcam_tensor g = {0};
     char msg[EGCAM__ERRBUF_SIZE] = "";
-    be->pending_rows = 0; /* one backward per forward */
-    egcam_status st = be->ops.backward(be->self, seed, &g, msg, sizeof msg);
+    be->pending_rows = 0; /* one backward per public forward */
+    egcam_status st = be->ops.backward_retain
+                          ? be->ops.backward_retain(be->self, seed, flags, &g, msg, sizeof msg)
+                          : be->ops.backward(be->self, seed, &g, msg, sizeof msg);
     msg[sizeof msg - 1] = '\0';
     if (st != EGCAM_OK)
-        return backend_failure(ctx, be, st, "backward", msg);
+        return backend_failure(ctx, be, st,
+                               be->ops.backward_retain ? "backward_retain" : "backward", msg);
     if ((st = check_rows(ctx, be, &g, "a gradient", 4, rows)) != EGCAM_OK)
         return st;
     if ((size_t)g.shape[1] != dims->act.c || (size_t)g.shape[2] != dims->act.h ||
@@ -262,7 +267,7 @@ egcam_status egcam_backend_backward(egcam_ctx *ctx, egcam_backend *be, const flo
                          "made with EGCAM_FORWARD_FOR_BACKWARD, or its backward was taken",
                          be->ops.name);
     else
-        st = egcam__backward(ctx, be, seed, rows, &dims, &g);
+        st = egcam__backward(ctx, be, seed, rows, 0, &dims, &g);
     egcam__backend_leave(be, entered);
     if (st != EGCAM_OK)
         return st;
@@ -270,3 +275,5 @@ egcam_status egcam_backend_backward(egcam_ctx *ctx, egcam_backend *be, const flo
         g, {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h, (int64_t)dims.act.w}, 4, 0};
     return EGCAM_OK;
 }
+
+int egcam__backend_retains(const egcam_backend *be) { return be->ops.backward_retain != NULL; }

@@ -35,10 +35,6 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
                            "config.method is %u; expected EGCAM_METHOD_GRADCAM (1), "
                            "_INTEGRATED (2) or _EXPECTED (3)",
                            cfg->method);
-    if (cfg->target_class < -1)
-        return egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
-                           "config.target_class is %d; a class index or -1 for the top logit",
-                           cfg->target_class);
     if (!cfg->target_weights && cfg->target_weights_count)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT,
                            "config.target_weights is NULL but target_weights_count is %u",

@@ -14,7 +14,21 @@ struct egcam_ctx {
     char error[EGCAM__ERRBUF_SIZE];
     egcam_progress_fn progress;
     void *progress_user;
+    /* The inputs that failed in the last egcam_explain_many(), in order:
+     * cleared with the message by every call that takes ctx. */
+    struct egcam__input_error *input_errors;
+    size_t input_error_count, input_error_cap;
 };
+
+struct egcam__input_error {
+    size_t index;
+    egcam_status status;
+    char message[EGCAM__ERRBUF_SIZE];
+};
+
+/* Keep ctx's message as the failure of input `index`; EGCAM_E_OUT_OF_MEMORY
+ * when there is no room to (the message is then lost, the status not). */
+egcam_status egcam__ctx_input_failed(egcam_ctx *ctx, size_t index, egcam_status status);
 
 /* Ask the progress hook whether to go on; EGCAM_E_CANCELLED if not. */
 egcam_status egcam__progress(egcam_ctx *ctx, uint64_t done, uint64_t total);
@@ -53,6 +67,37 @@ egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset 
 /* The built-in references of cfg for input x, as a new set. */
 egcam_status egcam__refset_builtin(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
                                    const float *x, egcam__shape shape, egcam_refset **out);
+
+/* ---- targets (targets.c) ---------------------------------------------------- */
+/* What a call explains in each input: `count` targets per input, from the
+ * caller's classes (B x count tokens: a class, or -1 - rank) or, with NULL
+ * classes, from the config: its seed vectors (count x L weights), or its
+ * target_class (one class, or the ranks from its own on). */
+typedef struct egcam__targets {
+    uint32_t count;
+    const int32_t *classes;
+    const float *weights;
+    uint32_t weights_count;
+    int32_t first; /* cfg->target_class */
+} egcam__targets;
+
+egcam__targets egcam__targets_of(const egcam_config *cfg, const int32_t *classes, uint32_t count);
+/* The checks that need no logits. */
+egcam_status egcam__targets_check(egcam_ctx *ctx, const egcam_config *cfg, const egcam__targets *t);
+/* One target as chosen for an input: its class (-1 for a seed vector) and
+ * the value it explains there, sum_j seed_j logit_j(x). */
+typedef struct egcam__choice {
+    int32_t cls;
+    double value;
+} egcam__choice;
+
+/* Input b's targets from its logits (`classes` of them): seeds (count x
+ * classes) and choices (count). EGCAM_E_CLASS_OUT_OF_RANGE for a class or
+ * rank the model does not have; EGCAM_E_SHAPE_MISMATCH for weights of
+ * the wrong length. */
+egcam_status egcam__targets_choose(egcam_ctx *ctx, const egcam__targets *t, size_t b,
+                                   const float *logits, size_t classes, float *seeds,
+                                   egcam__choice *choices);
 
 /* ---- sampling plans (plan.c) ------------------------------------------------- */
 /* One gradient evaluation: z = ref + alpha * (top - ref), where top is the
@@ -101,6 +146,19 @@ egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, egcam__sh
                               float x_min, float x_max, const egcam_backend *be,
                               const egcam_refset *refs, egcam__plan *plan);
 void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out);
+
+/* ---- the engine (engine.c) --------------------------------------------------- */
+/* Explain `count` checked inputs of shape `in` (each finite or not: a
+ * non-finite one fails alone), each with targets->count targets, under a
+ * checked config and plan (samples_each rows per input), on a backend the
+ * caller has entered. out has count x targets->count entries, all NULL:
+ * input b's results go to out[b * count .. ], left NULL when it fails
+ * (its status and message kept with egcam__ctx_input_failed()). A failure
+ * of the call is returned; out may then hold results to free. */
+egcam_status egcam__engine_run(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
+                               const float *const *images, size_t count, egcam__shape in,
+                               const egcam__targets *targets, const egcam_refset *refs,
+                               uint64_t samples_each, egcam_result **out);
 
 /* ---- results (result.c, combine.c, maps.c) ------------------------------------ */
 struct egcam_result {

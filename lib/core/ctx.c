@@ -1,6 +1,7 @@
 /* ctx.c - the context: last error and progress hook. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core.h"
 
@@ -12,9 +13,42 @@ egcam_status egcam_ctx_new(egcam_ctx **out)
     return *out ? EGCAM_OK : EGCAM_E_OUT_OF_MEMORY;
 }
 
-void egcam_ctx_free(egcam_ctx *ctx) { free(ctx); }
+void egcam_ctx_free(egcam_ctx *ctx)
+{
+    if (ctx)
+        free(ctx->input_errors);
+    free(ctx);
+}
 
 const char *egcam_ctx_last_error(const egcam_ctx *ctx) { return ctx ? ctx->error : ""; }
+
+const char *egcam_ctx_input_error(const egcam_ctx *ctx, size_t index)
+{
+    if (!ctx)
+        return "";
+    for (size_t i = 0; i < ctx->input_error_count; i++) /* kept in input order */
+        if (ctx->input_errors[i].index >= index)
+            return ctx->input_errors[i].index == index ? ctx->input_errors[i].message : "";
+    return "";
+}
+
+egcam_status egcam__ctx_input_failed(egcam_ctx *ctx, size_t index, egcam_status status)
+{
+    if (ctx->input_error_count == ctx->input_error_cap) {
+        size_t cap = ctx->input_error_cap ? 2 * ctx->input_error_cap : 8;
+        void *grown = egcam__realloc(ctx->input_errors, cap * sizeof *ctx->input_errors);
+        if (!grown)
+            return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY,
+                               "out of memory for the message of input %zu", index);
+        ctx->input_errors = grown;
+        ctx->input_error_cap = cap;
+    }
+    struct egcam__input_error *e = &ctx->input_errors[ctx->input_error_count++];
+    e->index = index;
+    e->status = status;
+    memcpy(e->message, ctx->error, sizeof e->message);
+    return EGCAM_OK;
+}
 
 egcam_status egcam_ctx_set_progress(egcam_ctx *ctx, egcam_progress_fn fn, void *user)
 {
@@ -52,6 +86,7 @@ egcam_status egcam_ctx_set_error(egcam_ctx *ctx, egcam_status status, const char
         return status;
     if (status == EGCAM_OK) { /* a success leaves no message */
         ctx->error[0] = '\0';
+        ctx->input_error_count = 0;
         return status;
     }
     if (message == ctx->error) /* re-raising the message it holds */

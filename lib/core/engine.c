@@ -1,19 +1,31 @@
 /*
  * engine.c - the one gradient engine behind every method.
  *
- * An explanation runs a plan (plan.c): take the plan's gradient points in
- * batches, forwarding each batch for backward and pulling the target's
- * gradient back to the layer, and accumulate the gradient term
+ * An explanation runs a plan (plan.c) for each input: take the plan's
+ * gradient points, forward them for backward, pull each target's gradient
+ * back to the layer, and accumulate per (input, target) the gradient term
  *
  *     R += weight_n * (A(top_n) - A(ref_n)) (.) G(z_n)    (path methods)
  *     R += weight_n * G(z_n)                               (Grad-CAM)
  *
- * then pool R into channel weights. A(x) makes the final map and the
- * logits of x pick the target: they come from a forward of x of their own,
+ * then combine R into maps (combine.c). A(x) makes the final map and the
+ * logits of x pick the targets: they come from a forward of x of their own,
  * or, when the plan's point is x itself (Grad-CAM), from that point's
- * forward, so that Grad-CAM costs one forward and one backward. Memory is a
- * batch of inputs and activations plus one accumulator: it does not grow
- * with the number of samples.
+ * forward, so that Grad-CAM costs one forward and one backward.
+ *
+ * The points of all inputs form one stream of rows, cut into backend
+ * batches of batch_size rows: a batch may hold the last points of one input
+ * and the first of the next, so Grad-CAM on 64 inputs is 4 forwards at
+ * batch 16. Every target of a batch shares its forward (several backwards
+ * per forward on a version-2 backend that retains, a forward again per
+ * target on others): targets differ only in the seed and the accumulator.
+ * Each accumulator adds its input's samples in sample order, so neither the
+ * batch size, nor the other inputs, nor the other targets change its sum.
+ *
+ * Memory is a batch of rows plus, per input in flight, A(x), its references
+ * and one accumulator per target. Inputs enter the stream when their rows
+ * are needed and leave, as results, once their last row is in, so at most
+ * batch_size + 1 are in flight however many the call holds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,27 +33,49 @@
 
 #include "core.h"
 
+/* One input in flight. */
+typedef struct job {
+    size_t index; /* in the call */
+    const float *x;
+    egcam__plan plan;
+    const egcam_refset *refs; /* the plan's set, or `own` */
+    egcam_refset *own;        /* built-in references made for this input */
+    float *acts_x;            /* A(x) */
+    float *seeds;             /* targets x classes */
+    egcam__choice *choices;   /* targets */
+    double *acc;              /* targets x K x h x w: the gradient terms R */
+    int *gradient_seen;       /* targets: some gradient entry was not 0 */
+    int chosen;               /* x's forward taken, targets chosen */
+    uint64_t scheduled;       /* samples given rows */
+    uint64_t done;            /* samples accumulated (or passed over, once failed) */
+    egcam_status status;      /* this input's own failure */
+} job;
+
 typedef struct engine {
     egcam_ctx *ctx;
     egcam_backend *be;
     const egcam_config *cfg;
-    const float *x;
+    const egcam_refset *refs;   /* the caller's set, or NULL */
+    const float *const *images; /* count inputs of shape `in` */
+    size_t count;
     egcam__shape in;
     egcam__dims dims;
-    const egcam_refset *refs; /* the plan's set, or `own` */
-    egcam_refset *own;        /* built-in references made for this call */
-    egcam__plan plan;
+    egcam__targets targets;
     size_t batch;
-    int32_t target;
-    double logit;
-    float *acts_x;          /* A(x) */
-    float *seed;            /* batch rows, each the seed over the logits */
-    float *top;             /* batch rows of x + eps (noisy plans) */
-    float *points;          /* batch rows of z */
-    float *acts_top;        /* batch rows of A(x + eps) (noisy difference) */
-    egcam__sample *samples; /* batch */
-    double *acc;            /* the gradient term R, K x h x w */
-    int gradient_seen;      /* some gradient entry was not 0 */
+    int retains; /* the backend takes several backwards per forward */
+    /* Inputs in flight, oldest first: a ring of `cap` jobs. */
+    job *ring;
+    size_t cap, first, active, next_input;
+    /* The rows of one batch. */
+    job **row_job;
+    egcam__sample *samples;
+    size_t *row_top; /* for a noisy row, its row in top and acts_top */
+    float *points;   /* z */
+    float *top;      /* x + eps, the noisy rows only, packed */
+    float *acts_top; /* A(x + eps) of those rows (noisy difference) */
+    float *seed;     /* rows x classes: one target's seeds */
+    egcam_result **out;
+    uint64_t rows_done, rows_total;
 } engine;
 
 /* Whether n gradient entries hold anything but zeros. Scanned only until
@@ -55,95 +89,92 @@ static int any_nonzero(const float *g, size_t n)
     return 0;
 }
 
-static void engine_free(engine *e)
+/* A failure of one input's own values (NaN, a class the model lacks) stops
+ * that input only; any other (the backend, memory, the caller's arguments)
+ * stops the call. */
+static int input_failure(egcam_status st)
 {
-    egcam_refset_free(e->own);
-    free(e->acts_x);
-    free(e->seed);
-    free(e->top);
-    free(e->points);
-    free(e->acts_top);
-    free(e->samples);
-    free(e->acc);
+    return st == EGCAM_E_NON_FINITE || st == EGCAM_E_CLASS_OUT_OF_RANGE;
 }
 
-/* The seed over the logits and the value it explains at x. */
-static egcam_status choose_target(engine *e, const float *logits)
+/* Keep st as j's own failure and go on (EGCAM_OK), or pass a failure of
+ * the call on. */
+static egcam_status fail_input(engine *e, job *j, egcam_status st)
 {
-    const egcam_config *cfg = e->cfg;
-    size_t classes = e->dims.classes;
-    e->seed = egcam__alloc_array(egcam__count(e->batch, classes), sizeof *e->seed);
-    if (!e->seed)
-        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the seed");
-    float *row = e->seed;
-    if (cfg->target_weights) {
-        if (cfg->target_weights_count != classes)
-            return egcam__fail(e->ctx, EGCAM_E_SHAPE_MISMATCH,
-                               "config.target_weights has %u entries; the model has %zu logits",
-                               cfg->target_weights_count, classes);
-        memcpy(row, cfg->target_weights, classes * sizeof *row);
-        e->target = -1;
-    } else {
-        size_t top = 0;
-        for (size_t j = 1; j < classes; j++)
-            top = logits[j] > logits[top] ? j : top;
-        if (cfg->target_class >= 0 && (size_t)cfg->target_class >= classes)
-            return egcam__fail(e->ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
-                               "config.target_class is %d; the model has %zu logits (0 to %zu)",
-                               cfg->target_class, classes, classes - 1);
-        e->target = cfg->target_class >= 0 ? cfg->target_class : (int32_t)top;
-        memset(row, 0, classes * sizeof *row);
-        row[e->target] = 1.0f;
-    }
-    e->logit = 0.0;
-    for (size_t j = 0; j < classes; j++)
-        e->logit += (double)row[j] * logits[j];
-    for (size_t r = 1; r < e->batch; r++)
-        memcpy(e->seed + r * classes, row, classes * sizeof *row);
-    return EGCAM_OK;
+    if (st == EGCAM_OK || !input_failure(st))
+        return st;
+    j->status = st;
+    return egcam__ctx_input_failed(e->ctx, j->index, st);
+}
+
+static void job_free(job *j)
+{
+    egcam_refset_free(j->own);
+    free(j->acts_x);
+    free(j->seeds);
+    free(j->choices);
+    free(j->acc);
+    free(j->gradient_seen);
+    memset(j, 0, sizeof *j);
+}
+
+static job *in_flight(engine *e, size_t i) { return &e->ring[(e->first + i) % e->cap]; }
+
+static void engine_free(engine *e)
+{
+    for (size_t i = 0; i < e->active; i++)
+        job_free(in_flight(e, i));
+    free(e->ring);
+    free(e->row_job);
+    free(e->samples);
+    free(e->row_top);
+    free(e->points);
+    free(e->top);
+    free(e->acts_top);
+    free(e->seed);
 }
 
 /* What x's forward gives, from whichever forward made it: A(x) kept, the
- * accumulator made, the target chosen. */
-static egcam_status take_input(engine *e, const float *acts, const float *logits)
+ * accumulators made, the targets chosen. */
+static egcam_status take_input(engine *e, job *j, const float *acts, const float *logits)
 {
-    size_t act_size = egcam__shape_size(e->dims.act);
+    size_t act_size = egcam__shape_size(e->dims.act), classes = e->dims.classes;
+    size_t count = e->targets.count;
     egcam_status st;
-    if ((st = egcam__check_finite(e->ctx, logits, e->dims.classes,
-                                  "the model's logits for the input")) != EGCAM_OK ||
+    if ((st = egcam__check_finite(e->ctx, logits, classes, "the model's logits for the input")) !=
+            EGCAM_OK ||
         (st = egcam__check_finite(e->ctx, acts, act_size,
                                   "the layer's activations for the input")) != EGCAM_OK)
         return st;
-    e->acts_x = egcam__alloc_array(act_size, sizeof *e->acts_x);
-    e->acc = egcam__calloc(act_size, sizeof *e->acc);
-    if (!e->acts_x || !e->acc)
-        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the activations");
-    memcpy(e->acts_x, acts, act_size * sizeof *e->acts_x);
-    return choose_target(e, logits);
-}
-
-/* The input's own forward, for plans whose points are elsewhere. */
-static egcam_status forward_input(engine *e)
-{
-    egcam__forward_out fw;
-    egcam_status st = egcam__forward(e->ctx, e->be, e->x, 1, e->in, 0, &e->dims, &fw);
-    return st != EGCAM_OK ? st : take_input(e, fw.acts, fw.logits);
+    j->acts_x = egcam__alloc_array(act_size, sizeof *j->acts_x);
+    j->seeds = egcam__alloc_array(egcam__count(count, classes), sizeof *j->seeds);
+    size_t acc_size = egcam__count(count, act_size);
+    j->acc = acc_size ? egcam__calloc(acc_size, sizeof *j->acc) : NULL;
+    if (!j->acts_x || !j->seeds || !j->acc)
+        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
+                           "out of memory for the activations and %zu accumulators", count);
+    memcpy(j->acts_x, acts, act_size * sizeof *j->acts_x);
+    if ((st = egcam__targets_choose(e->ctx, &e->targets, j->index, logits, classes, j->seeds,
+                                    j->choices)) != EGCAM_OK)
+        return st;
+    j->chosen = 1;
+    return EGCAM_OK;
 }
 
 /* The references: none, the caller's, or the built-in ones made now. */
-static egcam_status prepare_references(engine *e)
+static egcam_status prepare_references(engine *e, job *j)
 {
-    if (e->plan.references == EGCAM__REFS_NONE)
+    if (j->plan.references == EGCAM__REFS_NONE)
         return EGCAM_OK;
-    if (e->plan.references == EGCAM__REFS_BUILTIN) {
-        egcam_status st = egcam__refset_builtin(e->ctx, e->be, e->cfg, e->x, e->in, &e->own);
+    if (j->plan.references == EGCAM__REFS_BUILTIN) {
+        egcam_status st = egcam__refset_builtin(e->ctx, e->be, e->cfg, j->x, e->in, &j->own);
         if (st != EGCAM_OK)
             return st;
-        e->refs = e->own;
+        j->refs = j->own;
     } else {
-        e->refs = e->plan.refs;
+        j->refs = j->plan.refs;
     }
-    const egcam__dims *d = &e->refs->dims;
+    const egcam__dims *d = &j->refs->dims;
     if (d->act.c != e->dims.act.c || d->act.h != e->dims.act.h || d->act.w != e->dims.act.w)
         return egcam__fail(e->ctx, EGCAM_E_BACKEND,
                            "backend '%s' gave the references activations [%zu,%zu,%zu] and the "
@@ -159,209 +190,322 @@ static egcam_status prepare_references(engine *e)
     return EGCAM_OK;
 }
 
-static egcam_status alloc_batch(engine *e)
+/* Bring input b into flight: its plan, and unless its one point is x
+ * itself, x's own forward and its references. A failure of the input is
+ * kept in j->status, and EGCAM_OK returned. */
+static egcam_status start_job(engine *e, job *j, size_t b)
 {
-    size_t in_size = egcam__shape_size(e->in), act_size = egcam__shape_size(e->dims.act);
+    j->index = b;
+    j->x = e->images[b];
+    size_t n = egcam__shape_size(e->in);
+    j->choices = egcam__calloc(e->targets.count, sizeof *j->choices);
+    j->gradient_seen = egcam__calloc(e->targets.count, sizeof *j->gradient_seen);
+    if (!j->choices || !j->gradient_seen)
+        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for %u targets",
+                           e->targets.count);
+    egcam_status st = egcam__check_finite(e->ctx, j->x, n, "the input");
+    if (st != EGCAM_OK)
+        return fail_input(e, j, st);
+    float x_min, x_max;
+    egcam__minmax(j->x, n, &x_min, &x_max);
+    if ((st = egcam__plan_make(e->ctx, e->cfg, e->in, x_min, x_max, e->be, e->refs, &j->plan)) !=
+        EGCAM_OK)
+        return st;
+    if (j->plan.point_at_input)
+        return EGCAM_OK; /* x's forward is its point's */
+    egcam__forward_out fw;
+    if ((st = egcam__forward(e->ctx, e->be, j->x, 1, e->in, 0, &e->dims, &fw)) != EGCAM_OK)
+        return st;
+    if ((st = take_input(e, j, fw.acts, fw.logits)) != EGCAM_OK)
+        return fail_input(e, j, st);
+    return fail_input(e, j, prepare_references(e, j));
+}
+
+/* Whether the config's noisy samples take their difference at x + eps. */
+static int noisy_difference(const egcam_config *cfg)
+{
+    return cfg->method == EGCAM_METHOD_EXPECTED && cfg->noise_level > 0.0f &&
+           !(cfg->flags & EGCAM_FLAG_CLEAN_DIFFERENCE);
+}
+
+/* The buffers of a batch's rows that the input's shape sizes. */
+static egcam_status alloc_rows(engine *e)
+{
+    size_t in_size = egcam__shape_size(e->in);
+    int noisy = e->cfg->method == EGCAM_METHOD_EXPECTED && e->cfg->noise_level > 0.0f;
     e->points = egcam__alloc_array(egcam__count(e->batch, in_size), sizeof *e->points);
+    e->row_job = egcam__alloc_array(e->batch, sizeof *e->row_job);
     e->samples = egcam__alloc_array(e->batch, sizeof *e->samples);
-    if (e->plan.noisy)
+    e->row_top = egcam__alloc_array(e->batch, sizeof *e->row_top);
+    if (noisy)
         e->top = egcam__alloc_array(egcam__count(e->batch, in_size), sizeof *e->top);
-    if (e->plan.noisy_diff)
-        e->acts_top = egcam__alloc_array(egcam__count(e->batch, act_size), sizeof *e->acts_top);
-    if (!e->points || !e->samples || (e->plan.noisy && !e->top) ||
-        (e->plan.noisy_diff && !e->acts_top))
+    if (!e->points || !e->row_job || !e->samples || !e->row_top || (noisy && !e->top))
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
                            "out of memory for a batch of %zu inputs; try a smaller batch_size",
                            e->batch);
     return EGCAM_OK;
 }
 
-/* Fill rows of z_i = ref_i + alpha_i (top_i - ref_i), with top_i = x, or
- * x + eps_i in e->top for noisy plans; z = x when the point is the input. */
-static void assemble_points(engine *e, size_t rows)
+/* *buf, rows x `per_row` floats, made the first time the layer's shape
+ * (known after a first forward) sizes it. */
+static egcam_status alloc_layer_rows(engine *e, float **buf, size_t per_row)
 {
-    size_t n = egcam__shape_size(e->in);
-    for (size_t i = 0; i < rows; i++) {
-        egcam__sample *s = &e->samples[i];
-        float *z = e->points + i * n;
-        if (e->plan.point_at_input) {
-            memcpy(z, e->x, n * sizeof *z);
-            continue;
-        }
-        const float *ref = e->refs->inputs + (size_t)s->ref * n;
-        const float *top = e->x;
-        if (e->plan.noisy) {
-            float *noisy = e->top + i * n;
-            for (size_t j = 0; j < n; j++)
-                noisy[j] = (float)((double)e->x[j] + e->plan.sigma * egcam__rng_normal(&s->noise));
-            top = noisy;
-        }
-        for (size_t j = 0; j < n; j++)
-            z[j] = (float)((double)ref[j] + s->alpha * ((double)top[j] - (double)ref[j]));
-    }
-}
-
-/* R += weight_i * (A(top_i) - A(ref_i)) (.) G(z_i), or weight_i * G(z_i),
- * in sample order, so the sum does not depend on the batch size. */
-static void accumulate(engine *e, size_t rows, const float *grad)
-{
-    size_t act_size = egcam__shape_size(e->dims.act);
-    if (!e->gradient_seen)
-        e->gradient_seen = any_nonzero(grad, rows * act_size);
-    for (size_t i = 0; i < rows; i++) {
-        const egcam__sample *s = &e->samples[i];
-        const float *g = grad + i * act_size;
-        if (!e->plan.difference) {
-            for (size_t j = 0; j < act_size; j++)
-                e->acc[j] += s->weight * (double)g[j];
-            continue;
-        }
-        const float *a_top = e->plan.noisy_diff ? e->acts_top + i * act_size : e->acts_x;
-        const float *a_ref = e->refs->acts + (size_t)s->ref * act_size;
-        for (size_t j = 0; j < act_size; j++)
-            e->acc[j] += s->weight * ((double)a_top[j] - (double)a_ref[j]) * (double)g[j];
-    }
-}
-
-/* One batch of rows from sample `done` on: its points forwarded (and
- * A(x + eps) first, for a noisy difference), their gradients pulled back
- * and accumulated. A point at the input also gives x's activations and
- * logits, before the backward needs the target. */
-static egcam_status run_batch(engine *e, uint64_t done, size_t rows)
-{
-    size_t act_size = egcam__shape_size(e->dims.act);
-    for (size_t i = 0; i < rows; i++)
-        egcam__plan_sample(&e->plan, done + i, &e->samples[i]);
-    assemble_points(e, rows);
-    egcam__forward_out fw;
-    egcam_status st;
-    if (e->plan.noisy_diff) { /* A(x + eps): activations only */
-        if ((st = egcam__forward(e->ctx, e->be, e->top, rows, e->in, 0, &e->dims, &fw)) != EGCAM_OK)
-            return st;
-        memcpy(e->acts_top, fw.acts, rows * act_size * sizeof *e->acts_top);
-    }
-    if ((st = egcam__forward(e->ctx, e->be, e->points, rows, e->in, EGCAM_FORWARD_FOR_BACKWARD,
-                             &e->dims, &fw)) != EGCAM_OK)
-        return st;
-    if (e->plan.point_at_input && done == 0 && (st = take_input(e, fw.acts, fw.logits)) != EGCAM_OK)
-        return st;
-    const float *grad;
-    if ((st = egcam__backward(e->ctx, e->be, e->seed, rows, &e->dims, &grad)) != EGCAM_OK)
-        return st;
-    accumulate(e, rows, grad);
+    if (!*buf && !(*buf = egcam__alloc_array(egcam__count(e->batch, per_row), sizeof **buf)))
+        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
+                           "out of memory for a batch of %zu inputs; try a smaller batch_size",
+                           e->batch);
     return EGCAM_OK;
 }
 
-static egcam_status run_plan(engine *e)
+/* The rows of the next batch, from the inputs in flight and, when they run
+ * out, from inputs brought into flight. Returns the rows in *rows (0: the
+ * call is done). Inputs that fail as they start give no rows. */
+static egcam_status fill_batch(engine *e, size_t *rows)
 {
+    size_t r = 0;
+    while (r < e->batch) {
+        job *cur = e->active ? in_flight(e, e->active - 1) : NULL;
+        if (!cur || cur->status != EGCAM_OK || cur->scheduled == cur->plan.count) {
+            if (e->next_input == e->count || e->active == e->cap)
+                break;
+            job *j = in_flight(e, e->active++);
+            egcam_status st = start_job(e, j, e->next_input++);
+            if (st != EGCAM_OK)
+                return st;
+            continue;
+        }
+        for (; r < e->batch && cur->scheduled < cur->plan.count; r++) {
+            e->row_job[r] = cur;
+            egcam__plan_sample(&cur->plan, cur->scheduled++, &e->samples[r]);
+        }
+    }
+    *rows = r;
+    return EGCAM_OK;
+}
+
+/* Fill rows of z_i = ref_i + alpha_i (top_i - ref_i), with top_i = x, or
+ * x + eps_i (packed in e->top) for noisy plans; z = x when the point is
+ * the input. Returns the count of noisy rows. */
+static size_t assemble_points(engine *e, size_t rows)
+{
+    size_t n = egcam__shape_size(e->in), noisy_rows = 0;
+    for (size_t i = 0; i < rows; i++) {
+        const job *j = e->row_job[i];
+        egcam__sample *s = &e->samples[i];
+        float *z = e->points + i * n;
+        if (j->plan.point_at_input) {
+            memcpy(z, j->x, n * sizeof *z);
+            continue;
+        }
+        const float *ref = j->refs->inputs + (size_t)s->ref * n;
+        const float *top = j->x;
+        if (j->plan.noisy) {
+            e->row_top[i] = noisy_rows;
+            float *noisy = e->top + noisy_rows++ * n;
+            for (size_t k = 0; k < n; k++)
+                noisy[k] = (float)((double)j->x[k] + j->plan.sigma * egcam__rng_normal(&s->noise));
+            top = noisy;
+        }
+        for (size_t k = 0; k < n; k++)
+            z[k] = (float)((double)ref[k] + s->alpha * ((double)top[k] - (double)ref[k]));
+    }
+    return noisy_rows;
+}
+
+/* R_t += weight_i * (A(top_i) - A(ref_i)) (.) G_t(z_i), or weight_i * G_t(z_i),
+ * for each row i of an input that has not failed, in sample order. */
+static void accumulate(engine *e, size_t rows, uint32_t t, const float *grad)
+{
+    size_t act_size = egcam__shape_size(e->dims.act);
+    for (size_t i = 0; i < rows; i++) {
+        job *j = e->row_job[i];
+        if (j->status != EGCAM_OK)
+            continue;
+        const egcam__sample *s = &e->samples[i];
+        const float *g = grad + i * act_size;
+        double *acc = j->acc + t * act_size;
+        if (!j->gradient_seen[t])
+            j->gradient_seen[t] = any_nonzero(g, act_size);
+        if (!j->plan.difference) {
+            for (size_t k = 0; k < act_size; k++)
+                acc[k] += s->weight * (double)g[k];
+            continue;
+        }
+        const float *a_top =
+            j->plan.noisy_diff ? e->acts_top + e->row_top[i] * act_size : j->acts_x;
+        const float *a_ref = j->refs->acts + (size_t)s->ref * act_size;
+        for (size_t k = 0; k < act_size; k++)
+            acc[k] += s->weight * ((double)a_top[k] - (double)a_ref[k]) * (double)g[k];
+    }
+}
+
+/* Target t's seeds for the rows: their input's, or zeros for an input that
+ * failed. */
+static void fill_seeds(engine *e, size_t rows, uint32_t t)
+{
+    size_t classes = e->dims.classes;
+    for (size_t i = 0; i < rows; i++) {
+        const job *j = e->row_job[i];
+        float *row = e->seed + i * classes;
+        if (j->status == EGCAM_OK && j->chosen)
+            memcpy(row, j->seeds + (size_t)t * classes, classes * sizeof *row);
+        else
+            memset(row, 0, classes * sizeof *row);
+    }
+}
+
+/* One batch: its points forwarded (and A(x + eps) first, for a noisy
+ * difference), each target's gradients pulled back and accumulated. A
+ * point at the input also gives x's activations and logits, before the
+ * backward needs the targets. */
+static egcam_status run_batch(engine *e, size_t rows)
+{
+    size_t act_size = egcam__shape_size(e->dims.act);
+    size_t noisy_rows = assemble_points(e, rows);
+    egcam__forward_out fw;
+    egcam_status st;
+    if (noisy_rows && noisy_difference(e->cfg)) { /* A(x + eps): activations only */
+        if ((st = egcam__forward(e->ctx, e->be, e->top, noisy_rows, e->in, 0, &e->dims, &fw)) !=
+                EGCAM_OK ||
+            (st = alloc_layer_rows(e, &e->acts_top, act_size)) != EGCAM_OK)
+            return st;
+        memcpy(e->acts_top, fw.acts, noisy_rows * act_size * sizeof *e->acts_top);
+    }
+    uint32_t targets = e->targets.count;
+    for (uint32_t t = 0; t < targets; t++) {
+        if (t == 0 || !e->retains) { /* a version-1 backend: a forward per backward */
+            if ((st = egcam__forward(e->ctx, e->be, e->points, rows, e->in,
+                                     EGCAM_FORWARD_FOR_BACKWARD, &e->dims, &fw)) != EGCAM_OK)
+                return st;
+            if ((st = alloc_layer_rows(e, &e->seed, e->dims.classes)) != EGCAM_OK)
+                return st;
+            act_size = egcam__shape_size(e->dims.act); /* known now, if not before */
+        }
+        for (size_t i = 0; t == 0 && i < rows; i++) {
+            job *j = e->row_job[i];
+            if (j->plan.point_at_input && !j->chosen && j->status == EGCAM_OK &&
+                (st = fail_input(e, j,
+                                 take_input(e, j, fw.acts + i * act_size,
+                                            fw.logits + i * e->dims.classes))) != EGCAM_OK)
+                return st;
+        }
+        fill_seeds(e, rows, t);
+        uint32_t flags = e->retains && t + 1 < targets ? EGCAM_BACKWARD_RETAIN : 0;
+        const float *grad;
+        if ((st = egcam__backward(e->ctx, e->be, e->seed, rows, flags, &e->dims, &grad)) !=
+            EGCAM_OK)
+            return st;
+        accumulate(e, rows, t, grad);
+    }
+    for (size_t i = 0; i < rows; i++)
+        e->row_job[i]->done++;
+    e->rows_done += rows;
+    return egcam__progress(e->ctx, e->rows_done, e->rows_total);
+}
+
+/* Input j's results, one per target, in e->out; or its failure kept. */
+static egcam_status finish_job(engine *e, job *j)
+{
+    if (j->status != EGCAM_OK)
+        return EGCAM_OK;
+    egcam__shape a = e->dims.act;
+    size_t act_size = egcam__shape_size(a);
+    if (a.c > UINT32_MAX || a.h > UINT32_MAX || a.w > UINT32_MAX)
+        return egcam__fail(e->ctx, EGCAM_E_BACKEND, "the layer's activations are too large");
+    uint32_t targets = e->targets.count;
+    egcam_result **out = e->out + j->index * targets;
     egcam_status st = EGCAM_OK;
-    if (!e->plan.point_at_input && (st = forward_input(e)) == EGCAM_OK)
-        st = prepare_references(e);
-    /* The layer's shape is known here whenever a buffer needs it: only a
-     * noisy difference keeps activations per row, and its plan forwards x
-     * first. */
-    if (st == EGCAM_OK)
-        st = alloc_batch(e);
-    for (uint64_t done = 0; st == EGCAM_OK && done < e->plan.count;) {
-        size_t rows = e->plan.count - done < e->batch ? (size_t)(e->plan.count - done) : e->batch;
-        if ((st = run_batch(e, done, rows)) != EGCAM_OK)
+    for (uint32_t t = 0; t < targets && st == EGCAM_OK; t++) {
+        egcam_result *res = egcam__result_new((uint32_t)a.c, (uint32_t)a.h, (uint32_t)a.w,
+                                              (uint32_t)e->in.h, (uint32_t)e->in.w);
+        if (res) {
+            res->term = egcam__alloc_array(act_size, sizeof *res->term);
+            res->acts = egcam__alloc_array(act_size, sizeof *res->acts);
+        }
+        if (!res || !res->term || !res->acts) {
+            egcam_result_free(res);
+            st = egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the result");
             break;
-        done += rows;
-        st = egcam__progress(e->ctx, done, e->plan.count);
+        }
+        out[t] = res;
+        const double *acc = j->acc + t * act_size;
+        memcpy(res->term, acc, act_size * sizeof *res->term);
+        memcpy(res->acts, j->acts_x, act_size * sizeof *res->acts);
+        /* The attribution: the term itself for the path methods; for
+         * Grad-CAM A(x) (.) G(x), whose sum is the first-order one. */
+        double total = 0.0;
+        for (size_t k = 0; k < act_size; k++)
+            total += j->plan.difference ? acc[k] : acc[k] * j->acts_x[k];
+        res->term_is_attribution = j->plan.difference;
+        res->target = j->choices[t].cls;
+        res->logit = j->choices[t].value;
+        res->flags = j->gradient_seen[t] ? 0 : EGCAM_RESULT_ZERO_GRADIENT;
+        res->completeness = total;
+        if (total - total != 0.0) /* NaN or infinity */
+            st = egcam__fail(e->ctx, EGCAM_E_NON_FINITE,
+                             "the attribution is not finite: backend '%s' returned gradients "
+                             "or activations holding NaN or infinity, or they overflowed",
+                             e->be->ops.name);
+        if (st == EGCAM_OK)
+            st = egcam__combine(e->ctx, res, e->cfg->combiner);
+    }
+    if (st != EGCAM_OK) { /* the input fails as a whole */
+        for (uint32_t t = 0; t < targets; t++) {
+            egcam_result_free(out[t]);
+            out[t] = NULL;
+        }
+        st = fail_input(e, j, st);
     }
     return st;
 }
 
-/* Hand the gradient term and A(x) over to a result, and combine them. */
-static egcam_status finish(engine *e, egcam_result **out)
+/* Hand over the results of the inputs whose rows are all in. */
+static egcam_status finish_done(engine *e)
 {
-    egcam__shape a = e->dims.act;
-    size_t area = a.h * a.w;
-    if (a.c > UINT32_MAX || a.h > UINT32_MAX || a.w > UINT32_MAX)
-        return egcam__fail(e->ctx, EGCAM_E_BACKEND, "the layer's activations are too large");
-    egcam_result *res = egcam__result_new((uint32_t)a.c, (uint32_t)a.h, (uint32_t)a.w,
-                                          (uint32_t)e->in.h, (uint32_t)e->in.w);
-    if (!res)
-        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the result");
-    /* The attribution: the term itself for the path methods; for Grad-CAM
-     * A(x) (.) G(x), whose sum is the first-order one. */
-    double total = 0.0;
-    for (size_t j = 0; j < a.c * area; j++)
-        total += e->plan.difference ? e->acc[j] : e->acc[j] * e->acts_x[j];
-    res->term = e->acc;
-    res->acts = e->acts_x;
-    e->acc = NULL;
-    e->acts_x = NULL;
-    res->term_is_attribution = e->plan.difference;
-    res->target = e->target;
-    res->flags = e->gradient_seen ? 0 : EGCAM_RESULT_ZERO_GRADIENT;
-    res->logit = e->logit;
-    res->completeness = total;
-    egcam_status st = EGCAM_OK;
-    if (total - total != 0.0) /* NaN or infinity */
-        st = egcam__fail(e->ctx, EGCAM_E_NON_FINITE,
-                         "the attribution is not finite: backend '%s' returned gradients "
-                         "or activations holding NaN or infinity, or they overflowed",
-                         e->be->ops.name);
-    if (st == EGCAM_OK)
-        st = egcam__combine(e->ctx, res, e->cfg->combiner);
-    if (st != EGCAM_OK) {
-        egcam_result_free(res);
-        return st;
+    while (e->active) {
+        job *j = in_flight(e, 0);
+        if (j->status == EGCAM_OK && j->done < j->plan.count)
+            break;
+        egcam_status st = finish_job(e, j);
+        job_free(j);
+        e->first = (e->first + 1) % e->cap;
+        e->active--;
+        if (st != EGCAM_OK)
+            return st;
     }
-    *out = res;
     return EGCAM_OK;
 }
 
-static egcam_status check_arguments(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
-                                    const egcam_tensor *input, egcam__shape *shape)
+egcam_status egcam__engine_run(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
+                               const float *const *images, size_t count, egcam__shape in,
+                               const egcam__targets *targets, const egcam_refset *refs,
+                               uint64_t samples_each, egcam_result **out)
 {
-    if (!be)
-        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain: backend is NULL");
-    if (!cfg)
-        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain: cfg is NULL");
-    egcam_status st = egcam__check_config(ctx, cfg);
-    if (st != EGCAM_OK)
-        return st;
-    size_t count;
-    if ((st = egcam__check_batch(ctx, input, "the input", 1, &count, shape)) != EGCAM_OK)
-        return st;
-    if (count != 1)
-        return egcam__fail(ctx, EGCAM_E_SHAPE_MISMATCH,
-                           "the input holds %zu images; egcam_explain takes one", count);
-    if (shape->h > UINT32_MAX || shape->w > UINT32_MAX)
-        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT, "the input is too large");
-    return egcam__check_finite(ctx, input->data, egcam__shape_size(*shape), "the input");
-}
-
-egcam_status egcam_explain(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
-                           const egcam_tensor *input, const egcam_refset *refs, egcam_result **out)
-{
-    if (out)
-        *out = NULL;
-    if (!ctx)
-        return EGCAM_E_NULL_ARGUMENT;
-    egcam__clear_error(ctx);
-    if (!out)
-        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain: out is NULL");
-    engine e = {.ctx = ctx, .be = be, .cfg = cfg};
-    egcam_status st = check_arguments(ctx, be, cfg, input, &e.in);
-    if (st != EGCAM_OK)
-        return st;
-    e.x = input->data;
-    float x_min, x_max;
-    egcam__minmax(e.x, egcam__shape_size(e.in), &x_min, &x_max);
-    if ((st = egcam__plan_make(ctx, cfg, e.in, x_min, x_max, be, refs, &e.plan)) != EGCAM_OK)
-        return st;
-    e.batch = e.plan.count < cfg->batch_size ? (size_t)e.plan.count : cfg->batch_size;
-
-    int entered;
-    if ((st = egcam__backend_enter(ctx, be, "egcam_explain", &entered)) != EGCAM_OK)
-        return st;
-    st = run_plan(&e);
-    if (st == EGCAM_OK)
-        st = finish(&e, out);
+    engine e = {.ctx = ctx,
+                .be = be,
+                .cfg = cfg,
+                .refs = refs,
+                .images = images,
+                .count = count,
+                .in = in,
+                .targets = *targets,
+                .out = out};
+    e.rows_total = samples_each * count;
+    e.batch = e.rows_total < cfg->batch_size ? (size_t)e.rows_total : cfg->batch_size;
+    e.retains = egcam__backend_retains(be) && targets->count > 1;
+    /* Every input in flight but the newest has rows in the batch. */
+    e.cap = e.batch + 1;
+    e.ring = egcam__calloc(e.cap, sizeof *e.ring);
+    egcam_status st =
+        e.ring ? alloc_rows(&e) : egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory");
+    while (st == EGCAM_OK && (e.active || e.next_input < e.count)) {
+        size_t rows;
+        if ((st = fill_batch(&e, &rows)) != EGCAM_OK)
+            break;
+        if (rows && (st = run_batch(&e, rows)) != EGCAM_OK)
+            break;
+        st = finish_done(&e);
+    }
     engine_free(&e);
-    egcam__backend_leave(be, entered);
     return st;
 }

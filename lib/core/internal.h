@@ -166,9 +166,13 @@ void egcam__backend_leave(egcam_backend *be, int entered);
 egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inputs, size_t rows,
                             egcam__shape item, uint32_t flags, egcam__dims *dims,
                             egcam__forward_out *out);
-/* Backward from seed (rows x classes) after a forward for backward. */
+/* Backward from seed (rows x classes) after a forward for backward; flags
+ * (EGCAM_BACKWARD_RETAIN) only when egcam__backend_retains(be). */
 egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed, size_t rows,
-                             const egcam__dims *dims, const float **grad);
+                             uint32_t flags, const egcam__dims *dims, const float **grad);
+/* Whether be takes several backwards per forward (a version-2 table with
+ * backward_retain). */
+int egcam__backend_retains(const egcam_backend *be);
 
 /* ---- configuration (config.c), for lib/eval --------------------------------- */
 /* Validate cfg: its size and reserved bytes, then every field. */
