@@ -451,6 +451,140 @@ static void test_missing_input_among_good_ones(void **state)
     expect(run("explain --model M --layer L --size -1x28 x.npy"), 2, "--size -1x28");
 }
 
+/* Targets and batches: --top and --class write one set of files per target,
+ * each the library's map for that target; inputs share the model's calls
+ * (the bits of alone at --batch 1, within rounding at 16, where LibTorch
+ * sums a batch of 3 otherwise); a NaN input among good ones fails alone. */
+static egcam_result *api_explain_class(const egcam_tensor *input, uint32_t method, int32_t cls)
+{
+    egcam_ctx *ctx;
+    egcam_backend *be;
+    egcam_config cfg;
+    egcam_result *res = NULL;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_torch_open(ctx, fixture("plain_cnn.pt"), "features.3", NULL, &be),
+                     EGCAM_OK);
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = method;
+    cfg.target_class = cls;
+    cfg.samples = 6;
+    if (egcam_explain(ctx, be, &cfg, input, NULL, &res) != EGCAM_OK)
+        fail_msg("%s", egcam_ctx_last_error(ctx));
+    egcam_backend_free(be);
+    egcam_ctx_free(ctx);
+    return res;
+}
+
+static void assert_close_map(const egcam_tensor *file, const egcam_result *res)
+{
+    uint32_t h, w;
+    const float *map = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w);
+    assert_int_equal(file->shape[0] * file->shape[1], (int64_t)h * w);
+    for (size_t i = 0; i < (size_t)h * w; i++)
+        if (fabsf(file->data[i] - map[i]) > 1e-4f)
+            fail_msg("map[%zu]: %.9g from the program, %.9g from the library", i, file->data[i],
+                     map[i]);
+}
+
+static void test_targets_and_batches(void **state)
+{
+    (void)state;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/out_top", tmp);
+    egcam_tensor *input = read_npy(fixtures, "plain_cnn.features.3/input.npy");
+    outcome *o = run("explain --model %s --layer features.3 --samples 6 --top 3 --out out_top %s",
+                     fixture("plain_cnn.pt"), fixture("plain_cnn.features.3/input.npy"));
+    expect(o, 0, NULL);
+    int lines = 0;
+    for (const char *p = o->out; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 3);
+    for (int r = 0; r < 3; r++) {
+        char name[64], json[64];
+        snprintf(name, sizeof name, "input.top%d.map.npy", r + 1);
+        egcam_tensor *map = read_npy(dir, name);
+        egcam_result *res = api_explain_class(input, EGCAM_METHOD_EXPECTED, EGCAM_TARGET_RANK(r));
+        assert_same_map(map, res, EGCAM_MAP_NORMALIZED); /* one image: the same batches */
+        snprintf(json, sizeof json, "\"class\": %d,", egcam_result_class(res));
+        assert_non_null(strstr(o->out, json));
+        egcam_tensor_free(map);
+        egcam_result_free(res);
+    }
+    egcam_tensor_free(input);
+
+    /* Two PNGs and a NaN tensor of their shape, in one batch or one each. */
+    static float nan_pixels[3 * 16 * 16];
+    for (size_t i = 0; i < sizeof nan_pixels / sizeof *nan_pixels; i++)
+        nan_pixels[i] = i == 7 ? NAN : 0.5f;
+    egcam_tensor nan_t = {nan_pixels, {3, 16, 16}, 3, 0};
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    char path[400];
+    snprintf(path, sizeof path, "%s/nan16.npy", tmp);
+    assert_int_equal(egcam_npy_write(ctx, path, &nan_t), EGCAM_OK);
+    for (int batch = 1; batch <= 16; batch += 15) {
+        o = run("explain --model %s --layer features.3 --method gradcam --class 3,1 --batch %d "
+                "--out out_b%d pngs/a.png nan16.npy pngs/b.png",
+                fixture("plain_cnn.pt"), batch, batch);
+        expect(o, 1, "nan16.npy: Grad-CAM: the input holds NaN");
+        assert_null(strstr(o->out, "nan16.npy"));
+        snprintf(dir, sizeof dir, "%s/out_b%d", tmp, batch);
+        const char *pngs[2] = {"a", "b"};
+        const int32_t classes[2] = {3, 1};
+        for (int i = 0; i < 2; i++) {
+            egcam_image *img;
+            egcam_tensor *t;
+            egcam_preprocess pre;
+            snprintf(path, sizeof path, "%s/pngs/%s.png", tmp, pngs[i]);
+            assert_int_equal(egcam_png_read(ctx, path, 0, &img), EGCAM_OK);
+            assert_int_equal(egcam_preprocess_init(&pre), EGCAM_OK);
+            assert_int_equal(egcam_preprocess_image(ctx, img, &pre, &t), EGCAM_OK);
+            for (int c = 0; c < 2; c++) {
+                char name[64];
+                snprintf(name, sizeof name, "%s.class%d.map.npy", pngs[i], classes[c]);
+                egcam_tensor *map = read_npy(dir, name);
+                egcam_result *res = api_explain_class(t, EGCAM_METHOD_GRADCAM, classes[c]);
+                if (batch == 1)
+                    assert_same_map(map, res, EGCAM_MAP_NORMALIZED);
+                else
+                    assert_close_map(map, res);
+                egcam_tensor_free(map);
+                egcam_result_free(res);
+            }
+            egcam_tensor_free(t);
+            egcam_image_free(img);
+        }
+        snprintf(path, sizeof path, "%s/nan16.class3.map.npy", dir);
+        struct stat sb;
+        assert_int_not_equal(stat(path, &sb), 0);
+    }
+    egcam_ctx_free(ctx);
+
+    /* compare: a row per target, a JSON line per estimator and target. */
+    o = run("compare --model %s --layer features.3 --samples 4 --steps 4 --top 2 --out out_cmp "
+            "pngs/a.png",
+            fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    lines = 0;
+    for (const char *p = o->out; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, 6);
+    egcam_image *panel, *one;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    snprintf(path, sizeof path, "%s/out_cmp/a.panel.png", tmp);
+    assert_int_equal(egcam_png_read(ctx, path, 0, &panel), EGCAM_OK);
+    o = run("compare --model %s --layer features.3 --samples 4 --steps 4 --out out_cmp1 "
+            "pngs/a.png",
+            fixture("plain_cnn.pt"));
+    expect(o, 0, NULL);
+    snprintf(path, sizeof path, "%s/out_cmp1/a.panel.png", tmp);
+    assert_int_equal(egcam_png_read(ctx, path, 0, &one), EGCAM_OK);
+    assert_int_equal(panel->height, 2 * one->height); /* two rows of one's */
+    egcam_image_free(panel);
+    egcam_image_free(one);
+    egcam_ctx_free(ctx);
+}
+
 static void test_usage_errors_exit_2(void **state)
 {
     (void)state;
@@ -483,6 +617,13 @@ static void test_usage_errors_exit_2(void **state)
         {"eval --model M --layer L --data D --metrics deletion,speed", "--metrics"},
         {"layers --model M", "--input-shape is required"},
         {"layers --model M --input-shape 3,x,16", "--input-shape"},
+        {"explain --model M --layer L --class 3,1,3 x.npy", "--class 3,1,3"},
+        {"explain --model M --layer L --class 2, x.npy", "--class 2,"},
+        {"explain --model M --layer L --top 0 x.npy", "--top 0"},
+        {"explain --model M --layer L --top 65 x.npy", "--top 65"},
+        {"explain --model M --layer L --class 1 --top 2 x.npy", "give one"},
+        {"eval --model M --layer L --data D --class 1,2", "one class"},
+        {"eval --model M --layer L --data D --top 2", "--top is not a flag of eval"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         outcome *o = run("%s", cases[i].args);
@@ -588,6 +729,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_progress_only_on_terminal),
         cmocka_unit_test(test_eval_bad_data),
         cmocka_unit_test(test_missing_input_among_good_ones),
+        cmocka_unit_test(test_targets_and_batches),
         cmocka_unit_test(test_usage_errors_exit_2),
         cmocka_unit_test(test_runtime_errors_exit_1),
         cmocka_unit_test(test_bad_files_exit_1),

@@ -82,46 +82,94 @@ static void caption(char *buf, size_t size, const cli_options *o, uint32_t metho
         snprintf(buf, size, "%s, %s", cli_method_title(method), egcam_combiner_name(combiner));
 }
 
-enum { MAX_TILES = 1 + 7 };
+enum { MAX_TILES = 1 + 7, MAX_ROWS = 3 * CLI_MAX_TARGETS };
 
-/* One estimator's row: the input, then its overlay for each combiner,
- * combined from the one explanation. */
-static int compare_row(cli_session *r, const cli_input *in, egcam_image *picture, uint32_t method,
-                       egcam_image **overlays, char (*captions)[64], char *title, size_t size)
+/* What one input's panel is made of: per estimator m, target t and
+ * combiner c, an overlay and its caption; per target, its title. */
+typedef struct panel_parts {
+    egcam_image *overlays[3][CLI_MAX_TARGETS][7];
+    char captions[3][7][64];
+    char titles[CLI_MAX_TARGETS][256];
+} panel_parts;
+
+/* One estimator: one explanation for every target, then each combiner's
+ * overlay combined from it. */
+static int compare_method(cli_session *r, const cli_input *in, egcam_image *picture, int m,
+                          panel_parts *p)
 {
     const cli_options *o = r->o;
+    uint32_t method = o->methods[m], targets;
+    cli_targets(r, &targets);
+    egcam_result *base[CLI_MAX_TARGETS] = {NULL};
     double ms;
-    egcam_result *base = cli_session_explain(r, in->tensor, in->path, method, o->combiners[0], &ms);
-    if (!base)
+    if (cli_session_explain_many(r, &in, 1, method, o->combiners[0], base, &ms) != 0)
         return 1;
     int rc = 0;
-    for (int c = 0; c < o->combiner_count && !rc; c++) {
-        egcam_result *res = base;
-        double t0 = cli_now_ms();
-        if (c > 0 && egcam_result_combine(r->ctx, base, o->combiners[c], &res) != EGCAM_OK) {
-            fprintf(stderr, "egcam: %s: %s: %s\n", in->path, cli_method_title(method),
-                    egcam_ctx_last_error(r->ctx));
-            rc = 1;
-            break;
+    for (uint32_t t = 0; t < targets && !rc; t++)
+        for (int c = 0; c < o->combiner_count && !rc; c++) {
+            egcam_result *res = base[t];
+            double t0 = cli_now_ms();
+            if (c > 0 && egcam_result_combine(r->ctx, base[t], o->combiners[c], &res) != EGCAM_OK) {
+                fprintf(stderr, "egcam: %s: %s: %s\n", in->path, cli_method_title(method),
+                        egcam_ctx_last_error(r->ctx));
+                rc = 1;
+                break;
+            }
+            uint32_t h, w;
+            const float *map = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w);
+            if (egcam_render_overlay(r->ctx, picture, map, h, w, o->colormap, o->opacity,
+                                     &p->overlays[m][t][c]) != EGCAM_OK) {
+                fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
+                rc = 1;
+            } else {
+                caption(p->captions[m][c], sizeof p->captions[m][c], o, method, o->combiners[c]);
+                int32_t cls = egcam_result_class(res);
+                snprintf(p->titles[t], sizeof p->titles[t], "class %d%s%s  logit %.3f", cls,
+                         cli_label(r, cls) ? " " : "", cli_label(r, cls) ? cli_label(r, cls) : "",
+                         egcam_result_logit(res));
+                cli_report(r, in, method, res, c ? cli_now_ms() - t0 : ms);
+            }
+            if (res != base[t])
+                egcam_result_free(res);
         }
-        uint32_t h, w;
-        const float *map = egcam_result_map(res, EGCAM_MAP_NORMALIZED, &h, &w);
-        if (egcam_render_overlay(r->ctx, picture, map, h, w, o->colormap, o->opacity,
-                                 &overlays[c]) != EGCAM_OK) {
-            fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
-            rc = 1;
-        } else {
-            caption(captions[c], sizeof captions[c], o, method, o->combiners[c]);
-            int32_t cls = egcam_result_class(res);
-            snprintf(title, size, "class %d%s%s  logit %.3f", cls, cli_label(r, cls) ? " " : "",
-                     cli_label(r, cls) ? cli_label(r, cls) : "", egcam_result_logit(res));
-            cli_report(r, in, method, res, c ? cli_now_ms() - t0 : ms);
-        }
-        if (res != base)
-            egcam_result_free(res);
-    }
-    egcam_result_free(base);
+    for (uint32_t t = 0; t < targets; t++)
+        egcam_result_free(base[t]);
     return rc;
+}
+
+/* The panel's rows: one per target (the input, then each estimator), or in
+ * a grid of combiners one per estimator and target (the input, then each
+ * combiner). */
+static int compare_rows(cli_session *r, const cli_input *in, egcam_image *picture, panel_parts *p,
+                        egcam_image **rows, int *row_count)
+{
+    const cli_options *o = r->o;
+    uint32_t targets;
+    cli_targets(r, &targets);
+    int grid = o->combiner_count > 1;
+    int per_target = grid ? o->method_count : 1;
+    *row_count = (int)targets * per_target;
+    for (int row = 0; row < *row_count; row++) {
+        int t = row / per_target, m0 = grid ? row % per_target : 0;
+        egcam_panel_tile tiles[MAX_TILES] = {{picture, in->name, NULL}};
+        int n = 1;
+        for (int m = m0; m < (grid ? m0 + 1 : o->method_count); m++)
+            for (int c = 0; c < o->combiner_count; c++)
+                tiles[n++] = (egcam_panel_tile){p->overlays[m][t][c], p->captions[m][c], NULL};
+        /* A grid names the estimator of each row; the title (class, logit)
+         * heads each target's first row. */
+        char heading[320];
+        int first = row % per_target == 0;
+        if (grid)
+            snprintf(heading, sizeof heading, "%s%s%s", cli_method_title(o->methods[m0]),
+                     first ? "    " : "", first ? p->titles[t] : "");
+        if (egcam_render_panel(r->ctx, tiles, (uint32_t)n, grid ? heading : p->titles[t],
+                               &rows[row]) != EGCAM_OK) {
+            fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static int compare_input(cli_session *r, const cli_input *in)
@@ -130,31 +178,15 @@ static int compare_input(cli_session *r, const cli_input *in)
     egcam_image scratch;
     uint8_t *pixels = NULL;
     egcam_image *picture = input_picture(in, &scratch, &pixels);
-    egcam_image *overlays[3][7] = {{NULL}}, *rows[3] = {NULL};
-    char captions[3][7][64], title[256] = "";
-    int grid = o->combiner_count > 1, rc = picture ? 0 : 1;
+    panel_parts *p = calloc(1, sizeof *p);
+    egcam_image *rows[MAX_ROWS] = {NULL};
+    int row_count = 0, rc = picture && p ? 0 : 1;
+    if (rc)
+        fprintf(stderr, "egcam: %s: out of memory\n", in->path);
     for (int m = 0; m < o->method_count && !rc; m++)
-        rc = compare_row(r, in, picture, o->methods[m], overlays[m], captions[m], title,
-                         sizeof title);
-    /* One row (the input, then each estimator), or a grid: a row per
-     * estimator, a column per combiner. */
-    int row_count = grid ? o->method_count : 1;
-    for (int row = 0; row < row_count && !rc; row++) {
-        egcam_panel_tile tiles[MAX_TILES] = {{picture, in->name, NULL}};
-        int n = 1;
-        for (int m = grid ? row : 0; m < (grid ? row + 1 : o->method_count); m++)
-            for (int c = 0; c < o->combiner_count; c++)
-                tiles[n++] = (egcam_panel_tile){overlays[m][c], captions[m][c], NULL};
-        char heading[320];
-        if (grid)
-            snprintf(heading, sizeof heading, "%s%s%s", cli_method_title(o->methods[row]),
-                     row == 0 ? "    " : "", row == 0 ? title : "");
-        if (egcam_render_panel(r->ctx, tiles, (uint32_t)n, grid ? heading : title, &rows[row]) !=
-            EGCAM_OK) {
-            fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
-            rc = 1;
-        }
-    }
+        rc = compare_method(r, in, picture, m, p);
+    if (!rc)
+        rc = compare_rows(r, in, picture, p, rows, &row_count);
     egcam_image *panel = NULL;
     if (!rc && !(panel = row_count == 1 ? rows[0] : stack(r->ctx, rows, row_count))) {
         fprintf(stderr, "egcam: %s: %s\n", in->path, egcam_ctx_last_error(r->ctx));
@@ -167,11 +199,14 @@ static int compare_input(cli_session *r, const cli_input *in)
     }
     if (panel != rows[0])
         egcam_image_free(panel);
-    for (int m = 0; m < 3; m++) {
-        egcam_image_free(rows[m]);
-        for (int c = 0; c < 7; c++)
-            egcam_image_free(overlays[m][c]);
-    }
+    for (int k = 0; k < MAX_ROWS; k++)
+        egcam_image_free(rows[k]);
+    if (p)
+        for (int m = 0; m < 3; m++)
+            for (int t = 0; t < CLI_MAX_TARGETS; t++)
+                for (int c = 0; c < 7; c++)
+                    egcam_image_free(p->overlays[m][t][c]);
+    free(p);
     free(pixels);
     return rc;
 }

@@ -42,6 +42,7 @@ typedef enum {
  * --std and --channels leave unset, in whatever order they come. */
 typedef struct parse_state {
     int mean_set, std_set, imagenet;
+    int class_set, top_set;
 } parse_state;
 
 typedef struct flag {
@@ -127,13 +128,43 @@ static int read_three(const char *s, double min, double max, float out[3])
 
 /* ---- flags with a reader of their own ------------------------------------------ */
 
+/* --class K, or --class A,B,C: several targets of each input, each once. */
 static int read_class(cli_options *o, parse_state *ps, const char *v)
 {
-    (void)ps;
-    uint32_t u;
-    if (read_u32(v, 0, INT32_MAX, &u) != 0)
+    char buf[CLI_MAX_TARGETS * 12];
+    if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf)
         return -1;
-    o->cfg.target_class = (int32_t)u;
+    int n = 0;
+    for (char *part = buf, *next; part; part = next) {
+        if ((next = strchr(part, ',')))
+            *next++ = '\0';
+        uint32_t u;
+        if (n == CLI_MAX_TARGETS || read_u32(part, 0, INT32_MAX, &u) != 0)
+            return -1;
+        for (int i = 0; i < n; i++)
+            if (o->targets[i] == (int32_t)u)
+                return -1;
+        o->targets[n++] = (int32_t)u;
+    }
+    ps->class_set = 1;
+    o->top = 0;
+    o->target_count = n > 1 ? n : 0; /* one class is the config's */
+    o->cfg.target_class = n > 1 ? -1 : o->targets[0];
+    return 0;
+}
+
+/* --top K: the K largest logits of each input. */
+static int read_top(cli_options *o, parse_state *ps, const char *v)
+{
+    uint32_t k;
+    if (read_u32(v, 1, CLI_MAX_TARGETS, &k) != 0)
+        return -1;
+    for (uint32_t r = 0; r < k; r++)
+        o->targets[r] = EGCAM_TARGET_RANK(r);
+    ps->top_set = 1;
+    o->top = k > 1;
+    o->target_count = k > 1 ? (int)k : 0; /* the top one is the default */
+    o->cfg.target_class = -1;
     return 0;
 }
 
@@ -448,7 +479,9 @@ static const flag flags[] = {
     FLOAT("opacity", RUNS, opacity, 0, 1),
     SWITCH("clean-difference", RUNS, cfg.flags, EGCAM_FLAG_CLEAN_DIFFERENCE),
     SWITCH("keep-layout", ALL, torch.flags, EGCAM_TORCH_FLAG_KEEP_LAYOUT),
-    CUSTOM("class", RUNS, read_class, "expected a class index from 0 to 2147483647"),
+    CUSTOM("class", RUNS, read_class,
+           "expected a class index from 0 to 2147483647, or up to 64 different ones a,b,c"),
+    CUSTOM("top", EXPLAIN | COMPARE, read_top, "expected a count of classes from 1 to 64"),
     CUSTOM("seed", RUNS, read_seed, "expected a whole number from 0 to 2^64-1"),
     CUSTOM("baseline", RUNS, read_baseline, "expected zeros, blur, uniform or a .npy file"),
     CUSTOM("size", RUNS, read_size, "expected HxW, e.g. 224x224, each 1 to 65535"),
@@ -666,5 +699,14 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
     o->input_count = argc - optind;
     if (finish_preset(o, &ps) != 0)
         return 2;
+    if (ps.class_set && ps.top_set) {
+        fprintf(stderr, "egcam %s: --class and --top both choose the targets; give one\n", name);
+        return 2;
+    }
+    if (cmd == CLI_EVAL && o->target_count) {
+        fprintf(stderr, "egcam eval: --class takes one class here (each image is scored for "
+                        "one target)\n");
+        return 2;
+    }
     return check_required(cmd, o);
 }

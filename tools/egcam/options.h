@@ -15,6 +15,7 @@ typedef struct cli_pair {
     uint32_t method, combiner;
 } cli_pair;
 enum { CLI_MAX_PAIRS = 3 * 7 };
+enum { CLI_MAX_TARGETS = 64 }; /* --class LIST, --top K */
 
 /* What eval measures (--metrics). */
 enum cli_metric_group {
@@ -53,7 +54,13 @@ typedef struct cli_options {
     cli_pair pairs[CLI_MAX_PAIRS];
     int pair_count;
     unsigned metrics; /* eval --metrics: 1 << CLI_METRIC_* */
-    char **inputs;    /* positional arguments */
+    /* explain and compare: --class A,B,... or --top K as the targets of
+     * each input (class indices, or EGCAM_TARGET_RANK(r) for --top);
+     * target_count 0 for the one target of cfg.target_class. */
+    int32_t targets[CLI_MAX_TARGETS];
+    int target_count;
+    int top;       /* the targets are --top's ranks */
+    char **inputs; /* positional arguments */
     int input_count;
 } cli_options;
 

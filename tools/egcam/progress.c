@@ -10,11 +10,13 @@ enum { BAR = 30 };
 static int draw(void *user, uint64_t done, uint64_t total)
 {
     const cli_progress *p = user;
-    double item = total ? (double)done / (double)total : 1.0;
-    double all = ((double)p->item + item) / (double)p->items;
+    double part = total ? (double)p->span * (double)done / (double)total : (double)p->span;
+    double all = ((double)p->item + part) / (double)p->items;
     int filled = (int)(all * BAR + 0.5);
+    int shown = p->item + 1 + (int)part; /* the input at work, counting from 1 */
+    shown = shown > p->items ? p->items : shown;
     fprintf(stderr, "\r[%.*s%*s] %3d%% %d/%d %-30.30s", filled,
-            "==============================", BAR - filled, "", (int)(all * 100 + 0.5), p->item + 1,
+            "==============================", BAR - filled, "", (int)(all * 100 + 0.5), shown,
             p->items, p->label ? p->label : "");
     fflush(stderr);
     return 0;
@@ -31,7 +33,13 @@ void cli_progress_start(cli_progress *p, egcam_ctx *ctx, int items, uint64_t sam
 
 void cli_progress_item(cli_progress *p, int item, const char *label)
 {
+    cli_progress_items(p, item, 1, label);
+}
+
+void cli_progress_items(cli_progress *p, int item, int span, const char *label)
+{
     p->item = item;
+    p->span = span > 0 ? span : 1;
     p->label = label;
     if (p->enabled)
         draw(p, 0, 1);

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <egcam/egcam_backend.h>
 #include <egcam/egcam_torch.h>
 
 #include "inputs.h"
@@ -208,6 +209,85 @@ egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, con
     return res;
 }
 
+const int32_t *cli_targets(const cli_session *s, uint32_t *count)
+{
+    *count = s->o->target_count ? (uint32_t)s->o->target_count : 1;
+    return s->o->target_count ? s->o->targets : NULL;
+}
+
+/* One call for n inputs; the library's status. */
+static egcam_status explain_call(cli_session *s, const cli_input *const *ins, int n,
+                                 const egcam_config *cfg, const egcam_refset *set,
+                                 egcam_result **results, egcam_status *statuses)
+{
+    uint32_t count;
+    const int32_t *targets = cli_targets(s, &count);
+    egcam_tensor *tensors = malloc((size_t)n * sizeof *tensors);
+    int32_t *classes = targets ? malloc((size_t)n * count * sizeof *classes) : NULL;
+    if (!tensors || (targets && !classes)) {
+        free(tensors);
+        free(classes);
+        return egcam_ctx_set_error(s->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int i = 0; i < n; i++) {
+        tensors[i] = *ins[i]->tensor;
+        if (classes)
+            memcpy(classes + (size_t)i * count, targets, count * sizeof *classes);
+    }
+    egcam_status st = egcam_explain_many(s->ctx, s->backend, cfg, tensors, (uint32_t)n, classes,
+                                         count, set, results, statuses);
+    free(tensors);
+    free(classes);
+    return st;
+}
+
+int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n, uint32_t method,
+                             uint32_t combiner, egcam_result **results, double *ms)
+{
+    egcam_config cfg;
+    const egcam_refset *set = cli_method_config(s, method, &cfg);
+    cfg.combiner = combiner;
+    uint32_t count;
+    cli_targets(s, &count);
+    egcam_status *statuses = calloc((size_t)n, sizeof *statuses);
+    double t0 = cli_now_ms();
+    egcam_status st =
+        statuses ? explain_call(s, ins, n, &cfg, set, results, statuses) : EGCAM_E_OUT_OF_MEMORY;
+    *ms = cli_now_ms() - t0;
+    int failed = 0;
+    if (st == EGCAM_OK) {
+        free(statuses);
+        return 0;
+    }
+    /* A failure of the call leaves no input its own message: then each
+     * input alone, for its own. */
+    int whole = !statuses || !egcam_ctx_input_error(s->ctx, 0)[0];
+    for (int i = 0; whole && i < n; i++)
+        whole = statuses[i] == st && !egcam_ctx_input_error(s->ctx, (size_t)i)[0];
+    cli_progress_done(&s->progress);
+    if (whole && n > 1) {
+        free(statuses);
+        for (int i = 0; i < n; i++) {
+            double one;
+            failed += cli_session_explain_many(s, ins + i, 1, method, combiner,
+                                               results + (size_t)i * count, &one);
+        }
+        *ms = cli_now_ms() - t0;
+        return failed;
+    }
+    for (int i = 0; i < n; i++) {
+        if (statuses && statuses[i] == EGCAM_OK)
+            continue;
+        const char *why =
+            whole ? egcam_ctx_last_error(s->ctx) : egcam_ctx_input_error(s->ctx, (size_t)i);
+        fprintf(stderr, "egcam: %s: %s: %s\n", ins[i]->path, cli_method_title(method),
+                why[0] ? why : egcam_status_string(statuses ? statuses[i] : st));
+        failed++;
+    }
+    free(statuses);
+    return failed;
+}
+
 /* The gradients each input takes with these methods, as the library counts
  * them; the counts need the input's shape alone, and any shape will do. */
 static uint64_t gradients_per_input(const cli_session *s, const uint32_t *methods, int count)
@@ -222,6 +302,73 @@ static uint64_t gradients_per_input(const cli_session *s, const uint32_t *method
             total += backward;
     }
     return total;
+}
+
+/* Inputs of one shape can share a call. */
+static int same_shape(const cli_input *a, const cli_input *b)
+{
+    const egcam_tensor *x = a->tensor, *y = b->tensor;
+    return x->shape[0] == y->shape[0] && x->shape[1] == y->shape[1] && x->shape[2] == y->shape[2];
+}
+
+int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, cli_batch_fn fn)
+{
+    cli_session s;
+    char **paths = NULL, **names = NULL;
+    int n = -1;
+    int bad = 0;
+    if (cli_session_open(&s, o) == 0)
+        n = cli_list_inputs(o->inputs, o->input_count, &paths, &bad);
+    if (n > 0 && !(names = cli_output_names(paths, n))) {
+        cli_free_list(paths, n);
+        n = -1;
+    }
+    int failed = n < 0 || bad;
+    int cap = o->cfg.batch_size < 256 ? (int)o->cfg.batch_size : 256;
+    cli_input *loaded = n > 0 ? calloc((size_t)cap, sizeof *loaded) : NULL;
+    const cli_input **batch = n > 0 ? calloc((size_t)cap, sizeof *batch) : NULL;
+    if (n > 0 && (!loaded || !batch)) {
+        fprintf(stderr, "egcam: out of memory\n");
+        failed = 1;
+        n = 0;
+    }
+    if (n > 0)
+        cli_progress_start(&s.progress, s.ctx, n, gradients_per_input(&s, methods, count));
+    /* Hold up to --batch loaded inputs of one shape; explain them in one go
+     * when the next is of another shape, or there is no room, or no next. */
+    int held = 0, start = 0; /* loaded[0] is input `start` */
+    for (int i = 0; i <= n && n > 0; i++) {
+        cli_input in = {0};
+        int ok = i < n && cli_load_input(s.ctx, paths[i], names[i], &o->pre, &in) == 0;
+        if (i < n && !ok) {
+            cli_input_free(&in);
+            failed = 1;
+            continue;
+        }
+        if (held && (!ok || held == cap || !same_shape(&loaded[0], &in))) {
+            for (int k = 0; k < held; k++)
+                batch[k] = &loaded[k];
+            cli_progress_items(&s.progress, start, held, paths[start]);
+            if (fn(&s, batch, held) != 0)
+                failed = 1;
+            for (int k = 0; k < held; k++)
+                cli_input_free(&loaded[k]);
+            held = 0;
+        }
+        if (ok) {
+            start = held ? start : i;
+            loaded[held++] = in;
+        }
+    }
+    cli_progress_done(&s.progress);
+    free(loaded);
+    free(batch);
+    if (n > 0) {
+        cli_free_list(paths, n);
+        cli_free_list(names, n);
+    }
+    cli_session_close(&s);
+    return failed;
 }
 
 int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, cli_input_fn fn)

@@ -30,6 +30,18 @@ void cli_session_close(cli_session *s);
 egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, const char *path,
                                   uint32_t method, uint32_t combiner, double *ms);
 
+/* The targets of each input as the options give them: *count of them, and
+ * the list (NULL for the one target of cfg.target_class). */
+const int32_t *cli_targets(const cli_session *s, uint32_t *count);
+
+/* Explain n inputs of one shape with method and combiner, each for every
+ * target (cli_targets), in one library call: results[i * T + t], NULL
+ * where input i failed, which is said on stderr. A failure of the call
+ * itself with n > 1 is retried one input at a time, so that each input gets
+ * its own message. *ms times the whole. Returns how many inputs failed. */
+int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n, uint32_t method,
+                             uint32_t combiner, egcam_result **results, double *ms);
+
 /* What explain and compare do with each input: 0, or 1 after printing why. */
 typedef int (*cli_input_fn)(cli_session *s, const cli_input *in);
 
@@ -39,6 +51,13 @@ typedef int (*cli_input_fn)(cli_session *s, const cli_input *in);
  * (egcam_explain_cost()); a failed input is reported and the others still
  * run. Returns the exit status: 0, or 1 when anything failed. */
 int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, cli_input_fn fn);
+
+/* What explain does with a batch of n inputs of one shape, loaded. */
+typedef int (*cli_batch_fn)(cli_session *s, const cli_input *const *ins, int n);
+
+/* cli_session_each_input(), handing fn up to --batch inputs at a time, of
+ * one shape, so that they can share the model's calls. */
+int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, cli_batch_fn fn);
 
 /* The config and reference set method runs with. */
 const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);

@@ -60,7 +60,9 @@ void cli_usage(enum cli_command cmd, FILE *to)
             "  --combiner C              gradcam|gradcam++|xgradcam|hirescam|elementwise|\n"
             "                            layercam|complete (default gradcam)\n"
             "%s"
-            "  --class K                 class to explain (default: the top logit)\n"
+            "  --class K[,K2,...]        class(es) to explain (default: the top logit);\n"
+            "                            several share the forward passes\n"
+            "%s"
             "  --samples N               Expected Grad-CAM samples (default 50)\n"
             "  --steps M                 Integrated Grad-CAM steps (default 50)\n"
             "  --rule R                  midpoint|left|right|trapezoid (default midpoint)\n"
@@ -97,16 +99,19 @@ void cli_usage(enum cli_command cmd, FILE *to)
                 ? "Explain each input: writes NAME.map.npy (the normalised map, [H,W] at the\n"
                   "model's input size), NAME.layer.npy (the map at the layer, after ReLU) and,\n"
                   "for images, NAME.overlay.png (NAME-2, NAME-3 ... when inputs share a name);\n"
-                  "prints one JSON line per input.\n"
+                  "with several targets, NAME.classK.* or NAME.topR.* for each. Prints one JSON\n"
+                  "line per input and target. Inputs of one size share model calls.\n"
                 : "Explain each input with the three methods: writes NAME.panel.png (the input\n"
                   "and the three maps side by side); with several --combiners, a grid of\n"
-                  "estimators down and combiners across, each row from one explanation.\n"
-                  "Prints one JSON line per input, estimator and combiner.\n",
+                  "estimators down and combiners across, each row from one explanation; with\n"
+                  "several targets (--class A,B or --top K), a row for each.\n"
+                  "Prints one JSON line per input, estimator, target and combiner.\n",
             cmd == CLI_EXPLAIN
                 ? "  --method M                gradcam|integrated|expected (default expected)\n"
                 : "",
             cmd == CLI_EXPLAIN
                 ? ""
                 : "  --methods LIST            estimators (default all three)\n"
-                  "  --combiners LIST          combiners, or all (default: --combiner)\n");
+                  "  --combiners LIST          combiners, or all (default: --combiner)\n",
+            "  --top K                   the K largest logits (default 1; at most 64)\n");
 }
