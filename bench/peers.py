@@ -8,6 +8,11 @@ them yourself and pass the folder that holds their packages:
 
     /usr/bin/python3 bench/peers.py --peers DIR [--samples 50] [--refs 16] \\
         [--threads 2] [--repeats 5] [--json FILE]
+    /usr/bin/python3 bench/peers.py --peers DIR --images 64 [--batch 16] ...
+
+The second form times pytorch-grad-cam's GradCAM on --images inputs, in
+batches of --batch (one call per batch, a target per image) and one at a
+time, as egcam-bench-many times libegcam on the same work.
 
 DIR must hold captum/ and pytorch_grad_cam/ (the package folders of
 github.com/pytorch/captum and github.com/jacobgil/pytorch-grad-cam). Runs
@@ -67,6 +72,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--json")
+    ap.add_argument("--images", type=int, default=0)
+    ap.add_argument("--batch", type=int, default=16)
     args = ap.parse_args()
     sys.path.insert(0, args.peers)
     ttach_stand_in()
@@ -101,6 +108,14 @@ def main():
     def gradcam_map():
         return gradcam(input_tensor=x, targets=targets)
 
+    if args.images:
+        results = batched_gradcam(args, model, GradCAM, ClassifierOutputTarget)
+        print(json.dumps(results))
+        if args.json:
+            with open(args.json, "a") as f:
+                f.write(json.dumps(results) + "\n")
+        return
+
     results = {
         "threads": args.threads, "samples": args.samples, "refs": args.refs,
         "captum_layer_gradient_shap_ms": timed(captum_expected, args.repeats),
@@ -111,6 +126,40 @@ def main():
     if args.json:
         with open(args.json, "a") as f:
             f.write(json.dumps(results) + "\n")
+
+
+def batched_gradcam(args, model, GradCAM, ClassifierOutputTarget):
+    """GradCAM on args.images inputs: in batches of args.batch, and one at a
+    time; each image's target its top class, as egcam-bench-many's."""
+    xs = torch.cat([uniform((1, 3, 224, 224), 1 + i) for i in range(args.images)])
+    with torch.no_grad():
+        classes = [int(c) for c in model(xs).argmax(1)]
+    cam = GradCAM(model=model, target_layers=[model.layer4])
+
+    def batched():
+        for i in range(0, args.images, args.batch):
+            targets = [ClassifierOutputTarget(c) for c in classes[i:i + args.batch]]
+            cam(input_tensor=xs[i:i + args.batch], targets=targets)
+
+    def one_at_a_time():
+        for i in range(args.images):
+            cam(input_tensor=xs[i:i + 1], targets=[ClassifierOutputTarget(classes[i])])
+
+    # Alternated, as egcam-bench-many alternates its two.
+    batched(), one_at_a_time()  # warm-up
+    many, one = [], []
+    for _ in range(args.repeats):
+        t0 = time.perf_counter()
+        batched()
+        t1 = time.perf_counter()
+        one_at_a_time()
+        t2 = time.perf_counter()
+        many.append((t1 - t0) * 1e3)
+        one.append((t2 - t1) * 1e3)
+    m, s = statistics.median(many), statistics.median(one)
+    return {"peer": "pytorch_grad_cam_gradcam", "images": args.images, "batch": args.batch,
+            "threads": args.threads, "repeats": args.repeats, "many_ms": m, "one_ms": s,
+            "ratio": m / s, "torch": torch.__version__}
 
 
 if __name__ == "__main__":

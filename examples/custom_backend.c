@@ -1,6 +1,7 @@
 /*
  * custom_backend.c - write your own backend and explain with all three
- * methods.
+ * methods; then several classes at once, with the version-2 table (whose
+ * backward_retain lets the classes share each forward) and a version-1 one.
  *
  * The "model" is a toy bright-spot detector on 1 x 8 x 8 gray images:
  *   layer:  2 x 4 x 4 activations, 2 x 2 average pools of x and of x^2;
@@ -71,10 +72,9 @@ static egcam_status toy_forward(void *self, const egcam_tensor *in, uint32_t fla
     return EGCAM_OK;
 }
 
-static egcam_status toy_backward(void *self, const float *seed, egcam_tensor *grad, char *err,
-                                 size_t n)
+/* The gradient at the layer for the last forward made for backward. */
+static egcam_status toy_gradient(toy *t, const float *seed, egcam_tensor *grad, char *err, size_t n)
 {
-    toy *t = self;
     if (!t->can_backward) {
         snprintf(err, n, "backward needs a forward made for backward");
         return EGCAM_E_BACKEND;
@@ -96,12 +96,49 @@ static egcam_status toy_backward(void *self, const float *seed, egcam_tensor *gr
     return EGCAM_OK;
 }
 
+/* Version 1: one backward per forward, which may then free its state. */
+static egcam_status toy_backward(void *self, const float *seed, egcam_tensor *grad, char *err,
+                                 size_t n)
+{
+    toy *t = self;
+    egcam_status st = toy_gradient(t, seed, grad, err, n);
+    t->can_backward = 0;
+    return st;
+}
+
+/* Version 2: as many backwards per forward as there are targets; the state
+ * is kept while EGCAM_BACKWARD_RETAIN says another follows. */
+static egcam_status toy_backward_retain(void *self, const float *seed, uint32_t flags,
+                                        egcam_tensor *grad, char *err, size_t n)
+{
+    toy *t = self;
+    if (flags & ~EGCAM_BACKWARD_RETAIN) {
+        snprintf(err, n, "unknown backward flags 0x%x", flags);
+        return EGCAM_E_BACKEND;
+    }
+    egcam_status st = toy_gradient(t, seed, grad, err, n);
+    t->can_backward = (flags & EGCAM_BACKWARD_RETAIN) != 0;
+    return st;
+}
+
 static void toy_release(void *self) { free(self); }
 
 static const egcam_backend_ops toy_ops = {
     .abi_version = EGCAM_BACKEND_ABI_VERSION,
     .struct_size = sizeof(egcam_backend_ops),
     .name = "toy",
+    .forward = toy_forward,
+    .backward = toy_backward,
+    .release = toy_release,
+    .backward_retain = toy_backward_retain,
+};
+
+/* The same backend as a version-1 table: no backward_retain. libegcam then
+ * forwards a batch again for each further target (slower, same maps). */
+static const egcam_backend_ops toy_ops_v1 = {
+    .abi_version = 1,
+    .struct_size = sizeof(egcam_backend_ops),
+    .name = "toy-v1",
     .forward = toy_forward,
     .backward = toy_backward,
     .release = toy_release,
@@ -119,6 +156,49 @@ static void print_map(const char *title, const egcam_result *res)
             putchar(" .:-=+*#"[(int)(map[i * w + j] * 7.99f)]);
         putchar('\n');
     }
+}
+
+/* Both classes of the image in one call, on a backend of each table. */
+static int explain_both_classes(egcam_ctx *ctx, const toy *model, const egcam_tensor *input)
+{
+    const egcam_backend_ops *tables[2] = {&toy_ops, &toy_ops_v1};
+    egcam_result *res[2][L] = {{NULL}};
+    int failed = 0;
+    for (int v = 0; v < 2 && !failed; v++) {
+        toy *copy = malloc(sizeof *copy);
+        egcam_backend *backend = NULL;
+        egcam_config cfg;
+        if (!copy)
+            return 1;
+        memcpy(copy, model, sizeof *copy);
+        if (egcam_backend_new(ctx, tables[v], copy, &backend) != EGCAM_OK) {
+            free(copy);
+            failed = 1;
+        } else if (egcam_config_init(&cfg) != EGCAM_OK ||
+                   /* classes NULL, 2 targets: the two largest logits */
+                   egcam_explain_many(ctx, backend, &cfg, input, 1, NULL, L, NULL, res[v], NULL) !=
+                       EGCAM_OK) {
+            fprintf(stderr, "%s: %s\n", tables[v]->name, egcam_ctx_last_error(ctx));
+            failed = 1;
+        }
+        egcam_backend_free(backend);
+    }
+    for (int c = 0; c < L && !failed; c++) {
+        char title[64];
+        snprintf(title, sizeof title, "Expected Grad-CAM, rank %d", c);
+        print_map(title, res[0][c]);
+        uint32_t h, w;
+        const float *a = egcam_result_map(res[0][c], EGCAM_MAP_SIGNED, &h, &w);
+        const float *b = egcam_result_map(res[1][c], EGCAM_MAP_SIGNED, NULL, NULL);
+        if (memcmp(a, b, (size_t)h * w * sizeof *a) != 0) {
+            fprintf(stderr, "version 1 and version 2 tables disagree\n");
+            failed = 1;
+        }
+    }
+    for (int v = 0; v < 2; v++)
+        for (int c = 0; c < L; c++)
+            egcam_result_free(res[v][c]);
+    return failed;
 }
 
 int main(void)
@@ -180,6 +260,8 @@ int main(void)
         print_map(methods[m].name, res);
         egcam_result_free(res);
     }
+    if (!failed)
+        failed = explain_both_classes(ctx, model, &input);
     egcam_backend_free(backend); /* calls toy_release */
     egcam_ctx_free(ctx);
     return failed;
