@@ -17,6 +17,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <setjmp.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -115,6 +116,43 @@ static int combine(world *w, int *ok)
         return -1;
     egcam_result_free(other);
     return outcome(st, ok);
+}
+
+/* Three images, two targets each, in one call; the last image NaN, so that
+ * its failure is kept (an allocation of the context's own, so the call
+ * gets a context of its own: a reused one would have the room already). */
+static int many(world *w, int *ok)
+{
+    egcam_ctx *ctx = NULL;
+    egcam_status made = egcam_ctx_new(&ctx);
+    if (made != EGCAM_OK)
+        return outcome(made, ok);
+    static float images[3 * C * H * W];
+    memcpy(images, x, sizeof x);
+    memcpy(images + C * H * W, refs_data, sizeof x);
+    memcpy(images + 2 * C * H * W, x, sizeof x);
+    images[2 * C * H * W + 5] = NAN;
+    egcam_config cfg;
+    if (egcam_config_init(&cfg) != EGCAM_OK) {
+        egcam_ctx_free(ctx);
+        return -1;
+    }
+    cfg.method = EGCAM_METHOD_EXPECTED;
+    cfg.samples = 3;
+    cfg.batch_size = 2;
+    egcam_tensor in = {images, {3, C, H, W}, 4, 0};
+    egcam_result *out[6];
+    egcam_status status[3];
+    egcam_status st = egcam_explain_many(ctx, w->be, &cfg, &in, 1, NULL, 2, NULL, out, status);
+    egcam_ctx_free(ctx);
+    int none = 1;
+    for (int i = 0; i < 6; i++) {
+        none = none && !out[i];
+        egcam_result_free(out[i]);
+    }
+    if (st == EGCAM_E_NON_FINITE) /* the NaN image alone failed: the run succeeded */
+        return status[0] == EGCAM_OK && status[1] == EGCAM_OK && !none ? outcome(EGCAM_OK, ok) : -1;
+    return st == EGCAM_OK || none ? outcome(st, ok) : -1;
 }
 
 static int refset_new(world *w, int *ok)
@@ -320,6 +358,7 @@ CASE(integrated_blur)
 CASE(expected_uniform)
 CASE(expected_set)
 CASE(combine)
+CASE(many)
 CASE(refset_new)
 CASE(context_and_backend)
 CASE(png_files)
@@ -335,9 +374,19 @@ int main(void)
         return 1;
 #define T(name) cmocka_unit_test_setup_teardown(test_##name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(gradcam),      T(integrated_zeros), T(integrated_blur), T(expected_uniform),
-        T(expected_set), T(combine),          T(refset_new),      T(context_and_backend),
-        T(png_files),    T(npy_files),        T(pictures),        T(metrics),
+        T(gradcam),
+        T(integrated_zeros),
+        T(integrated_blur),
+        T(expected_uniform),
+        T(expected_set),
+        T(combine),
+        T(many),
+        T(refset_new),
+        T(context_and_backend),
+        T(png_files),
+        T(npy_files),
+        T(pictures),
+        T(metrics),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char path[300];
