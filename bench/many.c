@@ -62,24 +62,38 @@ static int parse_u32(const char *s, uint32_t *out, uint32_t min)
 
 static int parse_options(int argc, char **argv, options *o)
 {
-    *o = (options){.device = "cpu", .method_name = "expected", .channels = 3, .height = 224,
-                   .width = 224, .method = EGCAM_METHOD_EXPECTED, .samples = 50, .batch = 16,
-                   .refs = 16, .targets = 5, .images = 1, .repeats = 5};
-    static const struct option longs[] = {
-        {"model", 1, 0, 'm'},   {"layer", 1, 0, 'l'},   {"size", 1, 0, 's'},
-        {"method", 1, 0, 'M'},  {"samples", 1, 0, 'n'}, {"batch", 1, 0, 'b'},
-        {"targets", 1, 0, 'T'}, {"images", 1, 0, 'B'},  {"repeats", 1, 0, 'r'},
-        {"threads", 1, 0, 't'}, {"device", 1, 0, 'd'},  {"json", 1, 0, 'j'},
-        {0, 0, 0, 0}};
+    *o = (options){.device = "cpu",
+                   .method_name = "expected",
+                   .channels = 3,
+                   .height = 224,
+                   .width = 224,
+                   .method = EGCAM_METHOD_EXPECTED,
+                   .samples = 50,
+                   .batch = 16,
+                   .refs = 16,
+                   .targets = 5,
+                   .images = 1,
+                   .repeats = 5};
+    static const struct option longs[] = {{"model", 1, 0, 'm'},
+                                          {"layer", 1, 0, 'l'},
+                                          {"size", 1, 0, 's'},
+                                          {"method", 1, 0, 'M'},
+                                          {"samples", 1, 0, 'n'},
+                                          {"batch", 1, 0, 'b'},
+                                          {"targets", 1, 0, 'T'},
+                                          {"images", 1, 0, 'B'},
+                                          {"repeats", 1, 0, 'r'},
+                                          {"threads", 1, 0, 't'},
+                                          {"device", 1, 0, 'd'},
+                                          {"json", 1, 0, 'j'},
+                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         int bad = 0;
         switch (c) {
         case 'm': o->model = optarg; break;
         case 'l': o->layer = optarg; break;
-        case 's':
-            bad = sscanf(optarg, "%ux%ux%u", &o->channels, &o->height, &o->width) != 3;
-            break;
+        case 's': bad = sscanf(optarg, "%ux%ux%u", &o->channels, &o->height, &o->width) != 3; break;
         case 'M':
             o->method_name = optarg;
             o->method = !strcmp(optarg, "gradcam")      ? EGCAM_METHOD_GRADCAM
@@ -180,8 +194,9 @@ static int setup(bench *b)
     if (o->method == EGCAM_METHOD_EXPECTED) /* noise; Integrated's baseline: zeros */
         fill(r, b->in_size * refs, 1000, -2.0f, 2.0f);
     egcam_tensor rt = {r, {refs, o->channels, o->height, o->width}, 4, 0};
-    st = o->method != EGCAM_METHOD_GRADCAM ? egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs)
-                                           : EGCAM_OK;
+    st = o->method != EGCAM_METHOD_GRADCAM
+             ? egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs)
+             : EGCAM_OK;
     free(r);
     if (st != EGCAM_OK)
         return failed(b, "references", st);
@@ -198,8 +213,8 @@ static int run_many(bench *b)
 {
     const options *o = &b->o;
     egcam_tensor in = {b->x, {o->images, o->channels, o->height, o->width}, 4, 0};
-    egcam_status st = egcam_explain_many(b->ctx, b->be, &b->cfg, &in, 1, NULL, o->targets,
-                                         b->refs, b->out, NULL);
+    egcam_status st =
+        egcam_explain_many(b->ctx, b->be, &b->cfg, &in, 1, NULL, o->targets, b->refs, b->out, NULL);
     for (size_t i = 0; i < (size_t)o->images * o->targets; i++)
         egcam_result_free(b->out[i]);
     return st == EGCAM_OK ? 0 : failed(b, "explain_many", st);
@@ -275,8 +290,8 @@ int main(int argc, char **argv)
                     "\"samples\":%u,\"batch\":%u,\"images\":%u,\"targets\":%u,\"threads\":%u,"
                     "\"repeats\":%u,\"many_ms\":%.3f,\"one_ms\":%.3f,\"ratio\":%.4f,"
                     "\"peak_rss_mib\":%.1f}\n",
-                    o->model, o->layer, o->method_name, o->samples, o->batch, o->images,
-                    o->targets, o->threads, o->repeats, m, s, m / s, peak_rss_mib());
+                    o->model, o->layer, o->method_name, o->samples, o->batch, o->images, o->targets,
+                    o->threads, o->repeats, m, s, m / s, peak_rss_mib());
             rc = fclose(f) == 0 ? rc : -1;
         }
     }

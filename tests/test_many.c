@@ -283,6 +283,13 @@ static void test_version1_backend(void **state)
     const egcam_backend_ops *v2 = analytic_ops();
     v1_backend_ops v1 = {1, sizeof(v1_backend_ops), "analytic-v1", v2->forward, v2->backward, NULL};
     assert_true(sizeof v1 < sizeof(egcam_backend_ops));
+    /* A version-2 table too short to hold all of backward_retain: never
+     * called, so the classes below still pass through backward alone. */
+    egcam_backend_ops cut = *v2;
+    cut.struct_size = (uint32_t)(sizeof v1 + 4);
+    analytic_model *m2 = analytic_new(C, H, W, S, K, L, 23);
+    egcam_backend *short_table = NULL;
+    assert_int_equal(egcam_backend_new(f->ctx, &cut, m2, &short_table), EGCAM_OK);
     analytic_model *m = analytic_new(C, H, W, S, K, L, 23); /* f->model's twin */
     egcam_backend *old = NULL;
     assert_int_equal(
@@ -302,6 +309,14 @@ static void test_version1_backend(void **state)
             egcam_explain_many(f->ctx, old, &f->cfg, &two, 1, classes, T, NULL, b, NULL), EGCAM_OK);
         analytic_counters repeated = analytic_get_counters(m);
         analytic_reset_counters(m);
+        egcam_result *c[2 * T];
+        assert_int_equal(
+            egcam_explain_many(f->ctx, short_table, &f->cfg, &two, 1, classes, T, NULL, c, NULL),
+            EGCAM_OK);
+        assert_int_equal(analytic_get_counters(m2).backward_retained, 0);
+        for (int i = 0; i < 2 * T; i++)
+            assert_same_result(a[i], c[i]);
+        free_results(c, 2 * T);
         assert_int_equal(repeated.backward_retained, 0);
         assert_int_equal(repeated.backward_rows, retained.backward_rows);
         assert_int_equal(repeated.forward_rows_grad, T * retained.forward_rows_grad);
@@ -313,6 +328,7 @@ static void test_version1_backend(void **state)
     }
     egcam_backend_free(old);
     analytic_free(m);
+    egcam_backend_free(short_table); /* releases m2 */
 }
 
 /* A NaN image, and a class one image's row names out of range, fail those
@@ -359,6 +375,33 @@ static void test_failures_per_image(void **state)
     }
 }
 
+/* Images fail as their turn comes, not in order: with Grad-CAM a class out
+ * of range shows at the batch's forward, after a later image's NaN was
+ * refused as it entered. The first failed image is still image 0. */
+static void test_failures_out_of_order(void **state)
+{
+    fixture *f = *state;
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    const int32_t classes[3] = {L + 2, 0, 1}; /* image 0: a class it lacks */
+    f->x[N_IN + 3] = NAN;                     /* image 1 */
+    egcam_tensor three = {f->x, {3, C, H, W}, 4, 0};
+    egcam_result *out[3];
+    egcam_status st[3];
+    assert_int_equal(
+        egcam_explain_many(f->ctx, f->backend, &f->cfg, &three, 1, classes, 1, NULL, out, st),
+        EGCAM_E_CLASS_OUT_OF_RANGE);
+    assert_non_null(strstr(egcam_ctx_last_error(f->ctx), "input 0: target class 7"));
+    assert_non_null(strstr(egcam_ctx_input_error(f->ctx, 0), "target class 7"));
+    assert_non_null(strstr(egcam_ctx_input_error(f->ctx, 1), "NaN"));
+    assert_int_equal(st[0], EGCAM_E_CLASS_OUT_OF_RANGE);
+    assert_int_equal(st[1], EGCAM_E_NON_FINITE);
+    assert_int_equal(st[2], EGCAM_OK);
+    assert_null(out[0]);
+    assert_null(out[1]);
+    assert_non_null(out[2]);
+    egcam_result_free(out[2]);
+}
+
 /* A failure of the backend fails the call: every entry NULL, every status
  * the call's; and nothing leaks (the sanitizer runs check that). */
 static void test_backend_failure_fails_call(void **state)
@@ -400,6 +443,19 @@ static void expect_failure(fixture *f, egcam_status want, const char *needle,
 static void test_arguments(void **state)
 {
     fixture *f = *state;
+    /* Once the inputs are known, every status is set, also by a failure of
+     * the call's other arguments. */
+    egcam_tensor two = {f->x, {2, C, H, W}, 4, 0};
+    egcam_result *res2[2];
+    egcam_status st2[2] = {EGCAM_OK, EGCAM_OK};
+    assert_int_equal(egcam_explain_many(f->ctx, NULL, &f->cfg, &two, 1, NULL, 1, NULL, res2, st2),
+                     EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(st2[0], EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(st2[1], EGCAM_E_NULL_ARGUMENT);
+    assert_int_equal(
+        egcam_explain_many(f->ctx, f->backend, &f->cfg, &two, 1, NULL, 0, NULL, res2, st2),
+        EGCAM_E_EMPTY);
+    assert_int_equal(st2[1], EGCAM_E_EMPTY);
     egcam_tensor one = {f->x, {C, H, W}, 3, 0};
     egcam_tensor other[2] = {{f->x, {C, H, W}, 3, 0}, {f->x, {C, W / 2, H * 2}, 3, 0}};
     const int32_t cls[2] = {0, 1};
@@ -467,6 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_images_bit_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version1_backend, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_per_image, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failures_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_failure_fails_call, setup, teardown),
         cmocka_unit_test_setup_teardown(test_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),

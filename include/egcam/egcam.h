@@ -450,14 +450,16 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_explain(egcam_ctx *ctx, egcam_backe
  *                          Every entry is set once the inputs' shapes are
  *                          known to be valid; before that, out is untouched.
  * @param[out] statuses     B entries or NULL: EGCAM_OK for each image
- *                          explained, else its failure (or the call's)
+ *                          explained, else its failure (or the call's);
+ *                          set when out is
  *
  * A failure of an image's own values (NaN or infinity in it, its logits or
  * its attribution: EGCAM_E_NON_FINITE; a class or rank its model lacks:
  * EGCAM_E_CLASS_OUT_OF_RANGE) fails that image alone: its entries stay
  * NULL, egcam_ctx_input_error() gives its message, and the others are
  * explained. Any other failure (arguments, backend, memory, cancelling)
- * fails the call: every entry NULL.
+ * fails the call: every entry NULL, every status the call's, and no
+ * image's own message.
  *
  * @return EGCAM_OK when every image was explained; else the status of the
  *         call's failure or of the first failed image, with the message

@@ -126,8 +126,9 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_eval_infidelity(egcam_ctx *ctx, egc
  * egcam_explain() with the same cfg and refs). Where ||M(x)|| is 0 the
  * denominator is 1, as in Captum. Lower is better.
  * The class explained is cfg's, the same for every perturbed input: a
- * target_class of -1 (without target_weights) is resolved once, to the top
- * logit of x, at the cost of one more forward row. Every explanation uses
+ * target_class of -1 or another rank (EGCAM_TARGET_RANK, without
+ * target_weights) is resolved once, to that class among x's logits, at the
+ * cost of one more forward row. Every explanation uses
  * cfg as it is, seed included, and reports to the progress hook as
  * egcam_explain() does. Costs `perturbations` explanations.
  */

@@ -35,7 +35,9 @@ egcam_status egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, voi
     /* Copy what the caller's version has; slots it lacks stay NULL. */
     size_t n = ops->struct_size < sizeof be->ops ? ops->struct_size : sizeof be->ops;
     memcpy(&be->ops, ops, n);
-    if (be->ops.abi_version < 2) /* never call a slot the table's version lacks */
+    /* Never call a slot the table's version lacks, or one it holds only part of. */
+    if (be->ops.abi_version < 2 || ops->struct_size < offsetof(egcam_backend_ops, backward_retain) +
+                                                          sizeof be->ops.backward_retain)
         be->ops.backward_retain = NULL;
     if (!be->ops.name)
         be->ops.name = "unnamed";

@@ -152,7 +152,7 @@ void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out)
  * non-finite one fails alone), each with targets->count targets, under a
  * checked config and plan (samples_each rows per input), on a backend the
  * caller has entered. out has count x targets->count entries, all NULL:
- * input b's results go to out[b * count .. ], left NULL when it fails
+ * input b's results go to out[b * targets->count ..], left NULL when it fails
  * (its status and message kept with egcam__ctx_input_failed()). A failure
  * of the call is returned; out may then hold results to free. */
 egcam_status egcam__engine_run(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,

@@ -43,7 +43,13 @@ egcam_status egcam__ctx_input_failed(egcam_ctx *ctx, size_t index, egcam_status 
         ctx->input_errors = grown;
         ctx->input_error_cap = cap;
     }
-    struct egcam__input_error *e = &ctx->input_errors[ctx->input_error_count++];
+    /* Kept in input order: inputs fail as their turn comes, which is not
+     * always in order (a later input's own values, before an earlier one's
+     * attribution), so insert from the end. */
+    size_t at = ctx->input_error_count++;
+    for (; at > 0 && ctx->input_errors[at - 1].index > index; at--)
+        ctx->input_errors[at] = ctx->input_errors[at - 1];
+    struct egcam__input_error *e = &ctx->input_errors[at];
     e->index = index;
     e->status = status;
     memcpy(e->message, ctx->error, sizeof e->message);

@@ -75,6 +75,7 @@ typedef struct engine {
     float *acts_top; /* A(x + eps) of those rows (noisy difference) */
     float *seed;     /* rows x classes: one target's seeds */
     egcam_result **out;
+    uint64_t samples_each; /* rows of one input */
     uint64_t rows_done, rows_total;
 } engine;
 
@@ -104,6 +105,7 @@ static egcam_status fail_input(engine *e, job *j, egcam_status st)
     if (st == EGCAM_OK || !input_failure(st))
         return st;
     j->status = st;
+    e->rows_done += e->samples_each - j->scheduled; /* its rows to come: done, for progress */
     return egcam__ctx_input_failed(e->ctx, j->index, st);
 }
 
@@ -490,6 +492,7 @@ egcam_status egcam__engine_run(egcam_ctx *ctx, egcam_backend *be, const egcam_co
                 .in = in,
                 .targets = *targets,
                 .out = out};
+    e.samples_each = samples_each;
     e.rows_total = samples_each * count;
     e.batch = e.rows_total < cfg->batch_size ? (size_t)e.rows_total : cfg->batch_size;
     e.retains = egcam__backend_retains(be) && targets->count > 1;

@@ -72,6 +72,39 @@ static egcam_status report_inputs(egcam_ctx *ctx, size_t count, egcam_status *st
                        first->index, first->message, ctx->input_error_count - 1);
 }
 
+/* The checks and the run, once out's length (count images x targets) is
+ * known; statuses are the caller's to fill from what this returns. */
+static egcam_status explain_images(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
+                                   const egcam_tensor *inputs, uint32_t input_count, size_t count,
+                                   egcam__shape in, const int32_t *classes, uint32_t targets,
+                                   const egcam_refset *refs, egcam_result **out)
+{
+    if (!be)
+        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain_many: backend is NULL");
+    if (!cfg)
+        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain_many: cfg is NULL");
+    egcam_status st = egcam__check_config(ctx, cfg);
+    if (st != EGCAM_OK)
+        return st;
+    egcam__targets tg = egcam__targets_of(cfg, classes, targets);
+    if ((st = egcam__targets_check(ctx, cfg, &tg)) != EGCAM_OK)
+        return st;
+    /* The plan's rules but noise do not depend on the input: check them
+     * now, before a pass. */
+    egcam__plan plan;
+    if ((st = egcam__plan_make(ctx, cfg, in, 0.0f, 1.0f, be, refs, &plan)) != EGCAM_OK)
+        return st;
+    const float **images = image_pointers(inputs, input_count, count, in);
+    if (!images)
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for %zu inputs", count);
+    int entered;
+    if ((st = egcam__backend_enter(ctx, be, "egcam_explain_many", &entered)) == EGCAM_OK)
+        st = egcam__engine_run(ctx, be, cfg, images, count, in, &tg, refs, plan.count, out);
+    egcam__backend_leave(be, entered);
+    free(images);
+    return st;
+}
+
 egcam_status egcam_explain_many(egcam_ctx *ctx, egcam_backend *be, const egcam_config *cfg,
                                 const egcam_tensor *inputs, uint32_t input_count,
                                 const int32_t *classes, uint32_t targets, const egcam_refset *refs,
@@ -90,46 +123,23 @@ egcam_status egcam_explain_many(egcam_ctx *ctx, egcam_backend *be, const egcam_c
     egcam_status st = list_images(ctx, inputs, input_count, &count, &in);
     if (st != EGCAM_OK)
         return st;
-    if (!targets)
-        return egcam__fail(ctx, EGCAM_E_EMPTY, "egcam_explain_many: targets is 0");
-    size_t results = egcam__count(count, targets);
+    size_t results = egcam__count(count, targets ? targets : 1);
     if (!results)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT, "%zu inputs of %u targets: too many",
                            count, targets);
+    /* From here on every entry of out and statuses is set. */
     memset(out, 0, results * sizeof *out);
-    if (statuses)
-        for (size_t b = 0; b < count; b++)
-            statuses[b] = EGCAM_E_INVALID_ARGUMENT;
-    if (!be)
-        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain_many: backend is NULL");
-    if (!cfg)
-        return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "egcam_explain_many: cfg is NULL");
-    if ((st = egcam__check_config(ctx, cfg)) != EGCAM_OK)
-        return st;
-    egcam__targets tg = egcam__targets_of(cfg, classes, targets);
-    if ((st = egcam__targets_check(ctx, cfg, &tg)) != EGCAM_OK)
-        return st;
-    /* The plan's rules but noise do not depend on the input: check them
-     * now, before a pass. */
-    egcam__plan plan;
-    if ((st = egcam__plan_make(ctx, cfg, in, 0.0f, 1.0f, be, refs, &plan)) != EGCAM_OK)
-        return st;
-    const float **images = image_pointers(inputs, input_count, count, in);
-    if (!images)
-        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for %zu inputs", count);
-    int entered;
-    if ((st = egcam__backend_enter(ctx, be, "egcam_explain_many", &entered)) == EGCAM_OK)
-        st = egcam__engine_run(ctx, be, cfg, images, count, in, &tg, refs, plan.count, out);
-    egcam__backend_leave(be, entered);
-    free(images);
-    if (st != EGCAM_OK) { /* a failure of the call: no results */
+    st = targets ? explain_images(ctx, be, cfg, inputs, input_count, count, in, classes, targets,
+                                  refs, out)
+                 : egcam__fail(ctx, EGCAM_E_EMPTY, "egcam_explain_many: targets is 0");
+    if (st != EGCAM_OK) { /* a failure of the call: no results, no input's own */
         for (size_t r = 0; r < results; r++) {
             egcam_result_free(out[r]);
             out[r] = NULL;
         }
-        if (statuses)
-            for (size_t b = 0; b < count; b++)
-                statuses[b] = st;
+        ctx->input_error_count = 0;
+        for (size_t b = 0; statuses && b < count; b++)
+            statuses[b] = st;
         return st;
     }
     return report_inputs(ctx, count, statuses);

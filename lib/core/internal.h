@@ -174,6 +174,12 @@ egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *see
  * backward_retain). */
 int egcam__backend_retains(const egcam_backend *be);
 
+/* ---- targets (targets.c), for lib/eval ------------------------------------- */
+/* The class of the logit of rank `rank` (0: the largest; ties to the lower
+ * class) among `classes` logits; EGCAM_E_CLASS_OUT_OF_RANGE past them. */
+egcam_status egcam__class_of_rank(egcam_ctx *ctx, const float *logits, size_t classes,
+                                  uint64_t rank, int32_t *out);
+
 /* ---- configuration (config.c), for lib/eval --------------------------------- */
 /* Validate cfg: its size and reserved bytes, then every field. */
 egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg);

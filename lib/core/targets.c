@@ -67,6 +67,30 @@ static size_t top_class(const float *logits, size_t n)
     return top;
 }
 
+egcam_status egcam__class_of_rank(egcam_ctx *ctx, const float *logits, size_t classes,
+                                  uint64_t rank, int32_t *out)
+{
+    if (rank >= classes || classes > INT32_MAX)
+        return egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
+                           "target rank %llu (EGCAM_TARGET_RANK(%llu), the class of logit "
+                           "number %llu from the top) is not among the model's %zu logits",
+                           (unsigned long long)rank, (unsigned long long)rank,
+                           (unsigned long long)rank + 1, classes);
+    if (rank == 0) {
+        *out = (int32_t)top_class(logits, classes);
+        return EGCAM_OK;
+    }
+    ranked *order = egcam__alloc_array(classes, sizeof *order);
+    if (!order)
+        return egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for ranks");
+    for (size_t j = 0; j < classes; j++)
+        order[j] = (ranked){logits[j], (uint32_t)j};
+    qsort(order, classes, sizeof *order, by_rank);
+    *out = (int32_t)order[rank].index;
+    free(order);
+    return EGCAM_OK;
+}
+
 /* The token of target t of input b: a class index, or -1 - rank. */
 static int32_t token_of(const egcam__targets *t, size_t b, uint32_t i)
 {
@@ -87,61 +111,37 @@ egcam_status egcam__targets_choose(egcam_ctx *ctx, const egcam__targets *t, size
                            "%zu logits take %zu",
                            t->weights_count, t->count, t->count == 1 ? "" : "s", classes,
                            egcam__count(t->count, classes));
-    ranked *order = NULL; /* sorted once, when a rank past the top is asked */
-    egcam_status st = EGCAM_OK;
-    for (uint32_t i = 0; i < t->count && st == EGCAM_OK; i++) {
+    for (uint32_t i = 0; i < t->count; i++) {
         float *seed = seeds + (size_t)i * classes;
         if (t->weights) {
             memcpy(seed, t->weights + (size_t)i * classes, classes * sizeof *seed);
             choices[i].cls = -1;
         } else {
-            int32_t token = token_of(t, b, i);
-            /* -1 - token, without overflow for INT32_MIN */
-            uint64_t rank = token < 0 ? (uint64_t)(-(int64_t)token - 1) : 0;
-            if (token >= 0 ? (size_t)token >= classes : rank >= classes) {
-                if (token >= 0 && !t->classes)
-                    st = egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
-                                     "config.target_class is %d; the model has %zu logits (0 to "
-                                     "%zu)",
-                                     token, classes, classes - 1);
-                else if (token >= 0)
-                    st = egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
-                                     "target class %d is not among the model's %zu logits (0 to "
-                                     "%zu)",
-                                     token, classes, classes - 1);
-                else
-                    st = egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
-                                     "target rank %llu (EGCAM_TARGET_RANK(%llu), the class of "
-                                     "logit number %llu from the top) is not among the model's "
-                                     "%zu logits",
-                                     (unsigned long long)rank, (unsigned long long)rank,
-                                     (unsigned long long)rank + 1, classes);
-                break;
-            }
-            size_t cls = (size_t)token;
-            if (token < 0 && rank == 0) {
-                cls = top_class(logits, classes);
-            } else if (token < 0) {
-                if (!order) {
-                    if (!(order = egcam__alloc_array(classes, sizeof *order))) {
-                        st = egcam__fail(ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for ranks");
-                        break;
-                    }
-                    for (size_t j = 0; j < classes; j++)
-                        order[j] = (ranked){logits[j], (uint32_t)j};
-                    qsort(order, classes, sizeof *order, by_rank);
-                }
-                cls = order[rank].index;
-            }
+            int32_t token = token_of(t, b, i), cls = token;
+            if (token >= 0 && (size_t)token >= classes)
+                return t->classes
+                           ? egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
+                                         "target class %d is not among the model's %zu logits "
+                                         "(0 to %zu)",
+                                         token, classes, classes - 1)
+                           : egcam__fail(ctx, EGCAM_E_CLASS_OUT_OF_RANGE,
+                                         "config.target_class is %d; the model has %zu logits "
+                                         "(0 to %zu)",
+                                         token, classes, classes - 1);
+            /* rank -1 - token, without overflow for INT32_MIN */
+            egcam_status st;
+            if (token < 0 &&
+                (st = egcam__class_of_rank(ctx, logits, classes, (uint64_t)(-(int64_t)token - 1),
+                                           &cls)) != EGCAM_OK)
+                return st;
             memset(seed, 0, classes * sizeof *seed);
             seed[cls] = 1.0f;
-            choices[i].cls = (int32_t)cls;
+            choices[i].cls = cls;
         }
         double v = 0.0;
         for (size_t j = 0; j < classes; j++)
             v += (double)seed[j] * logits[j];
         choices[i].value = v;
     }
-    free(order);
-    return st;
+    return EGCAM_OK;
 }

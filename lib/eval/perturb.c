@@ -117,8 +117,9 @@ egcam_status egcam_eval_infidelity(egcam_ctx *ctx, egcam_backend *be, const egca
 
 /* The top logit of x, for a config whose target is -1: every perturbed
  * input must explain the class of M(x), not its own top class. */
-static egcam_status top_class(egcam_ctx *ctx, egcam_backend *be, const egcam__eval_input *in,
-                              int32_t *out)
+/* The class of rank -1 - *cls (EGCAM_TARGET_RANK) among x's logits, in *cls. */
+static egcam_status class_of_rank(egcam_ctx *ctx, egcam_backend *be, const egcam__eval_input *in,
+                                  int32_t *cls)
 {
     egcam__dims dims = {0};
     egcam__forward_out fw;
@@ -131,12 +132,9 @@ static egcam_status top_class(egcam_ctx *ctx, egcam_backend *be, const egcam__ev
         st = egcam__check_finite(ctx, fw.logits, dims.classes, "the model's logits for the input");
     if (st == EGCAM_OK && dims.classes > INT32_MAX)
         st = egcam__fail(ctx, EGCAM_E_BACKEND, "the model has too many logits");
-    if (st == EGCAM_OK) {
-        size_t top = 0;
-        for (size_t j = 1; j < dims.classes; j++)
-            top = fw.logits[j] > fw.logits[top] ? j : top;
-        *out = (int32_t)top;
-    }
+    if (st == EGCAM_OK)
+        st =
+            egcam__class_of_rank(ctx, fw.logits, dims.classes, (uint64_t)(-(int64_t)*cls - 1), cls);
     egcam__backend_leave(be, entered);
     return st;
 }
@@ -166,7 +164,7 @@ egcam_status egcam_eval_sensitivity(egcam_ctx *ctx, egcam_backend *be, const egc
     memcpy(&local, cfg, sizeof local);
     local.struct_size = sizeof local;
     if (!cfg->target_weights && cfg->target_class < 0 &&
-        (st = top_class(ctx, be, &in, &local.target_class)) != EGCAM_OK)
+        (st = class_of_rank(ctx, be, &in, &local.target_class)) != EGCAM_OK)
         return st;
 
     float *z = egcam__alloc_array(in.size, sizeof *z);

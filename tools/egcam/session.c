@@ -227,6 +227,8 @@ static egcam_status explain_call(cli_session *s, const cli_input *const *ins, in
     if (!tensors || (targets && !classes)) {
         free(tensors);
         free(classes);
+        for (int i = 0; i < n; i++)
+            statuses[i] = EGCAM_E_OUT_OF_MEMORY;
         return egcam_ctx_set_error(s->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory");
     }
     for (int i = 0; i < n; i++) {
@@ -239,6 +241,13 @@ static egcam_status explain_call(cli_session *s, const cli_input *const *ins, in
     free(tensors);
     free(classes);
     return st;
+}
+
+/* The two failures that are an input's own (egcam_explain_many()); any
+ * other status fails the whole call. */
+static int own_failure(egcam_status st)
+{
+    return st == EGCAM_E_NON_FINITE || st == EGCAM_E_CLASS_OUT_OF_RANGE;
 }
 
 int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n, uint32_t method,
@@ -254,21 +263,20 @@ int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n,
     egcam_status st =
         statuses ? explain_call(s, ins, n, &cfg, set, results, statuses) : EGCAM_E_OUT_OF_MEMORY;
     *ms = cli_now_ms() - t0;
-    int failed = 0;
     if (st == EGCAM_OK) {
         free(statuses);
         return 0;
     }
-    /* A failure of the call leaves no input its own message: then each
-     * input alone, for its own. */
-    int whole = !statuses || !egcam_ctx_input_error(s->ctx, 0)[0];
-    for (int i = 0; whole && i < n; i++)
-        whole = statuses[i] == st && !egcam_ctx_input_error(s->ctx, (size_t)i)[0];
     cli_progress_done(&s->progress);
-    if (whole && n > 1) {
+    int failed = 0;
+    if (!own_failure(st) && n > 1) {
+        /* The call failed as a whole: each input alone, for its own result
+         * or message. */
         free(statuses);
+        int base = s->progress.item;
         for (int i = 0; i < n; i++) {
             double one;
+            cli_progress_items(&s->progress, base + i, 1, ins[i]->path);
             failed += cli_session_explain_many(s, ins + i, 1, method, combiner,
                                                results + (size_t)i * count, &one);
         }
@@ -276,10 +284,10 @@ int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n,
         return failed;
     }
     for (int i = 0; i < n; i++) {
-        if (statuses && statuses[i] == EGCAM_OK)
+        if (own_failure(st) && statuses[i] == EGCAM_OK)
             continue;
-        const char *why =
-            whole ? egcam_ctx_last_error(s->ctx) : egcam_ctx_input_error(s->ctx, (size_t)i);
+        const char *why = own_failure(st) ? egcam_ctx_input_error(s->ctx, (size_t)i)
+                                          : egcam_ctx_last_error(s->ctx);
         fprintf(stderr, "egcam: %s: %s: %s\n", ins[i]->path, cli_method_title(method),
                 why[0] ? why : egcam_status_string(statuses ? statuses[i] : st));
         failed++;
@@ -348,7 +356,7 @@ int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, c
         if (held && (!ok || held == cap || !same_shape(&loaded[0], &in))) {
             for (int k = 0; k < held; k++)
                 batch[k] = &loaded[k];
-            cli_progress_items(&s.progress, start, held, paths[start]);
+            cli_progress_items(&s.progress, start, i - start, paths[start]);
             if (fn(&s, batch, held) != 0)
                 failed = 1;
             for (int k = 0; k < held; k++)
