@@ -13,7 +13,8 @@
  *                                   backward + M backwards
  *              Expected Grad-CAM    1 forward (A(x)) + N forwards for
  *                                   backward + N backwards, + N forwards
- *                                   (A(x + eps)) unless clean difference
+ *                                   to the layer (A(x + eps)) unless
+ *                                   clean difference
  *
  * and prints the median of each, their ratio, forward rows per second and
  * the peak resident memory. Alternating the two keeps slow drifts of a
@@ -57,7 +58,8 @@ static void usage(FILE *to)
                 "  --uncached-refs       Expected Grad-CAM makes R uniform references in\n"
                 "                        each call instead of using a cached set\n"
                 "  --passes              time the backend's passes alone, per row: an\n"
-                "                        inference forward, a forward for backward, a backward\n"
+                "                        inference forward, one to the layer, a forward for\n"
+                "                        backward, a backward\n"
                 "  --json FILE           also append the result as one JSON line\n");
 }
 
@@ -226,14 +228,14 @@ static int failed(bench *b, const char *what, egcam_status st)
 /* Forward `count` rows in batches, each followed by a backward when
  * for_backward; the rows are copies of x (their values do not change the
  * cost of a dense network). */
-static int floor_passes(bench *b, uint64_t count, int for_backward)
+static int floor_passes(bench *b, uint64_t count, int for_backward, uint32_t lean)
 {
     for (uint64_t done = 0; done < count;) {
         uint32_t rows = count - done < b->o.batch ? (uint32_t)(count - done) : b->o.batch;
         egcam_tensor in = {b->rows, {rows, b->o.channels, b->o.height, b->o.width}, 4, 0};
         egcam_tensor acts, logits, grad;
         egcam_status st = egcam_backend_forward(
-            b->ctx, b->be, &in, for_backward ? EGCAM_FORWARD_FOR_BACKWARD : 0, &acts, &logits);
+            b->ctx, b->be, &in, for_backward ? EGCAM_FORWARD_FOR_BACKWARD : lean, &acts, &logits);
         if (st != EGCAM_OK)
             return failed(b, "floor forward", st);
         if (for_backward &&
@@ -250,11 +252,12 @@ static int floor_passes(bench *b, uint64_t count, int for_backward)
 static int run_floor(bench *b)
 {
     uint64_t no_grad = b->forward_rows - b->backward_rows - b->reference_rows;
-    if (no_grad && floor_passes(b, 1, 0)) /* A(x) */
+    if (no_grad && floor_passes(b, 1, 0, 0)) /* A(x), with its logits */
         return -1;
-    if (no_grad > 1 && floor_passes(b, no_grad - 1, 0)) /* A(x + eps) */
+    /* A(x + eps): activations alone, where the backend can stop there */
+    if (no_grad > 1 && floor_passes(b, no_grad - 1, 0, EGCAM_FORWARD_ACTIVATIONS_ONLY))
         return -1;
-    return floor_passes(b, b->backward_rows, 1);
+    return floor_passes(b, b->backward_rows, 1, 0);
 }
 
 static int run_explain(bench *b)
@@ -269,50 +272,52 @@ static int run_explain(bench *b)
     return 0;
 }
 
-/* --passes: the backend's three kinds of pass, in ms per row at the batch
- * size, over `samples` rows: what inference mode and a backward that stops
- * at the layer cost. */
+/* --passes: the backend's kinds of pass, in ms per row at the batch size,
+ * over `samples` rows: an inference forward (logits too), a forward that
+ * stops at the layer (EGCAM_FORWARD_ACTIVATIONS_ONLY, what references and
+ * noisy copies need), a forward for backward and a backward that stops at
+ * the layer. */
 static int run_passes(bench *b)
 {
     const options *o = &b->o;
-    double *t[3];
+    enum { KINDS = 4 };
+    double *t[KINDS];
     int rc = 0;
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < KINDS; k++)
         if (!(t[k] = calloc(o->repeats, sizeof *t[k])))
             rc = -1;
+    static const uint32_t flags[3] = {0, EGCAM_FORWARD_ACTIVATIONS_ONLY,
+                                      EGCAM_FORWARD_FOR_BACKWARD};
     for (uint32_t i = 0; rc == 0 && i < o->warmup + o->repeats; i++) {
-        double inference = 0, forward = 0, backward = 0;
+        double sum[KINDS] = {0};
         for (uint64_t done = 0; rc == 0 && done < o->samples;) {
             uint32_t rows = o->samples - done < o->batch ? (uint32_t)(o->samples - done) : o->batch;
             egcam_tensor in = {b->rows, {rows, o->channels, o->height, o->width}, 4, 0};
             egcam_tensor acts, logits, grad;
+            egcam_status st = EGCAM_OK;
+            for (int k = 0; k < 3 && st == EGCAM_OK; k++) {
+                double t0 = clock_ms(CLOCK_MONOTONIC);
+                st = egcam_backend_forward(b->ctx, b->be, &in, flags[k], &acts, &logits);
+                sum[k] += clock_ms(CLOCK_MONOTONIC) - t0;
+            }
             double t0 = clock_ms(CLOCK_MONOTONIC);
-            egcam_status st = egcam_backend_forward(b->ctx, b->be, &in, 0, &acts, &logits);
-            double t1 = clock_ms(CLOCK_MONOTONIC);
-            if (st == EGCAM_OK)
-                st = egcam_backend_forward(b->ctx, b->be, &in, EGCAM_FORWARD_FOR_BACKWARD, &acts,
-                                           &logits);
-            double t2 = clock_ms(CLOCK_MONOTONIC);
             if (st == EGCAM_OK)
                 st = egcam_backend_backward(b->ctx, b->be, b->seed, &grad);
-            double t3 = clock_ms(CLOCK_MONOTONIC);
+            sum[3] += clock_ms(CLOCK_MONOTONIC) - t0;
             if (st != EGCAM_OK)
                 rc = failed(b, "passes", st);
-            inference += t1 - t0, forward += t2 - t1, backward += t3 - t2;
             done += rows;
         }
-        if (i >= o->warmup) {
-            uint32_t r = i - o->warmup;
-            t[0][r] = inference / o->samples, t[1][r] = forward / o->samples;
-            t[2][r] = backward / o->samples;
-        }
+        if (i >= o->warmup)
+            for (int k = 0; k < KINDS; k++)
+                t[k][i - o->warmup] = sum[k] / o->samples;
     }
     if (rc == 0)
-        printf("passes per row, batch %u: inference forward %.2f ms  forward for backward "
-               "%.2f ms  backward to the layer %.2f ms\n",
+        printf("passes per row, batch %u: inference forward %.3f ms  forward to the layer "
+               "%.3f ms  forward for backward %.3f ms  backward to the layer %.3f ms\n",
                o->batch, median(t[0], o->repeats), median(t[1], o->repeats),
-               median(t[2], o->repeats));
-    for (int k = 0; k < 3; k++)
+               median(t[2], o->repeats), median(t[3], o->repeats));
+    for (int k = 0; k < KINDS; k++)
         free(t[k]);
     return rc;
 }

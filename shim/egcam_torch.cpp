@@ -228,7 +228,7 @@ struct TorchBackend {
     Layout layout;
     std::string layer;
     int64_t in_height = 0, in_width = 0; // of the last forward
-    std::unique_ptr<torch::jit::GraphFunction> inference, gradient;
+    std::unique_ptr<torch::jit::GraphFunction> inference, gradient, activations;
     // The last forward for backward: its logits and the layer's leaf.
     torch::Tensor logits_dev, leaf_dev;
     // Host copies that the views handed to libegcam point into.
@@ -267,6 +267,7 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
     return guarded(to_buffer(err, err_size), [&] {
         b->logits_dev = b->leaf_dev = torch::Tensor();
         bool for_backward = flags & EGCAM_FORWARD_FOR_BACKWARD;
+        bool acts_only = flags & EGCAM_FORWARD_ACTIVATIONS_ONLY;
         // Both modes are thread-local: set them first, for every tensor made here.
         c10::InferenceMode inference(!for_backward);
         torch::AutoGradMode grad(for_backward);
@@ -274,6 +275,16 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
         // A copy: a model that edits its input in place must not edit ours.
         torch::Tensor x = torch::from_blob(const_cast<float *>(inputs->data), shape, torch::kFloat)
                               .to(b->device, /*non_blocking=*/false, /*copy=*/true);
+        if (acts_only) { // the graph that stops at the layer
+            torch::Tensor a = (*b->activations)({b->module._ivalue(), x}).toTensor();
+            b->in_height = x.size(2);
+            b->in_width = x.size(3);
+            b->acts_host =
+                to_host(egcam_shim::as_channels(b->layout, b->layer, a, b->in_height, b->in_width));
+            *acts = view(b->acts_host);
+            *logits = egcam_tensor{};
+            return EGCAM_OK;
+        }
         c10::IValue out = for_backward ? (*b->gradient)({b->module._ivalue(), x})
                                        : (*b->inference)({b->module._ivalue(), x});
         auto items = out.toTuple()->elements();
@@ -366,6 +377,7 @@ const egcam_backend_ops torch_ops = {
     torch_backward,
     torch_release,
     torch_backward_retain,
+    EGCAM_FORWARD_ACTIVATIONS_ONLY,
 };
 
 // Paths and output shapes of every module, for egcam_torch_list_layers().
@@ -415,6 +427,7 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
         b->layer = layer;
         b->inference = make_function(*b, CutMode::Inference);
         b->gradient = make_function(*b, CutMode::Gradient);
+        b->activations = make_function(*b, CutMode::Activations);
         egcam_status st = egcam_backend_new(ctx, &torch_ops, b.get(), out);
         if (st == EGCAM_OK)
             b.release(); // the backend owns it now

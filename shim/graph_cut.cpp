@@ -15,6 +15,7 @@
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
 
 #include "egcam/egcam.h"
 
@@ -298,7 +299,14 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
                                                "; choose a module whose output is one tensor");
 
     torch::jit::WithInsertPoint after(target.node->next());
-    if (mode == CutMode::Inference) {
+    if (mode == CutMode::Activations) {
+        // The layer's output is the graph's: what computes only the logits
+        // from it has no use left, and goes (ops with side effects stay).
+        Value *copy = graph->insert(aten::clone, {out});
+        graph->eraseOutput(0);
+        graph->registerOutput(copy);
+        torch::jit::EliminateDeadCode(graph);
+    } else if (mode == CutMode::Inference) {
         // A copy taken now: a later in-place op (ReLU(inplace=True)) cannot
         // change what we report as the layer's output.
         return_tuple(*graph, {graph->insert(aten::clone, {out})});

@@ -16,11 +16,13 @@ namespace egcam_shim
 
 // How the activations are made to come out of the graph.
 enum class CutMode {
-    Inference, // (logits, a copy of the layer's output taken before any
-               //  later in-place op can change it)
-    Gradient,  // (logits, leaf) where leaf is a detached copy of the layer's
-               //  output that requires grad and that the rest of the model
-               //  reads instead: autograd then stops at the layer
+    Inference,   // (logits, a copy of the layer's output taken before any
+                 //  later in-place op can change it)
+    Gradient,    // (logits, leaf) where leaf is a detached copy of the layer's
+                 //  output that requires grad and that the rest of the model
+                 //  reads instead: autograd then stops at the layer
+    Activations, // the layer's output alone: the layers above it, which only
+                 //  the logits need, are dead code and removed
 };
 
 // A copy of module's forward graph returning (logits, activations) for the

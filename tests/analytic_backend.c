@@ -277,7 +277,8 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
             (long long)in->shape[2], (long long)in->shape[3]);
         return EGCAM_E_BACKEND;
     }
-    if (flags & ~EGCAM_FORWARD_FOR_BACKWARD) {
+    if (flags & ~(EGCAM_FORWARD_FOR_BACKWARD | EGCAM_FORWARD_ACTIVATIONS_ONLY) ||
+        (flags & EGCAM_FORWARD_FOR_BACKWARD && flags & EGCAM_FORWARD_ACTIVATIONS_ONLY)) {
         msg(errbuf, errbuf_size, "analytic: unknown forward flags 0x%x", flags);
         return EGCAM_E_BACKEND;
     }
@@ -323,11 +324,15 @@ static egcam_status forward_slot(void *self, const egcam_tensor *in, uint32_t fl
         m->cnt.forward_rows_grad += N;
     else
         m->cnt.forward_rows_nograd += N;
+    if (flags & EGCAM_FORWARD_ACTIVATIONS_ONLY)
+        m->cnt.forward_rows_acts_only += N;
     if (N > m->cnt.max_forward_rows)
         m->cnt.max_forward_rows = N;
 
     *acts = (egcam_tensor){m->acts, {N, d->K, d->h, d->w}, 4, 0};
     *logits = (egcam_tensor){m->logits, {N, d->L, 0, 0}, 2, 0};
+    if (flags & EGCAM_FORWARD_ACTIVATIONS_ONLY) /* none asked for: none given */
+        *logits = (egcam_tensor){0};
     if (corrupt_now(m, 1)) {
         switch (m->corrupt) {
         case ANALYTIC_CORRUPT_NAN_ACTIVATION: m->acts[0] = NAN; break;
@@ -440,6 +445,19 @@ static const egcam_backend_ops ops = {
 };
 
 const egcam_backend_ops *analytic_ops(void) { return &ops; }
+
+static const egcam_backend_ops ops_activations_only = {
+    .abi_version = EGCAM_BACKEND_ABI_VERSION,
+    .struct_size = sizeof(egcam_backend_ops),
+    .name = "analytic",
+    .forward = forward_slot,
+    .backward = backward_slot,
+    .release = release_slot,
+    .backward_retain = backward_retain_slot,
+    .forward_flags = EGCAM_FORWARD_ACTIVATIONS_ONLY,
+};
+
+const egcam_backend_ops *analytic_ops_activations_only(void) { return &ops_activations_only; }
 
 egcam_status analytic_wrap(egcam_ctx *ctx, analytic_model *m, egcam_backend **out)
 {

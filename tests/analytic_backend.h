@@ -69,6 +69,10 @@ void analytic_free(analytic_model *m);
 const egcam_backend_ops *analytic_ops(void);
 
 /** egcam_backend_new(ctx, analytic_ops(), m, out); on failure frees m. */
+/** The same table with forward_flags EGCAM_FORWARD_ACTIVATIONS_ONLY: such
+ *  forwards give activations and empty logits. */
+const egcam_backend_ops *analytic_ops_activations_only(void);
+
 egcam_status analytic_wrap(egcam_ctx *ctx, analytic_model *m, egcam_backend **out);
 
 analytic_shape analytic_get_shape(const analytic_model *m);
@@ -88,10 +92,11 @@ void analytic_set_release_counter(analytic_model *m, int *flag);
 
 typedef struct analytic_counters {
     uint64_t forward_calls;
-    uint64_t forward_rows_nograd; /* rows forwarded without FOR_BACKWARD */
-    uint64_t forward_rows_grad;   /* rows forwarded with FOR_BACKWARD */
-    uint64_t backward_calls;      /* both slots */
-    uint64_t backward_retained;   /* backward_retain calls with EGCAM_BACKWARD_RETAIN */
+    uint64_t forward_rows_nograd;    /* rows forwarded without FOR_BACKWARD */
+    uint64_t forward_rows_grad;      /* rows forwarded with FOR_BACKWARD */
+    uint64_t forward_rows_acts_only; /* of the former, with ACTIVATIONS_ONLY */
+    uint64_t backward_calls;         /* both slots */
+    uint64_t backward_retained;      /* backward_retain calls with EGCAM_BACKWARD_RETAIN */
     uint64_t backward_rows;
     uint64_t max_forward_rows; /* largest batch seen by forward */
     uint32_t last_forward_flags;

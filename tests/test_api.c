@@ -32,6 +32,7 @@ _Static_assert(offsetof(egcam_backend_ops, forward) == 16, "vtable slot moved");
 _Static_assert(offsetof(egcam_backend_ops, backward) == 24, "vtable slot moved");
 _Static_assert(offsetof(egcam_backend_ops, release) == 32, "vtable slot moved");
 _Static_assert(offsetof(egcam_backend_ops, backward_retain) == 40, "vtable slot moved");
+_Static_assert(offsetof(egcam_backend_ops, forward_flags) == 48, "vtable field moved");
 #endif
 
 typedef struct fixture {
@@ -274,8 +275,12 @@ static void test_config_struct_size(void **state)
     f->cfg.reserved[17] = 1;
     assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
     assert_int_equal(egcam_config_init(&f->cfg), EGCAM_OK);
-    f->cfg.reserved1 = 1;
-    assert_int_equal(explain_expecting(f, &f->input, NULL, "reserved"), EGCAM_E_STRUCT_SIZE);
+    f->cfg.sampling = EGCAM_SAMPLING_ANTITHETIC + 1; /* the field carved from reserved1 */
+    assert_int_equal(explain_expecting(f, &f->input, NULL, "config.sampling is 4"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_string_equal(egcam_sampling_name(0), "independent");
+    assert_string_equal(egcam_sampling_name(EGCAM_SAMPLING_ANTITHETIC), "antithetic");
+    assert_null(egcam_sampling_name(4));
 }
 
 static void test_null_arguments(void **state)

@@ -170,7 +170,8 @@ static const egcam_backend_ops lin_ops = {EGCAM_BACKEND_ABI_VERSION,
                                           lin_forward,
                                           lin_backward,
                                           lin_free,
-                                          NULL};
+                                          NULL,
+                                          0};
 
 static void lin_reset(lin *m)
 {

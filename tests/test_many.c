@@ -331,6 +331,68 @@ static void test_version1_backend(void **state)
     egcam_backend_free(short_table); /* releases m2 */
 }
 
+/* A backend that takes EGCAM_FORWARD_ACTIVATIONS_ONLY is asked for no
+ * logits where none are needed (references, noisy copies): the same bits,
+ * those rows forwarded without the head. */
+static void test_activations_only(void **state)
+{
+    fixture *f = *state;
+    analytic_model *m = analytic_new(C, H, W, S, K, L, 23); /* f->model's twin */
+    egcam_backend *lean = NULL;
+    assert_int_equal(egcam_backend_new(f->ctx, analytic_ops_activations_only(), m, &lean),
+                     EGCAM_OK);
+    egcam_tensor two = {f->x, {2, C, H, W}, 4, 0};
+    for (int v = 0; v < VARIANTS; v++) {
+        use_variant(f, &variants[v]);
+        egcam_result *a[4], *b[4];
+        analytic_reset_counters(m);
+        assert_int_equal(
+            egcam_explain_many(f->ctx, f->backend, &f->cfg, &two, 1, NULL, 2, NULL, a, NULL),
+            EGCAM_OK);
+        assert_int_equal(egcam_explain_many(f->ctx, lean, &f->cfg, &two, 1, NULL, 2, NULL, b, NULL),
+                         EGCAM_OK);
+        analytic_counters c = analytic_get_counters(m);
+        /* Every forward without gradient but each input's own is lean. */
+        uint64_t own = f->cfg.method == EGCAM_METHOD_GRADCAM ? 0 : 2;
+        assert_int_equal(c.forward_rows_acts_only, c.forward_rows_nograd - own);
+        if (f->cfg.method != EGCAM_METHOD_GRADCAM)
+            assert_true(c.forward_rows_acts_only > 0);
+        for (int i = 0; i < 4; i++)
+            assert_same_result(a[i], b[i]);
+        free_results(a, 4);
+        free_results(b, 4);
+    }
+    /* A reference set made without logits serves explanations all the same. */
+    egcam_refset *set = NULL;
+    egcam_tensor refs = {f->x + 2 * N_IN, {3, C, H, W}, 4, 0};
+    assert_int_equal(egcam_refset_new(f->ctx, lean, &refs, 2, &set), EGCAM_OK);
+    egcam_config cfg = f->cfg;
+    cfg.method = EGCAM_METHOD_EXPECTED;
+    cfg.references = EGCAM_REFERENCES_ZEROS;
+    egcam_result *r = NULL;
+    egcam_tensor one = {f->x, {C, H, W}, 3, 0};
+    assert_int_equal(egcam_explain(f->ctx, lean, &cfg, &one, set, &r), EGCAM_OK);
+    egcam_result_free(r);
+    egcam_refset_free(set);
+    /* The public forward: the flag only for a backend that takes it, never
+     * with a backward to follow. */
+    egcam_tensor acts, logits, batch1 = {f->x, {1, C, H, W}, 4, 0};
+    assert_int_equal(egcam_backend_forward(f->ctx, lean, &batch1, EGCAM_FORWARD_ACTIVATIONS_ONLY,
+                                           &acts, &logits),
+                     EGCAM_OK);
+    assert_null(logits.data);
+    assert_int_equal(acts.ndim, 4);
+    assert_int_equal(egcam_backend_forward(f->ctx, f->backend, &one, EGCAM_FORWARD_ACTIVATIONS_ONLY,
+                                           &acts, &logits),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        egcam_backend_forward(f->ctx, lean, &one,
+                              EGCAM_FORWARD_ACTIVATIONS_ONLY | EGCAM_FORWARD_FOR_BACKWARD, &acts,
+                              &logits),
+        EGCAM_E_INVALID_ARGUMENT);
+    egcam_backend_free(lean);
+}
+
 /* A NaN image, and a class one image's row names out of range, fail those
  * images alone: statuses, messages, NULL entries; the others as alone. */
 static void test_failures_per_image(void **state)
@@ -522,6 +584,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_config_targets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_images_bit_identical, setup, teardown),
         cmocka_unit_test_setup_teardown(test_version1_backend, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_activations_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_per_image, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failures_out_of_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_failure_fails_call, setup, teardown),

@@ -621,6 +621,46 @@ static void test_expected_refset(void **state)
     expected_case(f, "EG 5 refs noise 0", 0.0f, 0, refs, 5, NULL);
 }
 
+/* The sampling schemes past independent (stratified points, balanced
+ * references, antithetic noise) estimate the same expectation: their mean
+ * over the seeds is the exact one, and a wrong answer (the first reference
+ * alone) is rejected. They also spread less than independent sampling at
+ * the same N: the mean standard deviation of the weights is smaller. */
+static void test_expected_sampling_schemes(void **state)
+{
+    fixture *f = *state;
+    float refs[5 * IN];
+    analytic_fill_uniform(refs, 5 * IN, 3, -1.0f, 1.0f);
+    double seed[L], attr[NA], w[K], first[K];
+    analytic_onehot(f->m, analytic_argmax(f->m, f->x), seed);
+    const double sigma = analytic_sigma(f->m, f->x, 0.1);
+    const double comp = analytic_expected(f->m, f->x, refs, 5, sigma, 0, seed, attr, w);
+    analytic_expected(f->m, f->x, refs, 1, sigma, 0, seed, NULL, first);
+    egcam_refset *set = make_refs(f, refs, 5);
+    static const uint32_t schemes[3] = {EGCAM_SAMPLING_INDEPENDENT, EGCAM_SAMPLING_STRATIFIED,
+                                        EGCAM_SAMPLING_ANTITHETIC};
+    double spread[3];
+    for (int s = 0; s < 3; s++) {
+        egcam_config cfg = config(EGCAM_METHOD_EXPECTED);
+        cfg.sampling = schemes[s];
+        static mc r;
+        run_mc(f, cfg, f->x, set, &r);
+        char what[64];
+        snprintf(what, sizeof what, "EG 5 refs, %s", egcam_sampling_name(schemes[s]));
+        check_mc(what, &r, w, comp, attr);
+        const double rej = rejection(&r, w, first, attr);
+        if (!(rej > 2))
+            fail_msg("%s: cannot tell the expectation from a wrong one (%.3g)", what, rej);
+        spread[s] = 0;
+        for (int k = 0; k < K; k++)
+            spread[s] += r.sd[k] / K;
+        print_message("# %s: mean sd of the weights %.4g\n", what, spread[s]);
+    }
+    assert_true(spread[1] < spread[0]);
+    assert_true(spread[2] < spread[0]);
+    egcam_refset_free(set);
+}
+
 /* Noise 1.0 makes the noise terms large. The noisy difference correlates
  * with the gradient: c_k (us_k/2 + ts_k (S_r/2 + dS/3)), c_k = sigma^2/s^2
  * sum_c P_kc^2, which the clean difference must not show. (Both share
@@ -765,11 +805,14 @@ static void test_batch_sizes(void **state)
 {
     fixture *f = *state;
     const uint32_t sizes[4] = {16, 1, 7, 64};
-    const uint32_t methods[2] = {EGCAM_METHOD_EXPECTED, EGCAM_METHOD_INTEGRATED};
-    for (int m = 0; m < 2; m++) {
+    const uint32_t methods[4] = {EGCAM_METHOD_EXPECTED, EGCAM_METHOD_INTEGRATED,
+                                 EGCAM_METHOD_EXPECTED, EGCAM_METHOD_EXPECTED};
+    const uint32_t sampling[4] = {0, 0, EGCAM_SAMPLING_STRATIFIED, EGCAM_SAMPLING_ANTITHETIC};
+    for (int m = 0; m < 4; m++) {
         float w0[K], map0[H * W];
         for (int i = 0; i < 4; i++) {
             egcam_config cfg = config(methods[m]);
+            cfg.sampling = sampling[m];
             cfg.samples = 100; /* not a multiple of 7, 16 or 64 */
             cfg.steps = 50;
             cfg.batch_size = sizes[i];
@@ -872,6 +915,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_integrated_convergence, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_default, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_refset, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expected_sampling_schemes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_noise_term, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_alpha_law, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expected_to_integrated, setup, teardown),

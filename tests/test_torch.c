@@ -603,6 +603,41 @@ static void test_many(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* Forwards that need the activations alone stop at the layer
+ * (EGCAM_FORWARD_ACTIVATIONS_ONLY): the same bits as a whole forward's
+ * activations, no logits. */
+static void test_activations_only(void **state)
+{
+    (void)state;
+    static const char *const models[][3] = {
+        {"plain_cnn", "features.3", "plain_cnn.features.3"},
+        {"residual_cnn", "block1.conv2", "residual_cnn.block1.conv2"},
+        {"inplace_cnn", "features.0", "inplace_cnn.features.0"}};
+    egcam_ctx *ctx = new_ctx();
+    for (size_t i = 0; i < 3; i++) {
+        egcam_backend *be = open_model(ctx, models[i][0], models[i][1], NULL);
+        npy_array x = load(models[i][2], "input.npy");
+        egcam_tensor in = {x.data, {1, x.shape[0], x.shape[1], x.shape[2]}, 4, 0};
+        egcam_tensor acts, logits;
+        assert_int_equal(egcam_backend_forward(ctx, be, &in, 0, &acts, &logits), EGCAM_OK);
+        size_t n = (size_t)(acts.shape[1] * acts.shape[2] * acts.shape[3]);
+        float *whole = malloc(n * sizeof *whole);
+        assert_non_null(whole);
+        memcpy(whole, acts.data, n * sizeof *whole);
+        assert_int_equal(
+            egcam_backend_forward(ctx, be, &in, EGCAM_FORWARD_ACTIVATIONS_ONLY, &acts, &logits),
+            EGCAM_OK);
+        assert_null(logits.data);
+        assert_int_equal(acts.shape[1] * acts.shape[2] * acts.shape[3], (int64_t)n);
+        if (memcmp(acts.data, whole, n * sizeof *whole) != 0)
+            fail_msg("%s %s: the activations differ without the head", models[i][0], models[i][1]);
+        free(whole);
+        unload(&x);
+        egcam_backend_free(be);
+    }
+    egcam_ctx_free(ctx);
+}
+
 static void test_list_layers(void **state)
 {
     (void)state;
@@ -709,6 +744,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_explain_errors),
         cmocka_unit_test(test_list_layers),
         cmocka_unit_test(test_many),
+        cmocka_unit_test(test_activations_only),
         cmocka_unit_test(test_threads),
     };
     if (argc == 2) /* the committed fixtures: the error cases use their models too */

@@ -266,6 +266,27 @@ EGCAM_API const char *egcam_combiner_name(uint32_t combiner);
  *  NULL. @since 0.1 */
 EGCAM_API uint32_t egcam_combiner_by_name(const char *name);
 
+/* Sampling schemes of Expected Grad-CAM (egcam_config.sampling): how the N
+ * samples draw their reference x'_n, point alpha_n and noise eps_n. Each is
+ * an unbiased estimator of the same expectation (docs/method.md,
+ * "Sampling"); the others reach a given error with fewer samples.
+ *   INDEPENDENT  each sample draws all three independently (default; 0
+ *                means this too: the results of before the field existed)
+ *   STRATIFIED   alpha_n uniform in the n-th of N equal strata of [0, 1),
+ *                and the references in balanced rounds: each round of R
+ *                samples takes every one of the R references once, in a
+ *                random order of its own
+ *   ANTITHETIC   STRATIFIED, and samples 2k and 2k+1 take the noise eps
+ *                and -eps */
+#define EGCAM_SAMPLING_INDEPENDENT 1u
+#define EGCAM_SAMPLING_STRATIFIED  2u
+#define EGCAM_SAMPLING_ANTITHETIC  3u
+
+/** A sampling scheme's short name ("independent", "stratified",
+ *  "antithetic"); 0 names the default's. NULL for an unknown value.
+ *  @since 0.1 */
+EGCAM_API const char *egcam_sampling_name(uint32_t sampling);
+
 /* Flags (egcam_config.flags). */
 /** Expected Grad-CAM: use the clean difference A(x) - A(x'_n) instead of
  *  A(x + eps_n) - A(x'_n). Saves N forward passes; an approximation. */
@@ -314,7 +335,8 @@ typedef struct egcam_config {
     uint32_t     combiner;             /* EGCAM_COMBINER_*; default 0: Grad-CAM's
                                      combination (any other can also be made
                                      afterwards: egcam_result_combine) */
-    uint32_t     reserved1;            /* must be 0 */
+    uint32_t     sampling;             /* EGCAM_SAMPLING_*, Expected Grad-CAM's
+                                     sampling scheme; default 0: independent */
     uint64_t     seed;                 /* every random draw derives from it;
                                      default 0x6567636d (any value is valid) */
     uint8_t      reserved[64];         /* must be 0 */

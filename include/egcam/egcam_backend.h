@@ -43,6 +43,13 @@ extern "C" {
  *  should run it in inference mode; a backward() after it is misuse. */
 #define EGCAM_FORWARD_FOR_BACKWARD (1u << 0)
 
+/** The logits are not needed, only the activations (version 2): a backend
+ *  may stop at the layer and leave *logits empty ({0}). libegcam sets it
+ *  only for a backend whose forward_flags has it, and only on forwards
+ *  without EGCAM_FORWARD_FOR_BACKWARD: the references' and those of the
+ *  noisy copies x + eps, which need A alone. */
+#define EGCAM_FORWARD_ACTIVATIONS_ONLY (1u << 1)
+
 /* Flags of backward_retain() (version 2). */
 /** Another backward of the same forward follows: keep the autograd state.
  *  Without it the call is the forward's last backward, and the backend may
@@ -95,6 +102,11 @@ typedef struct egcam_backend_ops {
      *  forwards the batch again for every further target. */
     egcam_status (*backward_retain)(void *self, const float *seed, uint32_t flags,
                                     egcam_tensor *grad, char *errbuf, size_t errbuf_size);
+
+    /** The forward() flags past EGCAM_FORWARD_FOR_BACKWARD that this
+     *  backend understands: EGCAM_FORWARD_ACTIVATIONS_ONLY, or 0 (then
+     *  every forward computes the logits too). */
+    uint32_t forward_flags;
 
     /* ---- version 3 and later: append only, below this line -------------- */
 } egcam_backend_ops;

@@ -35,10 +35,14 @@ egcam_status egcam_backend_new(egcam_ctx *ctx, const egcam_backend_ops *ops, voi
     /* Copy what the caller's version has; slots it lacks stay NULL. */
     size_t n = ops->struct_size < sizeof be->ops ? ops->struct_size : sizeof be->ops;
     memcpy(&be->ops, ops, n);
-    /* Never call a slot the table's version lacks, or one it holds only part of. */
+    /* Never use a field the table's version lacks, or one it holds only part of. */
     if (be->ops.abi_version < 2 || ops->struct_size < offsetof(egcam_backend_ops, backward_retain) +
                                                           sizeof be->ops.backward_retain)
         be->ops.backward_retain = NULL;
+    if (be->ops.abi_version < 2 || ops->struct_size < offsetof(egcam_backend_ops, forward_flags) +
+                                                          sizeof be->ops.forward_flags)
+        be->ops.forward_flags = 0;
+    be->ops.forward_flags &= EGCAM_FORWARD_ACTIVATIONS_ONLY; /* the ones this version knows */
     if (!be->ops.name)
         be->ops.name = "unnamed";
     be->self = self;
@@ -150,13 +154,15 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
     msg[sizeof msg - 1] = '\0';
     if (st != EGCAM_OK)
         return backend_failure(ctx, be, st, "forward", msg);
+    int no_logits = (flags & EGCAM_FORWARD_ACTIVATIONS_ONLY) != 0;
     if ((st = check_rows(ctx, be, &acts, "activations", 4, rows)) != EGCAM_OK ||
-        (st = check_rows(ctx, be, &logits, "logits", 2, rows)) != EGCAM_OK)
+        (!no_logits && (st = check_rows(ctx, be, &logits, "logits", 2, rows)) != EGCAM_OK))
         return st;
     egcam__shape act = {(size_t)acts.shape[1], (size_t)acts.shape[2], (size_t)acts.shape[3]};
-    size_t classes = (size_t)logits.shape[1];
+    /* Without logits their count stays unknown (0) until a forward has them. */
+    size_t classes = no_logits ? dims->classes : (size_t)logits.shape[1];
     if (!egcam__count(rows, egcam__count(act.c, egcam__count(act.h, act.w))) ||
-        !egcam__count(rows, classes))
+        (classes && !egcam__count(rows, classes)))
         return egcam__fail(ctx, EGCAM_E_BACKEND,
                            "backend '%s' returned activations [%zu,%zu,%zu] and %zu logits per "
                            "row: too large",
@@ -165,8 +171,11 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
         dims->known = 1;
         dims->act = act;
         dims->classes = classes;
-    } else if (act.c != dims->act.c || act.h != dims->act.h || act.w != dims->act.w ||
-               classes != dims->classes) {
+    } else if (!dims->classes) {
+        dims->classes = classes;
+    }
+    if (act.c != dims->act.c || act.h != dims->act.h || act.w != dims->act.w ||
+        classes != dims->classes) {
         return egcam__fail(ctx, EGCAM_E_BACKEND,
                            "backend '%s' changed shapes between calls: activations [%zu,%zu,%zu] "
                            "then [%zu,%zu,%zu], %zu then %zu logits",
@@ -174,7 +183,7 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
                            dims->classes, classes);
     }
     out->acts = acts.data;
-    out->logits = logits.data;
+    out->logits = no_logits ? NULL : logits.data;
     return EGCAM_OK;
 }
 
@@ -215,9 +224,15 @@ egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egca
                            "egcam_backend_forward: backend, activations or logits is NULL");
     *activations = (egcam_tensor){0};
     *logits = (egcam_tensor){0};
-    if (flags & ~EGCAM_FORWARD_FOR_BACKWARD)
+    uint32_t known = EGCAM_FORWARD_FOR_BACKWARD | be->ops.forward_flags;
+    if (flags & ~known)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                           "egcam_backend_forward: unknown flags 0x%x", flags);
+                           "egcam_backend_forward: flags 0x%x unknown, or not taken by backend "
+                           "'%s'",
+                           flags & ~known, be->ops.name);
+    if ((flags & EGCAM_FORWARD_FOR_BACKWARD) && (flags & EGCAM_FORWARD_ACTIVATIONS_ONLY))
+        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
+                           "egcam_backend_forward: a forward for backward needs the logits");
     size_t rows;
     egcam__shape item;
     egcam_status st = egcam__check_batch(ctx, inputs, "the inputs", 0, &rows, &item);
@@ -244,7 +259,8 @@ egcam_status egcam_backend_forward(egcam_ctx *ctx, egcam_backend *be, const egca
         {(int64_t)rows, (int64_t)dims.act.c, (int64_t)dims.act.h, (int64_t)dims.act.w},
         4,
         0};
-    *logits = (egcam_tensor){fw.logits, {(int64_t)rows, (int64_t)dims.classes}, 2, 0};
+    if (fw.logits)
+        *logits = (egcam_tensor){fw.logits, {(int64_t)rows, (int64_t)dims.classes}, 2, 0};
     return EGCAM_OK;
 }
 
@@ -279,3 +295,8 @@ egcam_status egcam_backend_backward(egcam_ctx *ctx, egcam_backend *be, const flo
 }
 
 int egcam__backend_retains(const egcam_backend *be) { return be->ops.backward_retain != NULL; }
+
+uint32_t egcam__activations_only(const egcam_backend *be)
+{
+    return be->ops.forward_flags & EGCAM_FORWARD_ACTIVATIONS_ONLY;
+}

@@ -23,9 +23,8 @@ egcam_status egcam_config_init_sized(egcam_config *cfg, size_t cfg_size)
 
 egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
 {
-    egcam_status st = egcam__versioned_check(
-        ctx, cfg, sizeof *cfg, "config", "egcam_config_init",
-        cfg->reserved1 || !egcam__all_zero(cfg->reserved, sizeof cfg->reserved));
+    egcam_status st = egcam__versioned_check(ctx, cfg, sizeof *cfg, "config", "egcam_config_init",
+                                             !egcam__all_zero(cfg->reserved, sizeof cfg->reserved));
     if (st != EGCAM_OK)
         return st;
     if ((st = egcam__check_combiner(ctx, cfg->combiner, "config.combiner")) != EGCAM_OK)
@@ -47,6 +46,10 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
         if (st != EGCAM_OK)
             return st;
     }
+    if (cfg->sampling > EGCAM_SAMPLING_ANTITHETIC)
+        return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
+                           "config.sampling is %u; expected an EGCAM_SAMPLING_* value (0-3)",
+                           cfg->sampling);
     if (!cfg->samples)
         return egcam__fail(ctx, EGCAM_E_EMPTY, "config.samples is 0");
     if (!cfg->steps)
@@ -78,4 +81,15 @@ egcam_status egcam__check_config(egcam_ctx *ctx, const egcam_config *cfg)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT, "config.blur_sigma is %g; must be >= 0",
                            (double)cfg->blur_sigma);
     return EGCAM_OK;
+}
+
+const char *egcam_sampling_name(uint32_t sampling)
+{
+    switch (sampling) {
+    case 0:
+    case EGCAM_SAMPLING_INDEPENDENT: return "independent";
+    case EGCAM_SAMPLING_STRATIFIED: return "stratified";
+    case EGCAM_SAMPLING_ANTITHETIC: return "antithetic";
+    default: return NULL;
+    }
 }

@@ -109,7 +109,9 @@ typedef struct egcam__sample {
     uint32_t ref;
     double alpha;
     double weight;
-    egcam__rng noise; /* draws eps when the plan is noisy */
+    egcam__rng noise;  /* draws eps when the plan is noisy */
+    double noise_sign; /* eps = noise_sign * sigma * the draws: -1 for the
+                          second of an antithetic pair, else 1 */
 } egcam__sample;
 
 /* Where a plan's references come from. */
@@ -134,6 +136,7 @@ typedef struct egcam__plan {
     egcam__refs_source references;
     const egcam_refset *refs; /* the caller's set (EGCAM__REFS_CALLER) */
     uint32_t ref_count;       /* references the samples draw from */
+    uint32_t sampling;        /* EGCAM_SAMPLING_* (Expected Grad-CAM) */
     uint64_t seed;
     /* What it costs, in backend rows (egcam_explain_cost()). */
     uint64_t forward_rows, backward_rows, reference_rows;

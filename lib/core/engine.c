@@ -183,7 +183,7 @@ static egcam_status prepare_references(engine *e, job *j)
                            "input [%zu,%zu,%zu]",
                            e->be->ops.name, d->act.c, d->act.h, d->act.w, e->dims.act.c,
                            e->dims.act.h, e->dims.act.w);
-    if (d->classes != e->dims.classes)
+    if (d->classes && d->classes != e->dims.classes) /* 0: the set's forwards had no logits */
         return egcam__fail(e->ctx, EGCAM_E_BACKEND,
                            "backend '%s' gave the references %zu logits and the input %zu "
                            "(activations [%zu,%zu,%zu] for both)",
@@ -305,7 +305,8 @@ static size_t assemble_points(engine *e, size_t rows)
             e->row_top[i] = noisy_rows;
             float *noisy = e->top + noisy_rows++ * n;
             for (size_t k = 0; k < n; k++)
-                noisy[k] = (float)((double)j->x[k] + j->plan.sigma * egcam__rng_normal(&s->noise));
+                noisy[k] = (float)((double)j->x[k] +
+                                   s->noise_sign * j->plan.sigma * egcam__rng_normal(&s->noise));
             top = noisy;
         }
         for (size_t k = 0; k < n; k++)
@@ -367,8 +368,8 @@ static egcam_status run_batch(engine *e, size_t rows)
     egcam__forward_out fw;
     egcam_status st;
     if (noisy_rows && noisy_difference(e->cfg)) { /* A(x + eps): activations only */
-        if ((st = egcam__forward(e->ctx, e->be, e->top, noisy_rows, e->in, 0, &e->dims, &fw)) !=
-                EGCAM_OK ||
+        if ((st = egcam__forward(e->ctx, e->be, e->top, noisy_rows, e->in,
+                                 egcam__activations_only(e->be), &e->dims, &fw)) != EGCAM_OK ||
             (st = alloc_layer_rows(e, &e->acts_top, act_size)) != EGCAM_OK)
             return st;
         memcpy(e->acts_top, fw.acts, noisy_rows * act_size * sizeof *e->acts_top);

@@ -170,6 +170,10 @@ egcam_status egcam__forward(egcam_ctx *ctx, egcam_backend *be, const float *inpu
  * (EGCAM_BACKWARD_RETAIN) only when egcam__backend_retains(be). */
 egcam_status egcam__backward(egcam_ctx *ctx, egcam_backend *be, const float *seed, size_t rows,
                              uint32_t flags, const egcam__dims *dims, const float **grad);
+/* EGCAM_FORWARD_ACTIVATIONS_ONLY when be takes it, else 0: the flag for a
+ * forward that needs A alone. Its logits are then NULL, and dims->classes
+ * stays 0 until a forward with logits. */
+uint32_t egcam__activations_only(const egcam_backend *be);
 /* Whether be takes several backwards per forward (a version-2 table with
  * backward_retain). */
 int egcam__backend_retains(const egcam_backend *be);
@@ -196,7 +200,9 @@ enum egcam__stream {
     EGCAM__STREAM_SAMPLE = 1,     /* per Expected Grad-CAM sample */
     EGCAM__STREAM_REFERENCE = 2,  /* per built-in uniform reference */
     EGCAM__STREAM_EVAL_NOISE = 3, /* per infidelity perturbation (lib/eval) */
-    EGCAM__STREAM_EVAL_BALL = 4   /* per max-sensitivity perturbation (lib/eval) */
+    EGCAM__STREAM_EVAL_BALL = 4,  /* per max-sensitivity perturbation (lib/eval) */
+    EGCAM__STREAM_NOISE = 5,      /* per noise draw of the schemes past independent */
+    EGCAM__STREAM_ROUND = 6       /* per round of balanced references */
 };
 
 void egcam__rng_init(egcam__rng *r, uint64_t seed, uint32_t purpose, uint64_t index);

@@ -62,7 +62,10 @@ egcam_status egcam__plan_make(egcam_ctx *ctx, const egcam_config *cfg, egcam__sh
                               float x_min, float x_max, const egcam_backend *be,
                               const egcam_refset *refs, egcam__plan *plan)
 {
-    *plan = (egcam__plan){.method = cfg->method, .rule = cfg->rule, .seed = cfg->seed};
+    *plan = (egcam__plan){.method = cfg->method,
+                          .rule = cfg->rule,
+                          .seed = cfg->seed,
+                          .sampling = cfg->sampling ? cfg->sampling : EGCAM_SAMPLING_INDEPENDENT};
     egcam_status st = plan_references(ctx, cfg, input, be, refs, plan);
     if (st != EGCAM_OK)
         return st;
@@ -118,21 +121,63 @@ static void quadrature(uint32_t rule, uint64_t m, uint64_t count, double *alpha,
     }
 }
 
+static uint64_t gcd(uint64_t a, uint64_t b)
+{
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+/* The reference of sample n in balanced rounds: round n / R takes every
+ * reference once, in the order of a random affine bijection of [0, R),
+ * p -> (a p + b) mod R with a a unit mod R, drawn from the round's own
+ * stream. Every sample's reference is uniform on its own (b is), and
+ * independent of its point and noise (other streams). */
+static uint32_t balanced_reference(const egcam__plan *plan, uint64_t n)
+{
+    uint64_t R = plan->ref_count;
+    egcam__rng r;
+    egcam__rng_init(&r, plan->seed, EGCAM__STREAM_ROUND, n / R);
+    uint64_t b = egcam__rng_below(&r, (uint32_t)R), a = 1;
+    if (R > 2)
+        do
+            a = 1 + egcam__rng_below(&r, (uint32_t)(R - 1));
+        while (gcd(a, R) != 1);
+    return (uint32_t)((a * (n % R) + b) % R);
+}
+
 void egcam__plan_sample(const egcam__plan *plan, uint64_t n, egcam__sample *out)
 {
     out->ref = 0;
     out->alpha = 1.0;
     out->weight = 1.0;
+    out->noise_sign = 1.0;
     switch (plan->method) {
     case EGCAM_METHOD_INTEGRATED:
         quadrature(plan->rule, n, plan->count, &out->alpha, &out->weight);
         break;
     case EGCAM_METHOD_EXPECTED:
-        /* Draw order is fixed: reference, point, then the noise. */
-        egcam__rng_init(&out->noise, plan->seed, EGCAM__STREAM_SAMPLE, n);
-        out->ref = egcam__rng_below(&out->noise, plan->ref_count);
-        out->alpha = egcam__rng_uniform(&out->noise);
         out->weight = 1.0 / (double)plan->count;
+        if (plan->sampling == EGCAM_SAMPLING_INDEPENDENT) {
+            /* Draw order is fixed: reference, point, then the noise. */
+            egcam__rng_init(&out->noise, plan->seed, EGCAM__STREAM_SAMPLE, n);
+            out->ref = egcam__rng_below(&out->noise, plan->ref_count);
+            out->alpha = egcam__rng_uniform(&out->noise);
+            break;
+        }
+        /* Stratified: alpha in the n-th stratum, the reference from its
+         * round; the noise from a stream of its own, shared by the two
+         * samples of an antithetic pair (the second negates it). */
+        egcam__rng point;
+        egcam__rng_init(&point, plan->seed, EGCAM__STREAM_SAMPLE, n);
+        out->alpha = ((double)n + egcam__rng_uniform(&point)) / (double)plan->count;
+        out->ref = balanced_reference(plan, n);
+        int antithetic = plan->sampling == EGCAM_SAMPLING_ANTITHETIC;
+        egcam__rng_init(&out->noise, plan->seed, EGCAM__STREAM_NOISE, antithetic ? n / 2 : n);
+        out->noise_sign = antithetic && (n & 1) ? -1.0 : 1.0;
         break;
     default: break;
     }

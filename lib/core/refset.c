@@ -27,8 +27,8 @@ egcam_status egcam__refset_fill(egcam_ctx *ctx, egcam_backend *be, egcam_refset 
     for (size_t done = 0; done < set->count;) {
         size_t rows = set->count - done < batch ? set->count - done : batch;
         egcam__forward_out fw;
-        egcam_status st = egcam__forward(ctx, be, set->inputs + done * in_size, rows, set->input, 0,
-                                         &set->dims, &fw);
+        egcam_status st = egcam__forward(ctx, be, set->inputs + done * in_size, rows, set->input,
+                                         egcam__activations_only(be), &set->dims, &fw);
         if (st != EGCAM_OK)
             return st;
         size_t act_size = egcam__shape_size(set->dims.act);

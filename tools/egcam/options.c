@@ -420,6 +420,9 @@ static int read_max_model(cli_options *o, parse_state *ps, const char *v)
 
 #define AT(field) offsetof(cli_options, field)
 
+static const char *const sampling_words[] = {"independent", "stratified", "antithetic", NULL};
+static const uint32_t sampling_values[] = {EGCAM_SAMPLING_INDEPENDENT, EGCAM_SAMPLING_STRATIFIED,
+                                           EGCAM_SAMPLING_ANTITHETIC};
 static const char *const rule_words[] = {"midpoint", "left", "right", "trapezoid", NULL};
 static const uint32_t rule_values[] = {EGCAM_RULE_MIDPOINT, EGCAM_RULE_LEFT, EGCAM_RULE_RIGHT,
                                        EGCAM_RULE_TRAPEZOID};
@@ -464,6 +467,7 @@ static const flag flags[] = {
     STRING("data", EVAL, data),
     CHOICE("method", EXPLAIN, cfg.method, method_words, method_values),
     CHOICE("rule", RUNS, cfg.rule, rule_words, rule_values),
+    CHOICE("sampling", RUNS, cfg.sampling, sampling_words, sampling_values),
     CHOICE("layout", ALL, torch.layout, layout_words, layout_values),
     CHOICE("fill", EVAL, eval.fill, fill_words, fill_values),
     U32("samples", RUNS, cfg.samples, 1, UINT32_MAX),

@@ -66,6 +66,8 @@ void cli_usage(enum cli_command cmd, FILE *to)
             "  --samples N               Expected Grad-CAM samples (default 50)\n"
             "  --steps M                 Integrated Grad-CAM steps (default 50)\n"
             "  --rule R                  midpoint|left|right|trapezoid (default midpoint)\n"
+            "  --sampling S              Expected Grad-CAM: independent|stratified|antithetic\n"
+            "                            (default independent; the others: less error per N)\n"
             "  --noise LEVEL             Expected Grad-CAM noise, a fraction of the input's\n"
             "                            range (default 0.1; 0 turns smoothing off)\n"
             "  --clean-difference        Expected Grad-CAM: A(x) - A(x'), N fewer forwards\n"

@@ -1,0 +1,257 @@
+/*
+ * error.c - the error of Expected Grad-CAM's map against N, per sampling
+ * scheme: what the schemes past independent sampling save.
+ *
+ * For each input of a [B, C, H, W] .npy, it makes a reference map with
+ * independent sampling at a large N (default 4096, seed 1), then explains
+ * the input with each scheme at each N of a list (seed 100 + b) and
+ * compares the signed layer map (sum_k w_k A_k before the ReLU, h x w):
+ *
+ *   relative MSE   sum (m - ref)^2 / sum ref^2
+ *   1 - r          one minus the Pearson correlation of m and ref
+ *
+ * averaged over the inputs. It prints a row per scheme and N, and for each
+ * scheme the smallest N of the list whose MSE is at most independent
+ * sampling's at --match (default 50). References: a [R, C, H, W] .npy
+ * forwarded once (--refs), or the built-in zeros.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "egcam/egcam_image.h"
+#include "egcam/egcam_torch.h"
+
+enum { MAX_NS = 16 };
+
+typedef struct options {
+    const char *model, *layer, *inputs, *refs, *json, *label;
+    uint32_t reference_n, match, batch, threads, count;
+    uint32_t ns[MAX_NS];
+    int n_count;
+    float noise;
+} options;
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: egcam-bench-error --model FILE.pt --layer PATH --inputs X.npy [options]\n"
+                "  --refs R.npy          Expected Grad-CAM's reference set (default: zeros)\n"
+                "  --ns 8,16,32,50       the N to measure (default 8,12,16,24,32,50)\n"
+                "  --reference-n N       N of the reference maps (default 4096)\n"
+                "  --match N             the independent N the others must match (default 50)\n"
+                "  --count B             inputs to use, from the first (default: all)\n"
+                "  --noise LEVEL         noise level (default 0.1)\n"
+                "  --batch B             rows per backend call (default 16)\n"
+                "  --threads T           LibTorch intra-op threads\n"
+                "  --label TEXT          what the json lines call the model\n"
+                "  --json FILE           append one JSON line per scheme and N\n");
+}
+
+static int parse_options(int argc, char **argv, options *o)
+{
+    *o = (options){.reference_n = 4096,
+                   .match = 50,
+                   .batch = 16,
+                   .noise = 0.1f,
+                   .ns = {8, 12, 16, 24, 32, 50},
+                   .n_count = 6,
+                   .label = "model"};
+    static const struct option longs[] = {{"model", 1, 0, 'm'},   {"layer", 1, 0, 'l'},
+                                          {"inputs", 1, 0, 'i'},  {"refs", 1, 0, 'r'},
+                                          {"ns", 1, 0, 'n'},      {"reference-n", 1, 0, 'R'},
+                                          {"match", 1, 0, 'M'},   {"count", 1, 0, 'c'},
+                                          {"noise", 1, 0, 'z'},   {"batch", 1, 0, 'b'},
+                                          {"threads", 1, 0, 't'}, {"json", 1, 0, 'j'},
+                                          {"label", 1, 0, 'L'},   {0, 0, 0, 0}};
+    int c;
+    while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'l': o->layer = optarg; break;
+        case 'i': o->inputs = optarg; break;
+        case 'r': o->refs = optarg; break;
+        case 'n':
+            o->n_count = 0;
+            for (char *p = optarg; *p && o->n_count < MAX_NS;) {
+                char *end;
+                unsigned long v = strtoul(p, &end, 10);
+                if (end == p || v == 0 || v > 1u << 20)
+                    return -1;
+                o->ns[o->n_count++] = (uint32_t)v;
+                p = *end == ',' ? end + 1 : end;
+                if (*end && *end != ',')
+                    return -1;
+            }
+            break;
+        case 'R': o->reference_n = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'M': o->match = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'c': o->count = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'z': o->noise = strtof(optarg, NULL); break;
+        case 'b': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 't': o->threads = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'j': o->json = optarg; break;
+        case 'L': o->label = optarg; break;
+        default: return -1;
+        }
+    }
+    return o->model && o->layer && o->inputs && o->reference_n && o->batch && optind == argc ? 0
+                                                                                             : -1;
+}
+
+/* The signed layer map of one explanation into out (h x w). */
+static int signed_map(egcam_ctx *ctx, egcam_backend *be, egcam_config *cfg, const egcam_tensor *x,
+                      const egcam_refset *refs, float *out, size_t *n)
+{
+    egcam_result *res = NULL;
+    if (egcam_explain(ctx, be, cfg, x, refs, &res) != EGCAM_OK) {
+        fprintf(stderr, "egcam-bench-error: %s\n", egcam_ctx_last_error(ctx));
+        return -1;
+    }
+    uint32_t h, w;
+    const float *m = egcam_result_map(res, EGCAM_MAP_SIGNED, &h, &w);
+    *n = (size_t)h * w;
+    if (*n > (size_t)1 << 20) {
+        fprintf(stderr, "egcam-bench-error: a layer map of %zu positions is too large\n", *n);
+        egcam_result_free(res);
+        return -1;
+    }
+    memcpy(out, m, *n * sizeof *out);
+    egcam_result_free(res);
+    return 0;
+}
+
+/* Relative MSE and 1 - correlation of m against ref. */
+static void compare(const float *m, const float *ref, size_t n, double *mse, double *decor)
+{
+    double se = 0, ss = 0, ma = 0, mb = 0;
+    for (size_t i = 0; i < n; i++) {
+        se += ((double)m[i] - ref[i]) * ((double)m[i] - ref[i]);
+        ss += (double)ref[i] * ref[i];
+        ma += m[i] / (double)n;
+        mb += ref[i] / (double)n;
+    }
+    double sab = 0, saa = 0, sbb = 0;
+    for (size_t i = 0; i < n; i++) {
+        sab += (m[i] - ma) * (ref[i] - mb);
+        saa += (m[i] - ma) * (m[i] - ma);
+        sbb += (ref[i] - mb) * (ref[i] - mb);
+    }
+    *mse = ss > 0 ? se / ss : 0;
+    *decor = saa > 0 && sbb > 0 ? 1 - sab / sqrt(saa * sbb) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    if (parse_options(argc, argv, &o)) {
+        usage(stderr);
+        return 2;
+    }
+    egcam_ctx *ctx = NULL;
+    egcam_backend *be = NULL;
+    egcam_tensor *inputs = NULL, *refdata = NULL;
+    egcam_refset *refs = NULL;
+    float *ref = NULL, *m = NULL; /* maps: the reference and one to compare */
+    int rc = 1;
+    if (egcam_ctx_new(&ctx) != EGCAM_OK)
+        return 1;
+    if ((o.threads && egcam_torch_set_threads(ctx, o.threads) != EGCAM_OK) ||
+        egcam_torch_open(ctx, o.model, o.layer, NULL, &be) != EGCAM_OK ||
+        egcam_npy_read(ctx, o.inputs, &inputs) != EGCAM_OK ||
+        (o.refs && (egcam_npy_read(ctx, o.refs, &refdata) != EGCAM_OK ||
+                    egcam_refset_new(ctx, be, refdata, o.batch, &refs) != EGCAM_OK))) {
+        fprintf(stderr, "egcam-bench-error: %s\n", egcam_ctx_last_error(ctx));
+        goto done;
+    }
+    if (inputs->ndim != 4) {
+        fprintf(stderr, "egcam-bench-error: --inputs must be [B, C, H, W]\n");
+        goto done;
+    }
+    size_t count = (size_t)inputs->shape[0];
+    if (o.count && o.count < count)
+        count = o.count;
+    size_t in_size = (size_t)(inputs->shape[1] * inputs->shape[2] * inputs->shape[3]);
+    static const uint32_t schemes[3] = {EGCAM_SAMPLING_INDEPENDENT, EGCAM_SAMPLING_STRATIFIED,
+                                        EGCAM_SAMPLING_ANTITHETIC};
+    double mse[3][MAX_NS] = {{0}}, decor[3][MAX_NS] = {{0}};
+    ref = malloc(sizeof(float) << 20); /* a layer map of up to 2^20 positions */
+    m = malloc(sizeof(float) << 20);
+    if (!ref || !m)
+        goto done;
+    for (size_t b = 0; b < count; b++) {
+        egcam_tensor x = {inputs->data + b * in_size,
+                          {inputs->shape[1], inputs->shape[2], inputs->shape[3]},
+                          3,
+                          0};
+        egcam_config cfg;
+        if (egcam_config_init(&cfg) != EGCAM_OK)
+            goto done;
+        cfg.method = EGCAM_METHOD_EXPECTED;
+        cfg.noise_level = o.noise;
+        cfg.batch_size = o.batch;
+        cfg.samples = o.reference_n;
+        cfg.seed = 1;
+        size_t n;
+        if (signed_map(ctx, be, &cfg, &x, refs, ref, &n) != 0)
+            goto done;
+        for (int s = 0; s < 3; s++)
+            for (int k = 0; k < o.n_count; k++) {
+                cfg.sampling = schemes[s];
+                cfg.samples = o.ns[k];
+                cfg.seed = 100 + b;
+                double e, d;
+                if (signed_map(ctx, be, &cfg, &x, refs, m, &n) != 0)
+                    goto done;
+                compare(m, ref, n, &e, &d);
+                mse[s][k] += e / (double)count;
+                decor[s][k] += d / (double)count;
+            }
+        fprintf(stderr, "\r%zu/%zu inputs", b + 1, count);
+    }
+    fprintf(stderr, "\n");
+    FILE *json = o.json ? fopen(o.json, "a") : NULL;
+    printf("%s, %s: %zu inputs, reference N = %u, noise %.2g\n", o.label, o.layer, count,
+           o.reference_n, (double)o.noise);
+    printf("%-12s %6s %12s %12s\n", "scheme", "N", "rel. MSE", "1 - r");
+    double target = -1;
+    for (int k = 0; k < o.n_count; k++)
+        if (o.ns[k] == o.match)
+            target = mse[0][k];
+    for (int s = 0; s < 3; s++) {
+        uint32_t needed = 0;
+        for (int k = 0; k < o.n_count; k++) {
+            printf("%-12s %6u %12.4g %12.4g\n", egcam_sampling_name(schemes[s]), o.ns[k], mse[s][k],
+                   decor[s][k]);
+            if (target >= 0 && !needed && mse[s][k] <= target)
+                needed = o.ns[k];
+            if (json)
+                fprintf(json,
+                        "{\"bench\":\"error\",\"model\":\"%s\",\"layer\":\"%s\",\"inputs\":%zu,"
+                        "\"reference_n\":%u,\"scheme\":\"%s\",\"n\":%u,\"rel_mse\":%.6g,"
+                        "\"one_minus_r\":%.6g}\n",
+                        o.label, o.layer, count, o.reference_n, egcam_sampling_name(schemes[s]),
+                        o.ns[k], mse[s][k], decor[s][k]);
+        }
+        if (target >= 0)
+            printf("%-12s needs N = %s%u to match independent sampling at N = %u\n",
+                   egcam_sampling_name(schemes[s]), needed ? "" : "more than ",
+                   needed ? needed : o.ns[o.n_count - 1], o.match);
+    }
+    if (json)
+        fclose(json);
+    rc = 0;
+done:
+    free(ref);
+    free(m);
+    egcam_refset_free(refs);
+    egcam_tensor_free(refdata);
+    egcam_tensor_free(inputs);
+    egcam_backend_free(be);
+    egcam_ctx_free(ctx);
+    return rc;
+}
