@@ -38,6 +38,7 @@ typedef struct options {
     uint32_t channels, height, width;
     uint32_t method, samples, batch, refs, repeats, warmup, threads;
     int clean_difference, skip_floor, passes, uncached_refs;
+    uint32_t sampling; /* EGCAM_SAMPLING_*; 0: the default */
 } options;
 
 static void usage(FILE *to)
@@ -50,6 +51,7 @@ static void usage(FILE *to)
                 "  --refs R              cached references (default 16; integrated uses 1,\n"
                 "                        gradcam none)\n"
                 "  --clean-difference    Expected Grad-CAM's clean-difference option\n"
+                "  --sampling NAME       independent (default), stratified or antithetic\n"
                 "  --repeats K           timed repeats of each (default 5)\n"
                 "  --warmup K            untimed repeats first (default 1)\n"
                 "  --threads T           LibTorch intra-op threads (default: LibTorch's)\n"
@@ -108,16 +110,25 @@ static int parse_options(int argc, char **argv, options *o)
                    .refs = 16,
                    .repeats = 5,
                    .warmup = 1};
-    static const struct option longs[] = {
-        {"model", required_argument, 0, 'm'},   {"layer", required_argument, 0, 'l'},
-        {"size", required_argument, 0, 's'},    {"method", required_argument, 0, 'M'},
-        {"samples", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
-        {"refs", required_argument, 0, 'r'},    {"clean-difference", no_argument, 0, 'c'},
-        {"repeats", required_argument, 0, 'k'}, {"warmup", required_argument, 0, 'w'},
-        {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
-        {"no-floor", no_argument, 0, 'F'},      {"json", required_argument, 0, 'j'},
-        {"passes", no_argument, 0, 'P'},        {"uncached-refs", no_argument, 0, 'U'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
+    static const struct option longs[] = {{"model", required_argument, 0, 'm'},
+                                          {"layer", required_argument, 0, 'l'},
+                                          {"size", required_argument, 0, 's'},
+                                          {"method", required_argument, 0, 'M'},
+                                          {"samples", required_argument, 0, 'n'},
+                                          {"batch", required_argument, 0, 'b'},
+                                          {"refs", required_argument, 0, 'r'},
+                                          {"clean-difference", no_argument, 0, 'c'},
+                                          {"repeats", required_argument, 0, 'k'},
+                                          {"warmup", required_argument, 0, 'w'},
+                                          {"threads", required_argument, 0, 't'},
+                                          {"device", required_argument, 0, 'd'},
+                                          {"no-floor", no_argument, 0, 'F'},
+                                          {"json", required_argument, 0, 'j'},
+                                          {"passes", no_argument, 0, 'P'},
+                                          {"uncached-refs", no_argument, 0, 'U'},
+                                          {"sampling", required_argument, 0, 'S'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         int bad = 0;
@@ -127,6 +138,13 @@ static int parse_options(int argc, char **argv, options *o)
         case 'd': o->device = optarg; break;
         case 'j': o->json = optarg; break;
         case 'c': o->clean_difference = 1; break;
+        case 'S':
+            o->sampling = !strcmp(optarg, "independent")  ? EGCAM_SAMPLING_INDEPENDENT
+                          : !strcmp(optarg, "stratified") ? EGCAM_SAMPLING_STRATIFIED
+                          : !strcmp(optarg, "antithetic") ? EGCAM_SAMPLING_ANTITHETIC
+                                                          : 0;
+            bad = !o->sampling;
+            break;
         case 'F': o->skip_floor = 1; break;
         case 'P': o->passes = 1; break;
         case 'U': o->uncached_refs = 1; break;
@@ -384,6 +402,7 @@ static int setup(bench *b)
     b->cfg.samples = b->cfg.steps = o->samples;
     b->cfg.batch_size = o->batch;
     b->cfg.target_class = (int32_t)top;
+    b->cfg.sampling = o->sampling;
     if (o->clean_difference)
         b->cfg.flags |= EGCAM_FLAG_CLEAN_DIFFERENCE;
     if (o->uncached_refs && o->method == EGCAM_METHOD_EXPECTED) {
@@ -458,13 +477,14 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
     fputs("\",\"device\":\"", f);
     json_string(f, o->device);
     fprintf(f,
-            "\",\"method\":\"%s\",\"clean_difference\":%d,\"uncached_refs\":%d,\"n\":%llu,"
+            "\",\"method\":\"%s\",\"sampling\":\"%s\",\"clean_difference\":%d,\"uncached_refs\":%d,"
+            "\"n\":%llu,"
             "\"batch\":%u,\"refs\":%u,\"threads\":%u,\"repeats\":%u,\"explain_ms\":%.3f,"
             "\"floor_ms\":%.3f,\"ratio\":%.4f,\"explain_cpu_ms\":%.3f,\"floor_cpu_ms\":%.3f,"
             "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
-            o->method_name, o->clean_difference, o->uncached_refs, (unsigned long long)n, o->batch,
-            o->refs, o->threads, o->repeats, ms, floor_ms, ratio, cpu, floor_cpu,
-            (unsigned long long)rows, peak_rss_mib());
+            o->method_name, egcam_sampling_name(o->sampling), o->clean_difference, o->uncached_refs,
+            (unsigned long long)n, o->batch, o->refs, o->threads, o->repeats, ms, floor_ms, ratio,
+            cpu, floor_cpu, (unsigned long long)rows, peak_rss_mib());
     return fclose(f) == 0 ? 0 : -1;
 }
 
