@@ -635,6 +635,17 @@ static void test_activations_only(void **state)
         unload(&x);
         egcam_backend_free(be);
     }
+    /* The head is not run at all: plain_cnn's linear layer takes 16 x 16
+     * inputs only, and a 20 x 20 one forwards to the layer all the same. */
+    egcam_backend *be = open_model(ctx, "plain_cnn", "features.3", NULL);
+    static float pixels[3 * 20 * 20];
+    egcam_tensor big = {pixels, {1, 3, 20, 20}, 4, 0}, acts, logits;
+    assert_int_equal(egcam_backend_forward(ctx, be, &big, 0, &acts, &logits), EGCAM_E_BACKEND);
+    if (egcam_backend_forward(ctx, be, &big, EGCAM_FORWARD_ACTIVATIONS_ONLY, &acts, &logits) !=
+        EGCAM_OK)
+        fail_msg("the forward to the layer ran the head: %s", egcam_ctx_last_error(ctx));
+    assert_int_equal(acts.shape[2] * acts.shape[3] > 0, 1);
+    egcam_backend_free(be);
     egcam_ctx_free(ctx);
 }
 

@@ -269,7 +269,8 @@ EGCAM_API uint32_t egcam_combiner_by_name(const char *name);
 /* Sampling schemes of Expected Grad-CAM (egcam_config.sampling): how the N
  * samples draw their reference x'_n, point alpha_n and noise eps_n. Each is
  * an unbiased estimator of the same expectation (docs/method.md,
- * "Sampling"); the others reach a given error with fewer samples.
+ * "Sampling"); the others reach a given error with fewer samples. The
+ * other methods have no random draws and ignore the field.
  *   INDEPENDENT  each sample draws all three independently (default; 0
  *                means this too: the results of before the field existed)
  *   STRATIFIED   alpha_n uniform in the n-th of N equal strata of [0, 1),
