@@ -27,9 +27,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
+#include "common.h"
 #include "egcam/egcam_backend.h"
 #include "egcam/egcam_torch.h"
 
@@ -63,17 +63,6 @@ static void usage(FILE *to)
                 "                        inference forward, one to the layer, a forward for\n"
                 "                        backward, a backward\n"
                 "  --json FILE           also append the result as one JSON line\n");
-}
-
-static int parse_u32(const char *s, uint32_t *out, uint32_t min)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || v < min || v > UINT32_MAX || s[0] == '-')
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
 }
 
 /* CxHxW, each a positive decimal number; the whole input under 2^28 floats. */
@@ -157,12 +146,12 @@ static int parse_options(int argc, char **argv, options *o)
                                                         : 0;
             bad = !o->method;
             break;
-        case 'n': bad = parse_u32(optarg, &o->samples, 1); break;
-        case 'b': bad = parse_u32(optarg, &o->batch, 1); break;
-        case 'r': bad = parse_u32(optarg, &o->refs, 1); break;
-        case 'k': bad = parse_u32(optarg, &o->repeats, 1); break;
-        case 'w': bad = parse_u32(optarg, &o->warmup, 0); break;
-        case 't': bad = parse_u32(optarg, &o->threads, 1); break;
+        case 'n': bad = bench_parse_u32(optarg, &o->samples, 1); break;
+        case 'b': bad = bench_parse_u32(optarg, &o->batch, 1); break;
+        case 'r': bad = bench_parse_u32(optarg, &o->refs, 1); break;
+        case 'k': bad = bench_parse_u32(optarg, &o->repeats, 1); break;
+        case 'w': bad = bench_parse_u32(optarg, &o->warmup, 0); break;
+        case 't': bad = bench_parse_u32(optarg, &o->threads, 1); break;
         case 'h': usage(stdout); exit(0);
         default: return -1;
         }
@@ -190,35 +179,6 @@ static int parse_options(int argc, char **argv, options *o)
     if (o->method == EGCAM_METHOD_GRADCAM)
         o->refs = 0;
     return 0;
-}
-
-static double clock_ms(clockid_t id)
-{
-    struct timespec t;
-    clock_gettime(id, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, uint32_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* Deterministic inputs in [lo, hi): the numbers do not matter for speed. */
-static void fill(float *v, size_t n, uint64_t seed, float lo, float hi)
-{
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        v[i] = lo + (hi - lo) * (float)((s >> 40) * 0x1.0p-24);
-    }
 }
 
 typedef struct bench {
@@ -314,14 +274,14 @@ static int run_passes(bench *b)
             egcam_tensor acts, logits, grad;
             egcam_status st = EGCAM_OK;
             for (int k = 0; k < 3 && st == EGCAM_OK; k++) {
-                double t0 = clock_ms(CLOCK_MONOTONIC);
+                double t0 = bench_clock_ms(CLOCK_MONOTONIC);
                 st = egcam_backend_forward(b->ctx, b->be, &in, flags[k], &acts, &logits);
-                sum[k] += clock_ms(CLOCK_MONOTONIC) - t0;
+                sum[k] += bench_clock_ms(CLOCK_MONOTONIC) - t0;
             }
-            double t0 = clock_ms(CLOCK_MONOTONIC);
+            double t0 = bench_clock_ms(CLOCK_MONOTONIC);
             if (st == EGCAM_OK)
                 st = egcam_backend_backward(b->ctx, b->be, b->seed, &grad);
-            sum[3] += clock_ms(CLOCK_MONOTONIC) - t0;
+            sum[3] += bench_clock_ms(CLOCK_MONOTONIC) - t0;
             if (st != EGCAM_OK)
                 rc = failed(b, "passes", st);
             done += rows;
@@ -333,8 +293,8 @@ static int run_passes(bench *b)
     if (rc == 0)
         printf("passes per row, batch %u: inference forward %.3f ms  forward to the layer "
                "%.3f ms  forward for backward %.3f ms  backward to the layer %.3f ms\n",
-               o->batch, median(t[0], o->repeats), median(t[1], o->repeats),
-               median(t[2], o->repeats), median(t[3], o->repeats));
+               o->batch, bench_median(t[0], o->repeats), bench_median(t[1], o->repeats),
+               bench_median(t[2], o->repeats), bench_median(t[3], o->repeats));
     for (int k = 0; k < KINDS; k++)
         free(t[k]);
     return rc;
@@ -365,7 +325,7 @@ static int setup(bench *b)
         fprintf(stderr, "egcam-bench: out of memory\n");
         return -1;
     }
-    fill(b->x, b->in_size, 1, -2.0f, 2.0f);
+    bench_fill(b->x, b->in_size, 1, -2.0f, 2.0f);
     for (uint32_t r = 0; r < o->batch; r++)
         memcpy(b->rows + r * b->in_size, b->x, b->in_size * sizeof *b->x);
     /* References: Integrated Grad-CAM's baseline is zeros, Expected
@@ -374,7 +334,7 @@ static int setup(bench *b)
     if (o->method == EGCAM_METHOD_INTEGRATED)
         memset(refs, 0, b->in_size * sizeof *refs);
     else
-        fill(refs, b->in_size * o->refs, 2, -2.0f, 2.0f);
+        bench_fill(refs, b->in_size * o->refs, 2, -2.0f, 2.0f);
     egcam_tensor rt = {refs, {o->refs, o->channels, o->height, o->width}, 4, 0};
     st = o->refs ? egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs) : EGCAM_OK;
     free(refs);
@@ -426,29 +386,6 @@ static void teardown(bench *b)
     free(b->seed);
 }
 
-/* s as a JSON string body: quotes, backslashes and control bytes escaped. */
-static void json_string(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-}
-
-/* The process's peak resident memory so far: setup, model, references and
- * the floor passes included. */
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
-}
-
 /* Print the medians (ms of wall and CPU time) and their ratios; append
  * them to the --json file. */
 static int report(const bench *b, double ms, double floor_ms, double cpu, double floor_cpu)
@@ -462,7 +399,7 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
     printf("%-10s %-2s N=%-4llu batch=%-2u explain %8.1f ms  floor %8.1f ms  ratio %.3f  "
            "(cpu %.3f)  %5.1f fwd/s  peak %6.1f MiB\n",
            o->method_name, o->clean_difference ? "cd" : "", (unsigned long long)n, o->batch, ms,
-           floor_ms, ratio, cpu_ratio, (double)rows / (ms / 1e3), peak_rss_mib());
+           floor_ms, ratio, cpu_ratio, (double)rows / (ms / 1e3), bench_peak_rss_mib());
     if (!o->json)
         return 0;
     FILE *f = fopen(o->json, "a");
@@ -471,11 +408,11 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
         return -1;
     }
     fputs("{\"model\":\"", f);
-    json_string(f, o->model);
+    bench_json_string(f, o->model);
     fputs("\",\"layer\":\"", f);
-    json_string(f, o->layer);
+    bench_json_string(f, o->layer);
     fputs("\",\"device\":\"", f);
-    json_string(f, o->device);
+    bench_json_string(f, o->device);
     fprintf(f,
             "\",\"method\":\"%s\",\"sampling\":\"%s\",\"clean_difference\":%d,\"uncached_refs\":%d,"
             "\"n\":%llu,"
@@ -484,7 +421,7 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
             "\"forward_rows\":%llu,\"peak_rss_mib\":%.1f}\n",
             o->method_name, egcam_sampling_name(o->sampling), o->clean_difference, o->uncached_refs,
             (unsigned long long)n, o->batch, o->refs, o->threads, o->repeats, ms, floor_ms, ratio,
-            cpu, floor_cpu, (unsigned long long)rows, peak_rss_mib());
+            cpu, floor_cpu, (unsigned long long)rows, bench_peak_rss_mib());
     return fclose(f) == 0 ? 0 : -1;
 }
 
@@ -508,20 +445,20 @@ int main(int argc, char **argv)
         if (!(t[k] = calloc(b.o.repeats, sizeof *t[k])))
             rc = -1;
     for (uint32_t i = 0; rc == 0 && i < b.o.warmup + b.o.repeats; i++) {
-        double w0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        double w0 = bench_clock_ms(CLOCK_MONOTONIC), c0 = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         rc = run_explain(&b);
-        double w1 = clock_ms(CLOCK_MONOTONIC), c1 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        double w1 = bench_clock_ms(CLOCK_MONOTONIC), c1 = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (rc == 0 && !b.o.skip_floor)
             rc = run_floor(&b);
-        double w2 = clock_ms(CLOCK_MONOTONIC), c2 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        double w2 = bench_clock_ms(CLOCK_MONOTONIC), c2 = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (i >= b.o.warmup) {
             uint32_t r = i - b.o.warmup;
             t[0][r] = w1 - w0, t[1][r] = w2 - w1, t[2][r] = c1 - c0, t[3][r] = c2 - c1;
         }
     }
     if (rc == 0)
-        rc = report(&b, median(t[0], b.o.repeats), median(t[1], b.o.repeats),
-                    median(t[2], b.o.repeats), median(t[3], b.o.repeats));
+        rc = report(&b, bench_median(t[0], b.o.repeats), bench_median(t[1], b.o.repeats),
+                    bench_median(t[2], b.o.repeats), bench_median(t[3], b.o.repeats));
     for (int k = 0; k < 4; k++)
         free(t[k]);
     teardown(&b);

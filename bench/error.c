@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "egcam/egcam_image.h"
 #include "egcam/egcam_torch.h"
 
@@ -88,12 +89,27 @@ static int parse_options(int argc, char **argv, options *o)
                     return -1;
             }
             break;
-        case 'R': o->reference_n = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'M': o->match = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 'c': o->count = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'R':
+            if (bench_parse_u32(optarg, &o->reference_n, 0) != 0)
+                return -1;
+            break;
+        case 'M':
+            if (bench_parse_u32(optarg, &o->match, 0) != 0)
+                return -1;
+            break;
+        case 'c':
+            if (bench_parse_u32(optarg, &o->count, 0) != 0)
+                return -1;
+            break;
         case 'z': o->noise = strtof(optarg, NULL); break;
-        case 'b': o->batch = (uint32_t)strtoul(optarg, NULL, 10); break;
-        case 't': o->threads = (uint32_t)strtoul(optarg, NULL, 10); break;
+        case 'b':
+            if (bench_parse_u32(optarg, &o->batch, 0) != 0)
+                return -1;
+            break;
+        case 't':
+            if (bench_parse_u32(optarg, &o->threads, 0) != 0)
+                return -1;
+            break;
         case 'j': o->json = optarg; break;
         case 'L': o->label = optarg; break;
         default: return -1;

@@ -23,9 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
+#include "common.h"
 #include "egcam/egcam_torch.h"
 
 typedef struct options {
@@ -47,17 +47,6 @@ static void usage(FILE *to)
                 "  --threads T       LibTorch intra-op threads (default: LibTorch's)\n"
                 "  --device NAME     cpu (default), cuda, cuda:N\n"
                 "  --json FILE       append the result as one JSON line\n");
-}
-
-static int parse_u32(const char *s, uint32_t *out, uint32_t min)
-{
-    char *end;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || *end || errno || v < min || v > UINT32_MAX)
-        return -1;
-    *out = (uint32_t)v;
-    return 0;
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -102,12 +91,12 @@ static int parse_options(int argc, char **argv, options *o)
                                                         : 0;
             bad = !o->method;
             break;
-        case 'n': bad = parse_u32(optarg, &o->samples, 1); break;
-        case 'b': bad = parse_u32(optarg, &o->batch, 1); break;
-        case 'T': bad = parse_u32(optarg, &o->targets, 1); break;
-        case 'B': bad = parse_u32(optarg, &o->images, 1); break;
-        case 'r': bad = parse_u32(optarg, &o->repeats, 1); break;
-        case 't': bad = parse_u32(optarg, &o->threads, 1); break;
+        case 'n': bad = bench_parse_u32(optarg, &o->samples, 1); break;
+        case 'b': bad = bench_parse_u32(optarg, &o->batch, 1); break;
+        case 'T': bad = bench_parse_u32(optarg, &o->targets, 1); break;
+        case 'B': bad = bench_parse_u32(optarg, &o->images, 1); break;
+        case 'r': bad = bench_parse_u32(optarg, &o->repeats, 1); break;
+        case 't': bad = bench_parse_u32(optarg, &o->threads, 1); break;
         case 'd': o->device = optarg; break;
         case 'j': o->json = optarg; break;
         default: bad = 1;
@@ -116,35 +105,6 @@ static int parse_options(int argc, char **argv, options *o)
             return -1;
     }
     return o->model && o->layer && optind == argc ? 0 : -1;
-}
-
-static double now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, uint32_t n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* Deterministic inputs in [lo, hi): the numbers do not matter for speed. */
-static void fill(float *v, size_t n, uint64_t seed, float lo, float hi)
-{
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (size_t i = 0; i < n; i++) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        v[i] = lo + (hi - lo) * (float)((s >> 40) * 0x1.0p-24);
-    }
 }
 
 typedef struct bench {
@@ -190,9 +150,9 @@ static int setup(bench *b)
         return -1;
     }
     for (uint32_t i = 0; i < o->images; i++)
-        fill(b->x + i * b->in_size, b->in_size, 1 + i, -2.0f, 2.0f);
+        bench_fill(b->x + i * b->in_size, b->in_size, 1 + i, -2.0f, 2.0f);
     if (o->method == EGCAM_METHOD_EXPECTED) /* noise; Integrated's baseline: zeros */
-        fill(r, b->in_size * refs, 1000, -2.0f, 2.0f);
+        bench_fill(r, b->in_size * refs, 1000, -2.0f, 2.0f);
     egcam_tensor rt = {r, {refs, o->channels, o->height, o->width}, 4, 0};
     st = o->method != EGCAM_METHOD_GRADCAM
              ? egcam_refset_new(b->ctx, b->be, &rt, o->batch, &b->refs)
@@ -244,13 +204,6 @@ static void teardown(bench *b)
     free(b->out);
 }
 
-static double peak_rss_mib(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_maxrss / 1024.0;
-}
-
 int main(int argc, char **argv)
 {
     bench b = {0};
@@ -264,21 +217,21 @@ int main(int argc, char **argv)
     if (!many || !one)
         rc = -1;
     for (uint32_t i = 0; rc == 0 && i < 1 + o->repeats; i++) { /* the first: warm-up */
-        double t0 = now_ms();
+        double t0 = bench_clock_ms(CLOCK_MONOTONIC);
         rc = run_many(&b);
-        double t1 = now_ms();
+        double t1 = bench_clock_ms(CLOCK_MONOTONIC);
         if (rc == 0)
             rc = run_one(&b);
-        double t2 = now_ms();
+        double t2 = bench_clock_ms(CLOCK_MONOTONIC);
         if (i > 0)
             many[i - 1] = t1 - t0, one[i - 1] = t2 - t1;
     }
     if (rc == 0) {
-        double m = median(many, o->repeats), s = median(one, o->repeats);
+        double m = bench_median(many, o->repeats), s = bench_median(one, o->repeats);
         printf("%-10s N=%-3u batch=%-2u images=%-3u targets=%-2u  many %9.1f ms  one at a time "
                "(top class) %9.1f ms  ratio %.3f  per image %.1f / %.1f ms  peak %.1f MiB\n",
                o->method_name, o->samples, o->batch, o->images, o->targets, m, s, m / s,
-               m / o->images, s / o->images, peak_rss_mib());
+               m / o->images, s / o->images, bench_peak_rss_mib());
         FILE *f = o->json ? fopen(o->json, "a") : NULL;
         if (o->json && !f) {
             fprintf(stderr, "egcam-bench-many: %s: %s\n", o->json, strerror(errno));
@@ -291,7 +244,7 @@ int main(int argc, char **argv)
                     "\"repeats\":%u,\"many_ms\":%.3f,\"one_ms\":%.3f,\"ratio\":%.4f,"
                     "\"peak_rss_mib\":%.1f}\n",
                     o->model, o->layer, o->method_name, o->samples, o->batch, o->images, o->targets,
-                    o->threads, o->repeats, m, s, m / s, peak_rss_mib());
+                    o->threads, o->repeats, m, s, m / s, bench_peak_rss_mib());
             rc = fclose(f) == 0 ? rc : -1;
         }
     }

@@ -39,23 +39,28 @@ static egcam_tensor *read_npy(const char *dir, const char *name)
 }
 
 /* What the library gives for the same model, layer, input and config. */
-static egcam_result *api_explain(const egcam_tensor *input, uint32_t method, uint32_t combiner)
+static egcam_result *api_explain_cfg(const egcam_tensor *input, const egcam_config *cfg)
 {
     egcam_ctx *ctx;
     egcam_backend *be;
-    egcam_config cfg;
     egcam_result *res = NULL;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
     assert_int_equal(egcam_torch_open(ctx, fixture("plain_cnn.pt"), "features.3", NULL, &be),
                      EGCAM_OK);
-    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
-    cfg.method = method;
-    cfg.combiner = combiner;
-    if (egcam_explain(ctx, be, &cfg, input, NULL, &res) != EGCAM_OK)
+    if (egcam_explain(ctx, be, cfg, input, NULL, &res) != EGCAM_OK)
         fail_msg("%s", egcam_ctx_last_error(ctx));
     egcam_backend_free(be);
     egcam_ctx_free(ctx);
     return res;
+}
+
+static egcam_result *api_explain(const egcam_tensor *input, uint32_t method, uint32_t combiner)
+{
+    egcam_config cfg;
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = method;
+    cfg.combiner = combiner;
+    return api_explain_cfg(input, &cfg);
 }
 
 static void assert_same_map(const egcam_tensor *file, const egcam_result *res, uint32_t kind)
@@ -457,22 +462,12 @@ static void test_missing_input_among_good_ones(void **state)
  * sums a batch of 3 otherwise); a NaN input among good ones fails alone. */
 static egcam_result *api_explain_class(const egcam_tensor *input, uint32_t method, int32_t cls)
 {
-    egcam_ctx *ctx;
-    egcam_backend *be;
     egcam_config cfg;
-    egcam_result *res = NULL;
-    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
-    assert_int_equal(egcam_torch_open(ctx, fixture("plain_cnn.pt"), "features.3", NULL, &be),
-                     EGCAM_OK);
     assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
     cfg.method = method;
     cfg.target_class = cls;
     cfg.samples = 6;
-    if (egcam_explain(ctx, be, &cfg, input, NULL, &res) != EGCAM_OK)
-        fail_msg("%s", egcam_ctx_last_error(ctx));
-    egcam_backend_free(be);
-    egcam_ctx_free(ctx);
-    return res;
+    return api_explain_cfg(input, &cfg);
 }
 
 static void assert_close_map(const egcam_tensor *file, const egcam_result *res)

@@ -223,13 +223,6 @@ static egcam_status start_job(engine *e, job *j, size_t b)
     return fail_input(e, j, prepare_references(e, j));
 }
 
-/* Whether the config's noisy samples take their difference at x + eps. */
-static int noisy_difference(const egcam_config *cfg)
-{
-    return cfg->method == EGCAM_METHOD_EXPECTED && cfg->noise_level > 0.0f &&
-           !(cfg->flags & EGCAM_FLAG_CLEAN_DIFFERENCE);
-}
-
 /* The buffers of a batch's rows that the input's shape sizes. */
 static egcam_status alloc_rows(engine *e)
 {
@@ -304,9 +297,9 @@ static size_t assemble_points(engine *e, size_t rows)
         if (j->plan.noisy) {
             e->row_top[i] = noisy_rows;
             float *noisy = e->top + noisy_rows++ * n;
+            double sigma = s->noise_sign * j->plan.sigma; /* -sigma: an antithetic pair's second */
             for (size_t k = 0; k < n; k++)
-                noisy[k] = (float)((double)j->x[k] +
-                                   s->noise_sign * j->plan.sigma * egcam__rng_normal(&s->noise));
+                noisy[k] = (float)((double)j->x[k] + sigma * egcam__rng_normal(&s->noise));
             top = noisy;
         }
         for (size_t k = 0; k < n; k++)
@@ -367,7 +360,8 @@ static egcam_status run_batch(engine *e, size_t rows)
     size_t noisy_rows = assemble_points(e, rows);
     egcam__forward_out fw;
     egcam_status st;
-    if (noisy_rows && noisy_difference(e->cfg)) { /* A(x + eps): activations only */
+    /* A(x + eps), activations only: the noisy rows' difference, unless clean */
+    if (noisy_rows && !(e->cfg->flags & EGCAM_FLAG_CLEAN_DIFFERENCE)) {
         if ((st = egcam__forward(e->ctx, e->be, e->top, noisy_rows, e->in,
                                  egcam__activations_only(e->be), &e->dims, &fw)) != EGCAM_OK ||
             (st = alloc_layer_rows(e, &e->acts_top, act_size)) != EGCAM_OK)

@@ -211,7 +211,16 @@ static int compare_input(cli_session *r, const cli_input *in)
     return rc;
 }
 
+static int compare_one(cli_session *r, const cli_input *const *ins, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++)
+        rc |= compare_input(r, ins[i]);
+    return rc;
+}
+
 int cli_compare_main(cli_options *o)
 {
-    return cli_session_each_input(o, o->methods, o->method_count, compare_input);
+    /* One input at a time: each estimator's explanation is one call already. */
+    return cli_session_each_batch(o, o->methods, o->method_count, 1, compare_one);
 }

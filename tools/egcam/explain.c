@@ -83,5 +83,5 @@ static int explain_batch(cli_session *r, const cli_input *const *ins, int n)
 
 int cli_explain_main(cli_options *o)
 {
-    return cli_session_each_batch(o, &o->cfg.method, 1, explain_batch);
+    return cli_session_each_batch(o, &o->cfg.method, 1, 0, explain_batch);
 }

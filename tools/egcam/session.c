@@ -319,7 +319,8 @@ static int same_shape(const cli_input *a, const cli_input *b)
     return x->shape[0] == y->shape[0] && x->shape[1] == y->shape[1] && x->shape[2] == y->shape[2];
 }
 
-int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, cli_batch_fn fn)
+int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, int cap,
+                           cli_batch_fn fn)
 {
     cli_session s;
     char **paths = NULL, **names = NULL;
@@ -332,7 +333,8 @@ int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, c
         n = -1;
     }
     int failed = n < 0 || bad;
-    int cap = o->cfg.batch_size < 256 ? (int)o->cfg.batch_size : 256;
+    if (cap <= 0)
+        cap = o->cfg.batch_size < 256 ? (int)o->cfg.batch_size : 256;
     cli_input *loaded = n > 0 ? calloc((size_t)cap, sizeof *loaded) : NULL;
     const cli_input **batch = n > 0 ? calloc((size_t)cap, sizeof *batch) : NULL;
     if (n > 0 && (!loaded || !batch)) {
@@ -342,7 +344,7 @@ int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, c
     }
     if (n > 0)
         cli_progress_start(&s.progress, s.ctx, n, gradients_per_input(&s, methods, count));
-    /* Hold up to --batch loaded inputs of one shape; explain them in one go
+    /* Hold up to cap loaded inputs of one shape; explain them in one go
      * when the next is of another shape, or there is no room, or no next. */
     int held = 0, start = 0; /* loaded[0] is input `start` */
     for (int i = 0; i <= n && n > 0; i++) {
@@ -371,37 +373,6 @@ int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, c
     cli_progress_done(&s.progress);
     free(loaded);
     free(batch);
-    if (n > 0) {
-        cli_free_list(paths, n);
-        cli_free_list(names, n);
-    }
-    cli_session_close(&s);
-    return failed;
-}
-
-int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, cli_input_fn fn)
-{
-    cli_session s;
-    char **paths = NULL, **names = NULL;
-    int n = -1;
-    int bad = 0;
-    if (cli_session_open(&s, o) == 0)
-        n = cli_list_inputs(o->inputs, o->input_count, &paths, &bad);
-    if (n > 0 && !(names = cli_output_names(paths, n))) {
-        cli_free_list(paths, n);
-        n = -1;
-    }
-    int failed = n < 0 || bad;
-    if (n > 0)
-        cli_progress_start(&s.progress, s.ctx, n, gradients_per_input(&s, methods, count));
-    for (int i = 0; i < n; i++) { /* a failed input is reported; the others still run */
-        cli_input in;
-        cli_progress_item(&s.progress, i, paths[i]);
-        if (cli_load_input(s.ctx, paths[i], names[i], &o->pre, &in) != 0 || fn(&s, &in) != 0)
-            failed = 1;
-        cli_input_free(&in);
-    }
-    cli_progress_done(&s.progress);
     if (n > 0) {
         cli_free_list(paths, n);
         cli_free_list(names, n);

@@ -42,22 +42,19 @@ const int32_t *cli_targets(const cli_session *s, uint32_t *count);
 int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n, uint32_t method,
                              uint32_t combiner, egcam_result **results, double *ms);
 
-/* What explain and compare do with each input: 0, or 1 after printing why. */
-typedef int (*cli_input_fn)(cli_session *s, const cli_input *in);
-
-/* Open the session, list the inputs (files and folders), give each a
- * unique output name, load and hand it to fn, with a progress bar over the
- * gradients that `count` explanations with methods[] take
- * (egcam_explain_cost()); a failed input is reported and the others still
- * run. Returns the exit status: 0, or 1 when anything failed. */
-int cli_session_each_input(cli_options *o, const uint32_t *methods, int count, cli_input_fn fn);
-
-/* What explain does with a batch of n inputs of one shape, loaded. */
+/* What explain and compare do with n loaded inputs of one shape: 0, or 1
+ * after printing why. */
 typedef int (*cli_batch_fn)(cli_session *s, const cli_input *const *ins, int n);
 
-/* cli_session_each_input(), handing fn up to --batch inputs at a time, of
- * one shape, so that they can share the model's calls. */
-int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, cli_batch_fn fn);
+/* Open the session, list the inputs (files and folders), give each a
+ * unique output name, load them and hand fn up to cap at a time (cap 0:
+ * --batch) of one shape, so that they can share the model's calls; with a
+ * progress bar over the inputs and the gradients that `count` explanations
+ * with methods[] take (egcam_explain_cost()). A failed input is reported
+ * and the others still run. Returns the exit status: 0, or 1 when anything
+ * failed. */
+int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, int cap,
+                           cli_batch_fn fn);
 
 /* The config and reference set method runs with. */
 const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);
