@@ -37,7 +37,7 @@ typedef struct options {
     const char *model, *layer, *device, *method_name, *json;
     uint32_t channels, height, width;
     uint32_t method, samples, batch, refs, repeats, warmup, threads;
-    int clean_difference, skip_floor, passes, uncached_refs;
+    int clean_difference, skip_floor, passes, uncached_refs, exact;
     uint32_t sampling; /* EGCAM_SAMPLING_*; 0: the default */
 } options;
 
@@ -56,6 +56,8 @@ static void usage(FILE *to)
                 "  --warmup K            untimed repeats first (default 1)\n"
                 "  --threads T           LibTorch intra-op threads (default: LibTorch's)\n"
                 "  --device NAME         cpu (default), cuda, cuda:N\n"
+                "  --exact               run the network below the layer as written\n"
+                "                        (EGCAM_TORCH_FLAG_EXACT), not frozen\n"
                 "  --no-floor            time the explanation only\n"
                 "  --uncached-refs       Expected Grad-CAM makes R uniform references in\n"
                 "                        each call instead of using a cached set\n"
@@ -99,25 +101,17 @@ static int parse_options(int argc, char **argv, options *o)
                    .refs = 16,
                    .repeats = 5,
                    .warmup = 1};
-    static const struct option longs[] = {{"model", required_argument, 0, 'm'},
-                                          {"layer", required_argument, 0, 'l'},
-                                          {"size", required_argument, 0, 's'},
-                                          {"method", required_argument, 0, 'M'},
-                                          {"samples", required_argument, 0, 'n'},
-                                          {"batch", required_argument, 0, 'b'},
-                                          {"refs", required_argument, 0, 'r'},
-                                          {"clean-difference", no_argument, 0, 'c'},
-                                          {"repeats", required_argument, 0, 'k'},
-                                          {"warmup", required_argument, 0, 'w'},
-                                          {"threads", required_argument, 0, 't'},
-                                          {"device", required_argument, 0, 'd'},
-                                          {"no-floor", no_argument, 0, 'F'},
-                                          {"json", required_argument, 0, 'j'},
-                                          {"passes", no_argument, 0, 'P'},
-                                          {"uncached-refs", no_argument, 0, 'U'},
-                                          {"sampling", required_argument, 0, 'S'},
-                                          {"help", no_argument, 0, 'h'},
-                                          {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"model", required_argument, 0, 'm'},   {"layer", required_argument, 0, 'l'},
+        {"size", required_argument, 0, 's'},    {"method", required_argument, 0, 'M'},
+        {"samples", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
+        {"refs", required_argument, 0, 'r'},    {"clean-difference", no_argument, 0, 'c'},
+        {"repeats", required_argument, 0, 'k'}, {"warmup", required_argument, 0, 'w'},
+        {"threads", required_argument, 0, 't'}, {"device", required_argument, 0, 'd'},
+        {"no-floor", no_argument, 0, 'F'},      {"exact", no_argument, 0, 'E'},
+        {"json", required_argument, 0, 'j'},    {"passes", no_argument, 0, 'P'},
+        {"uncached-refs", no_argument, 0, 'U'}, {"sampling", required_argument, 0, 'S'},
+        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         int bad = 0;
@@ -135,6 +129,7 @@ static int parse_options(int argc, char **argv, options *o)
             bad = !o->sampling;
             break;
         case 'F': o->skip_floor = 1; break;
+        case 'E': o->exact = 1; break;
         case 'P': o->passes = 1; break;
         case 'U': o->uncached_refs = 1; break;
         case 's': bad = parse_size(optarg, o); break;
@@ -314,6 +309,8 @@ static int setup(bench *b)
     if ((st = egcam_torch_options_init(&topts)) != EGCAM_OK)
         return failed(b, "options", st);
     topts.device = o->device;
+    if (o->exact)
+        topts.flags |= EGCAM_TORCH_FLAG_EXACT;
     if ((st = egcam_torch_open(b->ctx, o->model, o->layer, &topts, &b->be)) != EGCAM_OK)
         return failed(b, "open", st);
     b->in_size = (size_t)o->channels * o->height * o->width;
@@ -413,6 +410,8 @@ static int report(const bench *b, double ms, double floor_ms, double cpu, double
     bench_json_string(f, o->layer);
     fputs("\",\"device\":\"", f);
     bench_json_string(f, o->device);
+    fputs("\",\"backend\":\"", f);
+    bench_json_string(f, egcam_backend_name(b->be));
     fprintf(f,
             "\",\"method\":\"%s\",\"sampling\":\"%s\",\"clean_difference\":%d,\"uncached_refs\":%d,"
             "\"n\":%llu,"

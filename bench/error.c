@@ -31,7 +31,7 @@
 enum { MAX_NS = 16 };
 
 typedef struct options {
-    const char *model, *layer, *inputs, *refs, *json, *label;
+    const char *model, *layer, *inputs, *refs, *json, *label, *partial;
     uint32_t reference_n, match, batch, threads, count;
     uint32_t ns[MAX_NS];
     int n_count;
@@ -50,7 +50,8 @@ static void usage(FILE *to)
                 "  --batch B             rows per backend call (default 16)\n"
                 "  --threads T           LibTorch intra-op threads\n"
                 "  --label TEXT          what the json lines call the model\n"
-                "  --json FILE           append one JSON line per scheme and N\n");
+                "  --json FILE           append one JSON line per scheme and N\n"
+                "  --partial FILE        rewrite FILE with the table so far after each input\n");
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -62,13 +63,12 @@ static int parse_options(int argc, char **argv, options *o)
                    .ns = {8, 12, 16, 24, 32, 50},
                    .n_count = 6,
                    .label = "model"};
-    static const struct option longs[] = {{"model", 1, 0, 'm'},   {"layer", 1, 0, 'l'},
-                                          {"inputs", 1, 0, 'i'},  {"refs", 1, 0, 'r'},
-                                          {"ns", 1, 0, 'n'},      {"reference-n", 1, 0, 'R'},
-                                          {"match", 1, 0, 'M'},   {"count", 1, 0, 'c'},
-                                          {"noise", 1, 0, 'z'},   {"batch", 1, 0, 'b'},
-                                          {"threads", 1, 0, 't'}, {"json", 1, 0, 'j'},
-                                          {"label", 1, 0, 'L'},   {0, 0, 0, 0}};
+    static const struct option longs[] = {
+        {"model", 1, 0, 'm'}, {"layer", 1, 0, 'l'},   {"inputs", 1, 0, 'i'},
+        {"refs", 1, 0, 'r'},  {"ns", 1, 0, 'n'},      {"reference-n", 1, 0, 'R'},
+        {"match", 1, 0, 'M'}, {"count", 1, 0, 'c'},   {"noise", 1, 0, 'z'},
+        {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'}, {"json", 1, 0, 'j'},
+        {"label", 1, 0, 'L'}, {"partial", 1, 0, 'p'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
@@ -111,6 +111,7 @@ static int parse_options(int argc, char **argv, options *o)
                 return -1;
             break;
         case 'j': o->json = optarg; break;
+        case 'p': o->partial = optarg; break;
         case 'L': o->label = optarg; break;
         default: return -1;
         }
@@ -161,6 +162,49 @@ static void compare(const float *m, const float *ref, size_t n, double *mse, dou
     *decor = saa > 0 && sbb > 0 ? 1 - sab / sqrt(saa * sbb) : 0;
 }
 
+static const uint32_t schemes[3] = {EGCAM_SAMPLING_INDEPENDENT, EGCAM_SAMPLING_STRATIFIED,
+                                    EGCAM_SAMPLING_ANTITHETIC};
+
+/* The table of the averages over the first `count` inputs (sums in mse and
+ * decor) to out, and a JSON line per scheme and N to json (may be NULL). */
+static void summarise(const options *o, size_t count, double mse_sum[3][MAX_NS],
+                      double decor_sum[3][MAX_NS], FILE *out, FILE *json)
+{
+    double mse[3][MAX_NS], decor[3][MAX_NS];
+    for (int s = 0; s < 3; s++)
+        for (int k = 0; k < o->n_count; k++) {
+            mse[s][k] = mse_sum[s][k] / (double)count;
+            decor[s][k] = decor_sum[s][k] / (double)count;
+        }
+    fprintf(out, "%s, %s: %zu inputs, reference N = %u, noise %.2g\n", o->label, o->layer, count,
+            o->reference_n, (double)o->noise);
+    fprintf(out, "%-12s %6s %12s %12s\n", "scheme", "N", "rel. MSE", "1 - r");
+    double target = -1;
+    for (int k = 0; k < o->n_count; k++)
+        if (o->ns[k] == o->match)
+            target = mse[0][k];
+    for (int s = 0; s < 3; s++) {
+        uint32_t needed = 0;
+        for (int k = 0; k < o->n_count; k++) {
+            fprintf(out, "%-12s %6u %12.4g %12.4g\n", egcam_sampling_name(schemes[s]), o->ns[k],
+                    mse[s][k], decor[s][k]);
+            if (target >= 0 && !needed && mse[s][k] <= target)
+                needed = o->ns[k];
+            if (json)
+                fprintf(json,
+                        "{\"bench\":\"error\",\"model\":\"%s\",\"layer\":\"%s\",\"inputs\":%zu,"
+                        "\"reference_n\":%u,\"scheme\":\"%s\",\"n\":%u,\"rel_mse\":%.6g,"
+                        "\"one_minus_r\":%.6g}\n",
+                        o->label, o->layer, count, o->reference_n, egcam_sampling_name(schemes[s]),
+                        o->ns[k], mse[s][k], decor[s][k]);
+        }
+        if (target >= 0)
+            fprintf(out, "%-12s needs N = %s%u to match independent sampling at N = %u\n",
+                    egcam_sampling_name(schemes[s]), needed ? "" : "more than ",
+                    needed ? needed : o->ns[o->n_count - 1], o->match);
+    }
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -192,8 +236,6 @@ int main(int argc, char **argv)
     if (o.count && o.count < count)
         count = o.count;
     size_t in_size = (size_t)(inputs->shape[1] * inputs->shape[2] * inputs->shape[3]);
-    static const uint32_t schemes[3] = {EGCAM_SAMPLING_INDEPENDENT, EGCAM_SAMPLING_STRATIFIED,
-                                        EGCAM_SAMPLING_ANTITHETIC};
     double mse[3][MAX_NS] = {{0}}, decor[3][MAX_NS] = {{0}};
     ref = malloc(sizeof(float) << 20); /* a layer map of up to 2^20 positions */
     m = malloc(sizeof(float) << 20);
@@ -224,40 +266,19 @@ int main(int argc, char **argv)
                 if (signed_map(ctx, be, &cfg, &x, refs, m, &n) != 0)
                     goto done;
                 compare(m, ref, n, &e, &d);
-                mse[s][k] += e / (double)count;
-                decor[s][k] += d / (double)count;
+                mse[s][k] += e;
+                decor[s][k] += d;
             }
         fprintf(stderr, "\r%zu/%zu inputs", b + 1, count);
+        FILE *partial = o.partial ? fopen(o.partial, "w") : NULL;
+        if (partial) { /* the averages so far, for a run stopped early */
+            summarise(&o, b + 1, mse, decor, partial, NULL);
+            fclose(partial);
+        }
     }
     fprintf(stderr, "\n");
     FILE *json = o.json ? fopen(o.json, "a") : NULL;
-    printf("%s, %s: %zu inputs, reference N = %u, noise %.2g\n", o.label, o.layer, count,
-           o.reference_n, (double)o.noise);
-    printf("%-12s %6s %12s %12s\n", "scheme", "N", "rel. MSE", "1 - r");
-    double target = -1;
-    for (int k = 0; k < o.n_count; k++)
-        if (o.ns[k] == o.match)
-            target = mse[0][k];
-    for (int s = 0; s < 3; s++) {
-        uint32_t needed = 0;
-        for (int k = 0; k < o.n_count; k++) {
-            printf("%-12s %6u %12.4g %12.4g\n", egcam_sampling_name(schemes[s]), o.ns[k], mse[s][k],
-                   decor[s][k]);
-            if (target >= 0 && !needed && mse[s][k] <= target)
-                needed = o.ns[k];
-            if (json)
-                fprintf(json,
-                        "{\"bench\":\"error\",\"model\":\"%s\",\"layer\":\"%s\",\"inputs\":%zu,"
-                        "\"reference_n\":%u,\"scheme\":\"%s\",\"n\":%u,\"rel_mse\":%.6g,"
-                        "\"one_minus_r\":%.6g}\n",
-                        o.label, o.layer, count, o.reference_n, egcam_sampling_name(schemes[s]),
-                        o.ns[k], mse[s][k], decor[s][k]);
-        }
-        if (target >= 0)
-            printf("%-12s needs N = %s%u to match independent sampling at N = %u\n",
-                   egcam_sampling_name(schemes[s]), needed ? "" : "more than ",
-                   needed ? needed : o.ns[o.n_count - 1], o.match);
-    }
+    summarise(&o, count, mse, decor, stdout, json);
     if (json)
         fclose(json);
     rc = 0;

@@ -20,6 +20,7 @@
 #include <torch/script.h>
 
 #include "egcam/egcam_backend.h"
+#include "frozen_prefix.hpp"
 #include "graph_cut.hpp"
 #include "layout.hpp"
 #include "model_file.hpp"
@@ -150,7 +151,7 @@ egcam_torch_options checked_options(const egcam_torch_options *opts)
         opts->layout != EGCAM_TORCH_LAYOUT_CHANNELS_LAST)
         throw Failure(EGCAM_E_INVALID_ARGUMENT,
                       "egcam_torch_options.layout is " + std::to_string(opts->layout));
-    if (opts->flags & ~EGCAM_TORCH_FLAG_KEEP_LAYOUT)
+    if (opts->flags & ~(EGCAM_TORCH_FLAG_KEEP_LAYOUT | EGCAM_TORCH_FLAG_EXACT))
         throw Failure(EGCAM_E_INVALID_ARGUMENT,
                       "egcam_torch_options.flags has unknown bits " + std::to_string(opts->flags));
     if ((opts->grid_height == 0) != (opts->grid_width == 0))
@@ -221,13 +222,18 @@ Layout layout_of(const egcam_torch_options &o)
     return l;
 }
 
-// One opened model, cut at its layer.
+// One opened model, cut at its layer. Either the network below the layer
+// is frozen (prefix, then head: the default) or the three cut graphs run
+// the model as written (EGCAM_TORCH_FLAG_EXACT, or a model that cannot be
+// frozen).
 struct TorchBackend {
     torch::jit::Module module;
     torch::Device device{torch::kCPU};
     Layout layout;
     std::string layer;
     int64_t in_height = 0, in_width = 0; // of the last forward
+    std::unique_ptr<egcam_shim::FrozenPrefix> prefix;
+    std::unique_ptr<torch::jit::GraphFunction> head;
     std::unique_ptr<torch::jit::GraphFunction> inference, gradient, activations;
     // The last forward for backward: its logits and the layer's leaf.
     torch::Tensor logits_dev, leaf_dev;
@@ -259,6 +265,70 @@ egcam_tensor view(const torch::Tensor &t)
     return v;
 }
 
+// The logits a forward returned, checked.
+void check_logits(const TorchBackend *b, const torch::Tensor &x, const torch::Tensor &y,
+                  bool for_backward)
+{
+    if (y.dim() != 2 || y.size(0) != x.size(0))
+        throw Failure(EGCAM_E_BACKEND, "the model returned logits of shape " + shape_string(y) +
+                                           " for " + std::to_string(x.size(0)) +
+                                           " inputs; expected [N, classes]");
+    if (!y.is_floating_point())
+        throw Failure(
+            EGCAM_E_UNSUPPORTED,
+            std::string("the model returns logits of type ") + c10::toString(y.scalar_type()) +
+                (y.is_complex() ? " (complex numbers)" : " (an argmax, a comparison or a cast?)") +
+                "; libegcam explains real floating-point logits [N, classes]");
+    if (for_backward && !y.requires_grad())
+        throw Failure(EGCAM_E_UNSUPPORTED,
+                      "the model's logits carry no gradient back to layer '" + b->layer +
+                          "': its forward detaches them (.detach(), torch.no_grad()) or "
+                          "does not use the layer's output on the way to them");
+}
+
+// Hand the layer's output a (and the logits y, when defined) to libegcam.
+egcam_status finish_forward(TorchBackend *b, const torch::Tensor &x, const torch::Tensor &y,
+                            const torch::Tensor &a, bool for_backward, egcam_tensor *acts,
+                            egcam_tensor *logits)
+{
+    b->in_height = x.size(2);
+    b->in_width = x.size(3);
+    b->acts_host =
+        to_host(egcam_shim::as_channels(b->layout, b->layer, a, b->in_height, b->in_width));
+    *acts = view(b->acts_host);
+    if (!y.defined()) {
+        *logits = egcam_tensor{};
+        return EGCAM_OK;
+    }
+    b->logits_host = to_host(y);
+    if (for_backward) {
+        b->logits_dev = y;
+        b->leaf_dev = a;
+    }
+    *logits = view(b->logits_host);
+    return EGCAM_OK;
+}
+
+// The frozen prefix gives the layer's output without a gradient, in every
+// pass; a forward for backward makes it the leaf the head starts from, so
+// autograd records the head alone.
+egcam_status frozen_forward(TorchBackend *b, const torch::Tensor &x, bool for_backward,
+                            bool acts_only, egcam_tensor *acts, egcam_tensor *logits)
+{
+    torch::Tensor a;
+    {
+        torch::NoGradGuard below_the_layer;
+        a = (*b->prefix->run)({b->prefix->frozen._ivalue(), x}).toTensor();
+    }
+    if (acts_only)
+        return finish_forward(b, x, torch::Tensor(), a, false, acts, logits);
+    if (for_backward)
+        a.requires_grad_(true);
+    torch::Tensor y = (*b->head)({b->module._ivalue(), x, a}).toTensor();
+    check_logits(b, x, y, for_backward);
+    return finish_forward(b, x, y, a, for_backward, acts, logits);
+}
+
 egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flags,
                            egcam_tensor *acts, egcam_tensor *logits, char *err,
                            size_t err_size) noexcept
@@ -275,48 +345,18 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
         // A copy: a model that edits its input in place must not edit ours.
         torch::Tensor x = torch::from_blob(const_cast<float *>(inputs->data), shape, torch::kFloat)
                               .to(b->device, /*non_blocking=*/false, /*copy=*/true);
+        if (b->prefix)
+            return frozen_forward(b, x, for_backward, acts_only, acts, logits);
         if (acts_only) { // the graph that stops at the layer
             torch::Tensor a = (*b->activations)({b->module._ivalue(), x}).toTensor();
-            b->in_height = x.size(2);
-            b->in_width = x.size(3);
-            b->acts_host =
-                to_host(egcam_shim::as_channels(b->layout, b->layer, a, b->in_height, b->in_width));
-            *acts = view(b->acts_host);
-            *logits = egcam_tensor{};
-            return EGCAM_OK;
+            return finish_forward(b, x, torch::Tensor(), a, false, acts, logits);
         }
         c10::IValue out = for_backward ? (*b->gradient)({b->module._ivalue(), x})
                                        : (*b->inference)({b->module._ivalue(), x});
         auto items = out.toTuple()->elements();
         torch::Tensor y = items[0].toTensor(), a = items[1].toTensor();
-        if (y.dim() != 2 || y.size(0) != x.size(0))
-            throw Failure(EGCAM_E_BACKEND, "the model returned logits of shape " + shape_string(y) +
-                                               " for " + std::to_string(x.size(0)) +
-                                               " inputs; expected [N, classes]");
-        if (!y.is_floating_point())
-            throw Failure(EGCAM_E_UNSUPPORTED,
-                          std::string("the model returns logits of type ") +
-                              c10::toString(y.scalar_type()) +
-                              (y.is_complex() ? " (complex numbers)"
-                                              : " (an argmax, a comparison or a cast?)") +
-                              "; libegcam explains real floating-point logits [N, classes]");
-        if (for_backward && !y.requires_grad())
-            throw Failure(EGCAM_E_UNSUPPORTED,
-                          "the model's logits carry no gradient back to layer '" + b->layer +
-                              "': its forward detaches them (.detach(), torch.no_grad()) or "
-                              "does not use the layer's output on the way to them");
-        b->in_height = x.size(2);
-        b->in_width = x.size(3);
-        b->acts_host =
-            to_host(egcam_shim::as_channels(b->layout, b->layer, a, b->in_height, b->in_width));
-        b->logits_host = to_host(y);
-        if (for_backward) {
-            b->logits_dev = y;
-            b->leaf_dev = a;
-        }
-        *acts = view(b->acts_host);
-        *logits = view(b->logits_host);
-        return EGCAM_OK;
+        check_logits(b, x, y, for_backward);
+        return finish_forward(b, x, y, a, for_backward, acts, logits);
     });
 }
 
@@ -369,10 +409,22 @@ void torch_release(void *self) noexcept
     }
 }
 
+// One table per path, so that egcam_backend_name() tells which one runs.
 const egcam_backend_ops torch_ops = {
     EGCAM_BACKEND_ABI_VERSION,
     sizeof(egcam_backend_ops),
     "libtorch",
+    torch_forward,
+    torch_backward,
+    torch_release,
+    torch_backward_retain,
+    EGCAM_FORWARD_ACTIVATIONS_ONLY,
+};
+
+const egcam_backend_ops torch_exact_ops = {
+    EGCAM_BACKEND_ABI_VERSION,
+    sizeof(egcam_backend_ops),
+    "libtorch-exact",
     torch_forward,
     torch_backward,
     torch_release,
@@ -425,10 +477,19 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
         b->layout = layout_of(o);
         b->module = load_model(model_path, b->device, o.max_model_bytes);
         b->layer = layer;
-        b->inference = make_function(*b, CutMode::Inference);
-        b->gradient = make_function(*b, CutMode::Gradient);
-        b->activations = make_function(*b, CutMode::Activations);
-        egcam_status st = egcam_backend_new(ctx, &torch_ops, b.get(), out);
+        std::string why;
+        if (!(o.flags & EGCAM_TORCH_FLAG_EXACT))
+            b->prefix = egcam_shim::freeze_prefix(
+                b->module, egcam_shim::cut_graph(b->module, b->layer, CutMode::Activations), why);
+        if (b->prefix) {
+            b->head = make_function(*b, CutMode::Head);
+        } else {
+            b->inference = make_function(*b, CutMode::Inference);
+            b->gradient = make_function(*b, CutMode::Gradient);
+            b->activations = make_function(*b, CutMode::Activations);
+        }
+        egcam_status st =
+            egcam_backend_new(ctx, b->prefix ? &torch_ops : &torch_exact_ops, b.get(), out);
         if (st == EGCAM_OK)
             b.release(); // the backend owns it now
         return st;

@@ -306,6 +306,16 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
         graph->eraseOutput(0);
         graph->registerOutput(copy);
         torch::jit::EliminateDeadCode(graph);
+    } else if (mode == CutMode::Head) {
+        // The head reads a copy of the given activations, so that in-place
+        // ops downstream never touch the caller's tensor (a leaf that
+        // requires grad, which autograd would refuse to modify).
+        // A new input is a Tensor, as the layer's output was checked to be
+        // (Value::setType would pull in typeinfo LibTorch does not export).
+        Value *given = graph->addInput("egcam_acts");
+        Value *copy = graph->insert(aten::clone, {given});
+        out->replaceAllUsesWith(copy);
+        torch::jit::EliminateDeadCode(graph);
     } else if (mode == CutMode::Inference) {
         // A copy taken now: a later in-place op (ReLU(inplace=True)) cannot
         // change what we report as the layer's output.

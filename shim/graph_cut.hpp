@@ -23,6 +23,10 @@ enum class CutMode {
                  //  reads instead: autograd then stops at the layer
     Activations, // the layer's output alone: the layers above it, which only
                  //  the logits need, are dead code and removed
+    Head,        // logits from (self, x, acts): the layer's output is the
+                 //  graph's third input, and what computed it is removed;
+                 //  values made below the layer that the head reads (a skip
+                 //  connection across it) are still computed from x
 };
 
 // A copy of module's forward graph returning (logits, activations) for the

@@ -57,6 +57,16 @@ extern "C" {
 /** Take the layout as given: skip the check that refuses a 4-D output
  *  whose grid fits the input only in the other channel order. */
 #define EGCAM_TORCH_FLAG_KEEP_LAYOUT (1u << 0)
+/** Run the network below the layer exactly as the model is written. By
+ *  default it runs frozen, as torch.jit.freeze and optimize_for_inference
+ *  leave it (batch norm folded into the convolutions before it, weights
+ *  prepacked): no pass needs a gradient below the layer, and the passes
+ *  cost 0.6 to 0.8 of the exact ones on CPU. Folding changes float
+ *  rounding: activations differ from the exact path's by at most about
+ *  1e-5 of their largest magnitude (docs/torch.md). A model LibTorch
+ *  cannot freeze runs exactly, flag or not; egcam_backend_name() is
+ *  "libtorch" on the frozen path and "libtorch-exact" on the exact one. */
+#define EGCAM_TORCH_FLAG_EXACT (1u << 1)
 
 /**
  * Options of egcam_torch_open(). Initialise with egcam_torch_options_init();
