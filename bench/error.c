@@ -205,6 +205,26 @@ static void summarise(const options *o, size_t count, double mse_sum[3][MAX_NS],
     }
 }
 
+/* The table so far into o->partial, whole or not at all: written beside
+ * it, then renamed over it, so that a run stopped at any moment leaves the
+ * last whole table. */
+static int write_partial(const options *o, size_t count, double mse[3][MAX_NS],
+                         double decor[3][MAX_NS])
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", o->partial) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    summarise(o, count, mse, decor, f, NULL);
+    if (fclose(f) != 0 || rename(tmp, o->partial) != 0)
+        return -1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -235,6 +255,10 @@ int main(int argc, char **argv)
     size_t count = (size_t)inputs->shape[0];
     if (o.count && o.count < count)
         count = o.count;
+    if (count == 0) {
+        fprintf(stderr, "egcam-bench-error: --inputs holds no input\n");
+        goto done;
+    }
     size_t in_size = (size_t)(inputs->shape[1] * inputs->shape[2] * inputs->shape[3]);
     double mse[3][MAX_NS] = {{0}}, decor[3][MAX_NS] = {{0}};
     ref = malloc(sizeof(float) << 20); /* a layer map of up to 2^20 positions */
@@ -270,11 +294,8 @@ int main(int argc, char **argv)
                 decor[s][k] += d;
             }
         fprintf(stderr, "\r%zu/%zu inputs", b + 1, count);
-        FILE *partial = o.partial ? fopen(o.partial, "w") : NULL;
-        if (partial) { /* the averages so far, for a run stopped early */
-            summarise(&o, b + 1, mse, decor, partial, NULL);
-            fclose(partial);
-        }
+        if (o.partial && write_partial(&o, b + 1, mse, decor) != 0)
+            fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", o.partial, strerror(errno));
     }
     fprintf(stderr, "\n");
     FILE *json = o.json ? fopen(o.json, "a") : NULL;

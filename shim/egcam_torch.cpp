@@ -31,6 +31,7 @@ namespace
 using egcam_shim::CutMode;
 using egcam_shim::Failure;
 using egcam_shim::Layout;
+using egcam_shim::says_out_of_memory;
 using egcam_shim::shape_string;
 
 // LibTorch prefixes interpreter errors with the TorchScript traceback; the
@@ -48,16 +49,6 @@ std::string concise(const std::string &what)
     while (!line.empty() && (line.back() == '\n' || line.back() == ' '))
         line.pop_back();
     return line;
-}
-
-// LibTorch 1.13 reports a failed CPU allocation as a plain c10::Error
-// (only CUDA has c10::OutOfMemoryError), and the TorchScript interpreter
-// rethrows it as a std::runtime_error: tell them by their words.
-bool says_out_of_memory(const std::string &what)
-{
-    return what.find("can't allocate memory") != std::string::npos ||
-           what.find("not enough memory") != std::string::npos ||
-           what.find("out of memory") != std::string::npos;
 }
 
 // What an exception says, without the C++ backtrace c10::Error appends.
@@ -241,9 +232,9 @@ struct TorchBackend {
     torch::Tensor acts_host, logits_host, grad_host;
 };
 
-std::unique_ptr<torch::jit::GraphFunction> make_function(const TorchBackend &b, CutMode mode)
+std::unique_ptr<torch::jit::GraphFunction> make_function(const TorchBackend &b,
+                                                         std::shared_ptr<torch::jit::Graph> graph)
 {
-    auto graph = egcam_shim::cut_graph(b.module, b.layer, mode);
     // The simple executor runs the graph as written: no profiling, no
     // autodiff subgraphs around our detach/requires_grad_ rewrite.
     return std::make_unique<torch::jit::GraphFunction>("egcam_cut_" + b.layer, graph, nullptr,
@@ -322,8 +313,8 @@ egcam_status frozen_forward(TorchBackend *b, const torch::Tensor &x, bool for_ba
     }
     if (acts_only)
         return finish_forward(b, x, torch::Tensor(), a, false, acts, logits);
-    if (for_backward)
-        a.requires_grad_(true);
+    if (for_backward) // a leaf of its own: never flag a tensor the frozen graph holds
+        a = a.detach().requires_grad_(true);
     torch::Tensor y = (*b->head)({b->module._ivalue(), x, a}).toTensor();
     check_logits(b, x, y, for_backward);
     return finish_forward(b, x, y, a, for_backward, acts, logits);
@@ -477,16 +468,23 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
         b->layout = layout_of(o);
         b->module = load_model(model_path, b->device, o.max_model_bytes);
         b->layer = layer;
+        auto cut = [&](CutMode mode) { return egcam_shim::cut_graph(b->module, b->layer, mode); };
+        // Frozen, unless asked not to, or the head would compute part of the
+        // network below the layer again (a skip connection across it), or
+        // LibTorch cannot freeze the model (`why` says why; not reported).
+        std::shared_ptr<torch::jit::Graph> head;
         std::string why;
-        if (!(o.flags & EGCAM_TORCH_FLAG_EXACT))
-            b->prefix = egcam_shim::freeze_prefix(
-                b->module, egcam_shim::cut_graph(b->module, b->layer, CutMode::Activations), why);
+        if (!(o.flags & EGCAM_TORCH_FLAG_EXACT)) {
+            head = cut(CutMode::Head);
+            if (!egcam_shim::head_reads_below(head))
+                b->prefix = egcam_shim::freeze_prefix(b->module, cut(CutMode::Activations), why);
+        }
         if (b->prefix) {
-            b->head = make_function(*b, CutMode::Head);
+            b->head = make_function(*b, head);
         } else {
-            b->inference = make_function(*b, CutMode::Inference);
-            b->gradient = make_function(*b, CutMode::Gradient);
-            b->activations = make_function(*b, CutMode::Activations);
+            b->inference = make_function(*b, cut(CutMode::Inference));
+            b->gradient = make_function(*b, cut(CutMode::Gradient));
+            b->activations = make_function(*b, cut(CutMode::Activations));
         }
         egcam_status st =
             egcam_backend_new(ctx, b->prefix ? &torch_ops : &torch_exact_ops, b.get(), out);

@@ -16,6 +16,16 @@ struct Failure : std::runtime_error {
     Failure(int st, const std::string &msg) : std::runtime_error(msg), status(st) {}
 };
 
+// LibTorch 1.13 reports a failed CPU allocation as a plain c10::Error
+// (only CUDA has c10::OutOfMemoryError), and the TorchScript interpreter
+// rethrows it as a std::runtime_error: tell them by their words.
+inline bool says_out_of_memory(const std::string &what)
+{
+    return what.find("can't allocate memory") != std::string::npos ||
+           what.find("not enough memory") != std::string::npos ||
+           what.find("out of memory") != std::string::npos;
+}
+
 } // namespace egcam_shim
 
 #endif

@@ -7,6 +7,8 @@
 // weights as they are), and the method leaves the original type again.
 #include "frozen_prefix.hpp"
 
+#include "failure.hpp"
+
 #include <torch/csrc/jit/passes/freeze_module.h>
 #include <torch/csrc/jit/passes/frozen_conv_add_relu_fusion.h>
 #include <torch/csrc/jit/passes/frozen_graph_optimizations.h>
@@ -57,7 +59,11 @@ std::unique_ptr<FrozenPrefix> freeze_prefix(const torch::jit::Module &module,
                                             const std::shared_ptr<torch::jit::Graph> &prefix,
                                             std::string &why)
 {
-    if (module.type()->findMethod(kMethod) || !module.type()->name()) {
+    if (!module.type()->name()) {
+        why = "the model's class has no name";
+        return nullptr;
+    }
+    if (module.type()->findMethod(kMethod)) {
         why = std::string("the model already has a method ") + kMethod;
         return nullptr;
     }
@@ -84,6 +90,8 @@ std::unique_ptr<FrozenPrefix> freeze_prefix(const torch::jit::Module &module,
         throw;
     } catch (const std::exception &e) {
         why = e.what();
+        if (says_out_of_memory(why)) // not a model freezing cannot handle
+            throw;
         why = why.substr(0, why.find('\n'));
         return nullptr;
     }

@@ -9,13 +9,16 @@
 #include "graph_cut.hpp"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <unordered_map>
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/ir/ir.h>
+#include <torch/csrc/jit/passes/constant_propagation.h>
 #include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
 
 #include "egcam/egcam.h"
 
@@ -255,7 +258,99 @@ void return_tuple(Graph &graph, const std::vector<Value *> &extra)
     graph.registerOutput(tuple->output());
 }
 
+// Drop what only training mode runs from a graph of a module in eval mode:
+// every module call inlined, every `self.training` read as false (load_model
+// put each module in eval mode; a graph that sets attributes is left as it
+// is), the branches on it folded, and what then computes nothing used
+// removed. Scripted batch norm checks the batch size under `if
+// self.training`, an op with a side effect that keeps everything below it
+// alive; without this, a graph cut at a layer would still run the layers
+// it no longer needs.
+void drop_training_branches(std::shared_ptr<Graph> &graph)
+{
+    torch::jit::Inline(*graph);
+    std::vector<Node *> reads;
+    bool sets = false;
+    std::function<void(torch::jit::Block *)> scan = [&](torch::jit::Block *b) {
+        for (Node *n : b->nodes()) {
+            if (n->kind() == prim::SetAttr)
+                sets = true;
+            if (n->kind() == prim::GetAttr && n->s(attr::name) == "training" &&
+                n->output()->type() == c10::BoolType::get() && is_module(n->input(0)))
+                reads.push_back(n);
+            for (torch::jit::Block *sub : n->blocks())
+                scan(sub);
+        }
+    };
+    scan(graph->block());
+    if (sets)
+        return;
+    for (Node *n : reads) {
+        torch::jit::WithInsertPoint at(n);
+        n->output()->replaceAllUsesWith(graph->insertConstant(false));
+    }
+    torch::jit::ConstantPropagation(graph);
+    torch::jit::EliminateDeadCode(graph);
+}
+
+// Remove the nodes of [first, last] (one block, in order) whose outputs are
+// unused, last first, side effects or not: the part of the model on the
+// other side of the cut runs elsewhere, its checks included (batch norm's
+// check of the input's rank raises, so dead-code elimination keeps it and
+// the convolution before it).
+void drop_other_side(Node *first, Node *last)
+{
+    std::vector<Node *> range;
+    for (Node *n = first;; n = n->next()) {
+        range.push_back(n);
+        if (n == last)
+            break;
+    }
+    for (auto it = range.rbegin(); it != range.rend(); ++it) {
+        bool used = false;
+        for (const Value *v : (*it)->outputs())
+            used = used || v->hasUses();
+        if (!used)
+            (*it)->destroy();
+    }
+}
+
+// Whether node, or a node in its blocks, reads a value of `from`.
+bool reads(const Node *node, const std::set<const Value *> &from)
+{
+    for (const Value *v : node->inputs())
+        if (from.count(v))
+            return true;
+    for (const torch::jit::Block *b : node->blocks())
+        for (const Node *n : b->nodes())
+            if (reads(n, from))
+                return true;
+    return false;
+}
+
 } // namespace
+
+bool head_reads_below(const std::shared_ptr<Graph> &head)
+{
+    // Every module call inlined, so that a call below the layer shows as
+    // the ops it runs; what only computes nothing the logits need is gone.
+    std::shared_ptr<Graph> g = head->copy();
+    torch::jit::Inline(*g);
+    torch::jit::EliminateDeadCode(g);
+    std::set<const Value *> from_x{g->inputs()[1]}, from_acts{g->inputs()[2]};
+    for (const Node *node : g->nodes()) {
+        bool on_x = reads(node, from_x), on_acts = reads(node, from_acts);
+        for (const Value *out : node->outputs()) {
+            if (on_x)
+                from_x.insert(out);
+            if (on_acts)
+                from_acts.insert(out);
+            if (on_x && !on_acts && out->type()->cast<c10::TensorType>())
+                return true;
+        }
+    }
+    return false;
+}
 
 std::vector<std::string> module_paths(const torch::jit::Module &module)
 {
@@ -298,37 +393,47 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
                                                out->type()->repr_str() +
                                                "; choose a module whose output is one tensor");
 
-    torch::jit::WithInsertPoint after(target.node->next());
-    if (mode == CutMode::Activations) {
-        // The layer's output is the graph's: what computes only the logits
-        // from it has no use left, and goes (ops with side effects stay).
-        Value *copy = graph->insert(aten::clone, {out});
-        graph->eraseOutput(0);
-        graph->registerOutput(copy);
-        torch::jit::EliminateDeadCode(graph);
-    } else if (mode == CutMode::Head) {
-        // The head reads a copy of the given activations, so that in-place
-        // ops downstream never touch the caller's tensor (a leaf that
-        // requires grad, which autograd would refuse to modify).
-        // A new input is a Tensor, as the layer's output was checked to be
-        // (Value::setType would pull in typeinfo LibTorch does not export).
-        Value *given = graph->addInput("egcam_acts");
-        Value *copy = graph->insert(aten::clone, {given});
-        out->replaceAllUsesWith(copy);
-        torch::jit::EliminateDeadCode(graph);
-    } else if (mode == CutMode::Inference) {
-        // A copy taken now: a later in-place op (ReLU(inplace=True)) cannot
-        // change what we report as the layer's output.
-        return_tuple(*graph, {graph->insert(aten::clone, {out})});
-    } else {
-        Value *detached = graph->insert(aten::detach, {out});
-        Value *leaf = graph->insert(aten::requires_grad_, {detached, true});
-        // The rest of the model reads a copy of the leaf, so in-place ops
-        // downstream act on the copy and the leaf keeps the layer's values.
-        Value *copy = graph->insert(aten::clone, {leaf});
-        out->replaceAllUsesAfterNodeWith(copy->node(), copy);
-        return_tuple(*graph, {leaf});
+    bool prune = false;
+    {
+        torch::jit::WithInsertPoint after(target.node->next());
+        if (mode == CutMode::Activations) {
+            // The layer's output is the graph's: what computes only the logits
+            // from it has no use left, and goes (ops with side effects stay).
+            Value *copy = graph->insert(aten::clone, {out});
+            graph->eraseOutput(0);
+            graph->registerOutput(copy);
+            if (copy->node()->next() != graph->return_node())
+                drop_other_side(copy->node()->next(), graph->return_node()->prev());
+            prune = true;
+        } else if (mode == CutMode::Head) {
+            // The head reads a copy of the given activations, so that in-place
+            // ops downstream never touch the caller's tensor (a leaf that
+            // requires grad, which autograd would refuse to modify).
+            // A new input is a Tensor, as the layer's output was checked to be
+            // (Value::setType would pull in typeinfo LibTorch does not export).
+            Value *given = graph->addInput("egcam_acts");
+            Value *copy = graph->insert(aten::clone, {given});
+            out->replaceAllUsesWith(copy);
+            drop_other_side(graph->block()->nodes().front(), target.node);
+            prune = true;
+        } else if (mode == CutMode::Inference) {
+            // A copy taken now: a later in-place op (ReLU(inplace=True)) cannot
+            // change what we report as the layer's output.
+            return_tuple(*graph, {graph->insert(aten::clone, {out})});
+        } else {
+            Value *detached = graph->insert(aten::detach, {out});
+            Value *leaf = graph->insert(aten::requires_grad_, {detached, true});
+            // The rest of the model reads a copy of the leaf, so in-place ops
+            // downstream act on the copy and the leaf keeps the layer's values.
+            Value *copy = graph->insert(aten::clone, {leaf});
+            out->replaceAllUsesAfterNodeWith(copy->node(), copy);
+            return_tuple(*graph, {leaf});
+        }
     }
+    // Not while the insert point above lives: it would point into nodes
+    // the inlining replaces.
+    if (prune)
+        drop_training_branches(graph);
     return graph;
 }
 

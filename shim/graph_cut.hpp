@@ -36,6 +36,11 @@ enum class CutMode {
 std::shared_ptr<torch::jit::Graph> cut_graph(const torch::jit::Module &module,
                                              const std::string &layer, CutMode mode);
 
+// Whether a head graph (CutMode::Head) computes a tensor from the input
+// alone: a value made below the layer that the head reads (a skip
+// connection across the layer), which it would compute a second time.
+bool head_reads_below(const std::shared_ptr<torch::jit::Graph> &head);
+
 // Every module path of `module` (named_modules order, root excluded).
 std::vector<std::string> module_paths(const torch::jit::Module &module);
 
