@@ -170,6 +170,39 @@ class ModelReader final : public caffe2::serialize::ReadAdapterInterface
     throw Failure(EGCAM_E_FORMAT, path + " is not a TorchScript model (" + why + ")");
 }
 
+// What to do with the file people pass most often instead of a model.
+[[noreturn]] void a_checkpoint(const std::string &path, const std::string &what)
+{
+    throw Failure(EGCAM_E_FORMAT,
+                  path + " " + what +
+                      ", not a TorchScript model: libegcam runs models exported with "
+                      "torch.jit.script(model) or torch.jit.trace(model, example_input) and saved "
+                      "with torch.jit.save (docs/torch.md, \"The model, and exporting one from "
+                      "PyTorch\")");
+}
+
+// torch.save's legacy format: a pickle (protocol 2) of its magic number.
+bool is_legacy_checkpoint(int fd)
+{
+    unsigned char head[3];
+    return pread_all(fd, 0, head, sizeof head) && head[0] == 0x80 && head[1] == 0x02 &&
+           head[2] == 0x8a;
+}
+
+// torch.save writes the zip layout TorchScript uses, with the pickled object
+// in data.pkl and no code: a state_dict, or a module pickled whole.
+bool is_zip_checkpoint(const std::vector<zip_stat_t> &stats)
+{
+    bool data = false, code = false;
+    for (const zip_stat_t &sb : stats) {
+        const char *slash = std::strchr(sb.name, '/');
+        std::string rest = slash ? slash + 1 : sb.name;
+        data = data || rest == "data.pkl";
+        code = code || rest == "constants.pkl" || rest.compare(0, 5, "code/") == 0;
+    }
+    return data && !code;
+}
+
 // Read record i through libzip, which checks its CRC-32 at the end; its
 // size must be the one the central directory declares.
 void verify_record(zip_t *za, zip_uint64_t i, const zip_stat_t &sb, const std::string &path)
@@ -236,6 +269,9 @@ std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const s
         zip_error_fini(&e);
         if (zerr == ZIP_ER_MEMORY)
             throw std::bad_alloc();
+        if (zerr == ZIP_ER_NOZIP && is_legacy_checkpoint(file.fd))
+            a_checkpoint(path, "was saved with torch.save in its legacy format (a state_dict or "
+                               "a pickled module)");
         not_a_model(path, "zip archive: " + why);
     }
     zip_int64_t count = zip_get_num_entries(archive.za, 0);
@@ -264,6 +300,8 @@ std::shared_ptr<caffe2::serialize::ReadAdapterInterface> open_model_file(const s
              (attributes & 0x10)))
             not_a_model(path, std::string("record '") + sb.name + "' is marked as a folder");
     }
+    if (is_zip_checkpoint(stats))
+        a_checkpoint(path, "was saved with torch.save (a state_dict or a pickled module)");
     // Where the names of the records to hide sit; if the directory cannot
     // be placed, nothing is hidden and those records are verified too.
     std::vector<NameSpan> names = central_names(file.fd, size, stats.size());

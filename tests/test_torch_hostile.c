@@ -246,6 +246,27 @@ static long peak_rss_kib(void)
  * from the sizes its directory declares, before anything is inflated; a
  * limit raised through the options lets it through. A 512 MiB debug record
  * is never read, so the model opens without inflating it. */
+/* A checkpoint saved with torch.save (a state_dict, in the zip layout and
+ * in the legacy pickle format: make_checkpoint_files.py) is not a model;
+ * the message says how to export one. */
+static void test_checkpoints(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    static const char *const files[] = {"hostile/state_dict.pth", "hostile/legacy_pickle.pth"};
+    for (size_t i = 0; i < 2; i++) {
+        egcam_backend *be = NULL;
+        assert_int_equal(egcam_torch_open(ctx, fixture(files[i]), "weight", NULL, &be),
+                         EGCAM_E_FORMAT);
+        assert_null(be);
+        assert_mentions(ctx, "saved with torch.save");
+        assert_mentions(ctx, "torch.jit.script(model)");
+        assert_mentions(ctx, "docs/torch.md");
+    }
+    egcam_ctx_free(ctx);
+}
+
 static void test_zip_bombs(void **state)
 {
     (void)state;
@@ -473,6 +494,7 @@ int main(int argc, char **argv)
         pixels[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_damaged_archives),
+        cmocka_unit_test(test_checkpoints),
         cmocka_unit_test(test_zip_bombs),
         cmocka_unit_test(test_logits_that_cannot_be_explained),
         cmocka_unit_test(test_channels_last),
