@@ -795,7 +795,7 @@ static void test_frozen_prefix(void **state)
         if (!(da <= FROZEN_VS_EXACT_TOL && dl <= FROZEN_VS_EXACT_TOL && dg <= FROZEN_VS_EXACT_TOL))
             fail_msg("%s %s: frozen against exact: activations %.3g, logits %.3g, gradient %.3g",
                      cases[c][0], cases[c][1], da, dl, dg);
-        print_message("%s %s: frozen against exact: activations %.2g, logits %.2g, gradient "
+        print_message("# %s %s: frozen against exact: activations %.2g, logits %.2g, gradient "
                       "%.2g\n",
                       cases[c][0], cases[c][1], da, dl, dg);
         differ |= memcmp(keep[0], acts[1].data, na * sizeof(float)) != 0 ||
