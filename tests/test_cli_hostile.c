@@ -316,6 +316,19 @@ static void test_layouts(void **state)
     o = run("explain --model %s --layer norm --keep-layout --out swin %s", fixture("swin_like.pt"),
             fixture("input16.png"));
     expect(o, 0, NULL);
+    /* A token grid that is not square: tiny_vit's 16 patch tokens laid out
+     * 2 x 8 are explained; 3 x 5 does not hold them, and the backend says so. */
+    o = run("explain --model %s --layer blocks.1.norm1 --layout tokens --token-grid 2x8 --out vit "
+            "%s",
+            fixture("tiny_vit.pt"), fixture("input16.png"));
+    expect(o, 0, NULL);
+    o = run("explain --model %s --layer blocks.1.norm1 --layout tokens --token-grid 3x5 --out vit "
+            "%s",
+            fixture("tiny_vit.pt"), fixture("input16.png"));
+    expect(o, 1, "not a 3 x 5 grid");
+    o = run("explain --model %s --layer blocks.1.norm1 --layout tokens --token-grid 3 --out vit %s",
+            fixture("tiny_vit.pt"), fixture("input16.png"));
+    expect(o, 2, "--token-grid");
 }
 
 /* From 400 MB to 1.2 GB of address space: every run ends by itself, with

@@ -197,21 +197,29 @@ static int read_baseline(cli_options *o, parse_state *ps, const char *v)
 }
 
 /* "HxW" or "C,H,W": sides of 1 to 65535, channels of 1 to 4096. */
-static int read_size(cli_options *o, parse_state *ps, const char *v)
+/* "HxW", each 1 to 65535. */
+static int read_hxw(const char *v, uint32_t *h, uint32_t *w)
 {
-    (void)ps;
     char buf[32];
     const char *x = strchr(v, 'x');
-    uint32_t h, w;
     if (!x || x == v || (size_t)(x - v) >= sizeof buf)
         return -1;
     memcpy(buf, v, (size_t)(x - v));
     buf[x - v] = '\0';
-    if (read_u32(buf, 1, 65535, &h) != 0 || read_u32(x + 1, 1, 65535, &w) != 0)
-        return -1;
-    o->pre.height = h;
-    o->pre.width = w;
-    return 0;
+    return read_u32(buf, 1, 65535, h) != 0 || read_u32(x + 1, 1, 65535, w) != 0 ? -1 : 0;
+}
+
+static int read_size(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    return read_hxw(v, &o->pre.height, &o->pre.width);
+}
+
+/* The tokens layout's grid, for a model whose patches do not form a square. */
+static int read_token_grid(cli_options *o, parse_state *ps, const char *v)
+{
+    (void)ps;
+    return read_hxw(v, &o->torch.grid_height, &o->torch.grid_width);
 }
 
 static int read_input_shape(cli_options *o, parse_state *ps, const char *v)
@@ -490,6 +498,7 @@ static const flag flags[] = {
     CUSTOM("seed", RUNS, read_seed, "expected a whole number from 0 to 2^64-1"),
     CUSTOM("baseline", RUNS, read_baseline, "expected zeros, blur, uniform or a .npy file"),
     CUSTOM("size", RUNS, read_size, "expected HxW, e.g. 224x224, each 1 to 65535"),
+    CUSTOM("token-grid", ALL, read_token_grid, "expected HxW, e.g. 14x20, each 1 to 65535"),
     CUSTOM("input-shape", LAYERS, read_input_shape,
            "expected C,H,W, e.g. 3,224,224 (C 1 to 4096, H and W 1 to 65535)"),
     CUSTOM("mean", RUNS, read_mean, "expected three numbers a,b,c from -1e6 to 1e6"),

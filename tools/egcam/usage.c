@@ -87,6 +87,7 @@ void cli_usage(enum cli_command cmd, FILE *to)
             "                            egcam layers says which a layer needs)\n"
             "  --keep-layout             use --layout even where it does not fit the input\n"
             "  --prefix-tokens N         tokens layout: leading tokens off the grid (default 1)\n"
+            "  --token-grid HxW          tokens layout: the patch grid, when not square\n"
             "  --exact                   run the model below the layer as written, not\n"
             "                            frozen for inference (slower; bits as LibTorch's)\n"
             "  --max-model-mb M          refuse model files that inflate to more than M MiB\n"
