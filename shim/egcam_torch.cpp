@@ -400,28 +400,22 @@ void torch_release(void *self) noexcept
     }
 }
 
-// One table per path, so that egcam_backend_name() tells which one runs.
-const egcam_backend_ops torch_ops = {
-    EGCAM_BACKEND_ABI_VERSION,
-    sizeof(egcam_backend_ops),
-    "libtorch",
-    torch_forward,
-    torch_backward,
-    torch_release,
-    torch_backward_retain,
-    EGCAM_FORWARD_ACTIVATIONS_ONLY,
-};
+// One table per path, alike but for the name, so that egcam_backend_name()
+// tells which one runs.
+constexpr egcam_backend_ops torch_table(const char *name)
+{
+    return {EGCAM_BACKEND_ABI_VERSION,
+            sizeof(egcam_backend_ops),
+            name,
+            torch_forward,
+            torch_backward,
+            torch_release,
+            torch_backward_retain,
+            EGCAM_FORWARD_ACTIVATIONS_ONLY};
+}
 
-const egcam_backend_ops torch_exact_ops = {
-    EGCAM_BACKEND_ABI_VERSION,
-    sizeof(egcam_backend_ops),
-    "libtorch-exact",
-    torch_forward,
-    torch_backward,
-    torch_release,
-    torch_backward_retain,
-    EGCAM_FORWARD_ACTIVATIONS_ONLY,
-};
+const egcam_backend_ops torch_ops = torch_table("libtorch");
+const egcam_backend_ops torch_exact_ops = torch_table("libtorch-exact");
 
 // Paths and output shapes of every module, for egcam_torch_list_layers().
 struct LayerList {
@@ -471,13 +465,12 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
         auto cut = [&](CutMode mode) { return egcam_shim::cut_graph(b->module, b->layer, mode); };
         // Frozen, unless asked not to, or the head would compute part of the
         // network below the layer again (a skip connection across it), or
-        // LibTorch cannot freeze the model (`why` says why; not reported).
+        // LibTorch cannot freeze the model.
         std::shared_ptr<torch::jit::Graph> head;
-        std::string why;
         if (!(o.flags & EGCAM_TORCH_FLAG_EXACT)) {
             head = cut(CutMode::Head);
             if (!egcam_shim::head_reads_below(head))
-                b->prefix = egcam_shim::freeze_prefix(b->module, cut(CutMode::Activations), why);
+                b->prefix = egcam_shim::freeze_prefix(b->module, cut(CutMode::Activations));
         }
         if (b->prefix) {
             b->head = make_function(*b, head);

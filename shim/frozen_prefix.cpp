@@ -56,17 +56,11 @@ class TemporaryMethod
 } // namespace
 
 std::unique_ptr<FrozenPrefix> freeze_prefix(const torch::jit::Module &module,
-                                            const std::shared_ptr<torch::jit::Graph> &prefix,
-                                            std::string &why)
+                                            const std::shared_ptr<torch::jit::Graph> &prefix)
 {
-    if (!module.type()->name()) {
-        why = "the model's class has no name";
+    // A class without a name cannot take a method; one that has ours, a second.
+    if (!module.type()->name() || module.type()->findMethod(kMethod))
         return nullptr;
-    }
-    if (module.type()->findMethod(kMethod)) {
-        why = std::string("the model already has a method ") + kMethod;
-        return nullptr;
-    }
     try {
         torch::jit::Module clone;
         {
@@ -89,10 +83,8 @@ std::unique_ptr<FrozenPrefix> freeze_prefix(const torch::jit::Module &module,
     } catch (const std::bad_alloc &) {
         throw;
     } catch (const std::exception &e) {
-        why = e.what();
-        if (says_out_of_memory(why)) // not a model freezing cannot handle
+        if (says_out_of_memory(e.what())) // not a model freezing cannot handle
             throw;
-        why = why.substr(0, why.find('\n'));
         return nullptr;
     }
 }

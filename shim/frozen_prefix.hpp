@@ -12,7 +12,6 @@
 #define EGCAM_SHIM_FROZEN_PREFIX_HPP
 
 #include <memory>
-#include <string>
 
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/script.h>
@@ -26,13 +25,12 @@ struct FrozenPrefix {
 };
 
 // The prefix graph (self, x) -> the layer's output (CutMode::Activations),
-// frozen against `module`. Returns nullptr, with `why` set, when LibTorch
-// cannot freeze it (a forward that changes the module's attributes, an
-// attribute freezing does not handle): the caller keeps the exact path.
+// frozen against `module`. Returns nullptr when LibTorch cannot freeze it
+// (a forward that changes the module's attributes, an attribute freezing
+// does not handle): the caller keeps the exact path. Out of memory throws.
 // `module` is left as it was.
 std::unique_ptr<FrozenPrefix> freeze_prefix(const torch::jit::Module &module,
-                                            const std::shared_ptr<torch::jit::Graph> &prefix,
-                                            std::string &why);
+                                            const std::shared_ptr<torch::jit::Graph> &prefix);
 
 } // namespace egcam_shim
 

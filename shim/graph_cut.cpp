@@ -332,13 +332,10 @@ bool reads(const Node *node, const std::set<const Value *> &from)
 
 bool head_reads_below(const std::shared_ptr<Graph> &head)
 {
-    // Every module call inlined, so that a call below the layer shows as
-    // the ops it runs; what only computes nothing the logits need is gone.
-    std::shared_ptr<Graph> g = head->copy();
-    torch::jit::Inline(*g);
-    torch::jit::EliminateDeadCode(g);
-    std::set<const Value *> from_x{g->inputs()[1]}, from_acts{g->inputs()[2]};
-    for (const Node *node : g->nodes()) {
+    // cut_graph left the head inlined, without the side of the cut below
+    // the layer: whatever still reads the input is a value the head needs.
+    std::set<const Value *> from_x{head->inputs()[1]}, from_acts{head->inputs()[2]};
+    for (const Node *node : head->nodes()) {
         bool on_x = reads(node, from_x), on_acts = reads(node, from_acts);
         for (const Value *out : node->outputs()) {
             if (on_x)

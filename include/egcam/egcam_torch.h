@@ -61,7 +61,7 @@ extern "C" {
  *  default it runs frozen, as torch.jit.freeze and optimize_for_inference
  *  leave it (batch norm folded into the convolutions before it, weights
  *  prepacked): no pass needs a gradient below the layer, and the passes
- *  cost 0.6 to 0.85 of the exact ones on CPU. Folding changes float
+ *  cost 0.7 to 0.9 of the exact ones on CPU. Folding changes float
  *  rounding: activations differ from the exact path's by 1e-4 of their
  *  largest magnitude at most on the models tested, and a ReLU above the
  *  layer at its threshold may switch, and an element of the gradient
