@@ -14,6 +14,12 @@
  * scheme the smallest N of the list whose MSE is at most independent
  * sampling's at --match (default 50). References: a [R, C, H, W] .npy
  * forwarded once (--refs), or the built-in zeros.
+ *
+ * A reference map at N = 4096 takes minutes an input on a small machine,
+ * so --resume FILE keeps each finished input's errors in FILE and skips
+ * them when run again: a table of 50 inputs can be built over several
+ * runs, and reads the same as one made in one go (every seed depends on
+ * the input's index only).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -31,7 +37,7 @@
 enum { MAX_NS = 16 };
 
 typedef struct options {
-    const char *model, *layer, *inputs, *refs, *json, *label, *partial;
+    const char *model, *layer, *inputs, *refs, *json, *label, *partial, *resume;
     uint32_t reference_n, match, batch, threads, count;
     uint32_t ns[MAX_NS];
     int n_count;
@@ -51,7 +57,8 @@ static void usage(FILE *to)
                 "  --threads T           LibTorch intra-op threads\n"
                 "  --label TEXT          what the json lines call the model\n"
                 "  --json FILE           append one JSON line per scheme and N\n"
-                "  --partial FILE        rewrite FILE with the table so far after each input\n");
+                "  --partial FILE        rewrite FILE with the table so far after each input\n"
+                "  --resume FILE         keep each input's errors in FILE; skip the inputs it holds\n");
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -68,7 +75,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"refs", 1, 0, 'r'},  {"ns", 1, 0, 'n'},      {"reference-n", 1, 0, 'R'},
         {"match", 1, 0, 'M'}, {"count", 1, 0, 'c'},   {"noise", 1, 0, 'z'},
         {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'}, {"json", 1, 0, 'j'},
-        {"label", 1, 0, 'L'}, {"partial", 1, 0, 'p'}, {0, 0, 0, 0}};
+        {"label", 1, 0, 'L'}, {"partial", 1, 0, 'p'},
+        {"resume", 1, 0, 'e'}, {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
@@ -112,6 +120,7 @@ static int parse_options(int argc, char **argv, options *o)
             break;
         case 'j': o->json = optarg; break;
         case 'p': o->partial = optarg; break;
+        case 'e': o->resume = optarg; break;
         case 'L': o->label = optarg; break;
         default: return -1;
         }
@@ -225,6 +234,96 @@ static int write_partial(const options *o, size_t count, double mse[3][MAX_NS],
     return 0;
 }
 
+/* The first line of a --resume file: what its errors were measured with.
+ * A file made with other settings is refused rather than mixed in. */
+static void resume_header(const options *o, char *out, size_t size)
+{
+    int at = snprintf(out, size, "# egcam-bench-error %s %s reference_n=%u noise=%g ns=", o->model,
+                      o->layer, o->reference_n, (double)o->noise);
+    for (int k = 0; k < o->n_count && at > 0 && (size_t)at < size; k++)
+        at += snprintf(out + at, size - (size_t)at, "%s%u", k ? "," : "", o->ns[k]);
+}
+
+/* Reads the inputs already done from o->resume into done[], mse and decor
+ * (sums); a missing file is an empty one and gets the header. Each line
+ * after it: "B MSE... DECOR..." with 3 * n_count values each. */
+static int resume_read(const options *o, size_t count, unsigned char *done, double mse[3][MAX_NS],
+                       double decor[3][MAX_NS])
+{
+    char header[4096], line[16384];
+    resume_header(o, header, sizeof header);
+    FILE *f = fopen(o->resume, "r");
+    if (!f) {
+        if (errno != ENOENT || !(f = fopen(o->resume, "w")) || fprintf(f, "%s\n", header) < 0 ||
+            fclose(f) != 0) {
+            fprintf(stderr, "egcam-bench-error: cannot resume from %s: %s\n", o->resume,
+                    strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    if (!fgets(line, sizeof line, f) || strcspn(line, "\n") != strlen(header) ||
+        strncmp(line, header, strlen(header)) != 0) {
+        fprintf(stderr, "egcam-bench-error: %s was made with other settings\n", o->resume);
+        fclose(f);
+        return -1;
+    }
+    int ends_line = 1;
+    while (fgets(line, sizeof line, f)) {
+        ends_line = line[strlen(line) - 1] == '\n';
+        char *p = line, *end;
+        unsigned long b = strtoul(p, &end, 10);
+        double e[3][MAX_NS], d[3][MAX_NS];
+        int ok = end != p;
+        for (int s = 0; s < 3 && ok; s++)
+            for (int k = 0; k < o->n_count && ok; k++) {
+                p = end;
+                e[s][k] = strtod(p, &end);
+                ok = end != p;
+            }
+        for (int s = 0; s < 3 && ok; s++)
+            for (int k = 0; k < o->n_count && ok; k++) {
+                p = end;
+                d[s][k] = strtod(p, &end);
+                ok = end != p;
+            }
+        if (!ok || *end != '\n') /* a line cut short by a stop: that input is redone */
+            continue;
+        if (b >= count || done[b])
+            continue;
+        done[b] = 1;
+        for (int s = 0; s < 3; s++)
+            for (int k = 0; k < o->n_count; k++) {
+                mse[s][k] += e[s][k];
+                decor[s][k] += d[s][k];
+            }
+    }
+    fclose(f);
+    /* End a line cut short, so that the next input's line starts afresh. */
+    if (!ends_line && (!(f = fopen(o->resume, "a")) || fputc('\n', f) == EOF || fclose(f) != 0)) {
+        fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", o->resume, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Appends input b's errors to o->resume, flushed before the next input. */
+static int resume_write(const options *o, size_t b, double e[3][MAX_NS], double d[3][MAX_NS])
+{
+    FILE *f = fopen(o->resume, "a");
+    if (!f)
+        return -1;
+    fprintf(f, "%zu", b);
+    for (int s = 0; s < 3; s++)
+        for (int k = 0; k < o->n_count; k++)
+            fprintf(f, " %.17g", e[s][k]);
+    for (int s = 0; s < 3; s++)
+        for (int k = 0; k < o->n_count; k++)
+            fprintf(f, " %.17g", d[s][k]);
+    fprintf(f, "\n");
+    return fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     options o;
@@ -237,6 +336,7 @@ int main(int argc, char **argv)
     egcam_tensor *inputs = NULL, *refdata = NULL;
     egcam_refset *refs = NULL;
     float *ref = NULL, *m = NULL; /* maps: the reference and one to compare */
+    unsigned char *resumed = NULL; /* per input: its errors came from --resume */
     int rc = 1;
     if (egcam_ctx_new(&ctx) != EGCAM_OK)
         return 1;
@@ -263,9 +363,17 @@ int main(int argc, char **argv)
     double mse[3][MAX_NS] = {{0}}, decor[3][MAX_NS] = {{0}};
     ref = malloc(sizeof(float) << 20); /* a layer map of up to 2^20 positions */
     m = malloc(sizeof(float) << 20);
-    if (!ref || !m)
+    resumed = calloc(count, 1);
+    if (!ref || !m || !resumed)
         goto done;
+    if (o.resume && resume_read(&o, count, resumed, mse, decor) != 0)
+        goto done;
+    size_t finished = 0;
+    for (size_t b = 0; b < count; b++)
+        finished += resumed[b];
     for (size_t b = 0; b < count; b++) {
+        if (resumed[b])
+            continue;
         egcam_tensor x = {inputs->data + b * in_size,
                           {inputs->shape[1], inputs->shape[2], inputs->shape[3]},
                           3,
@@ -281,6 +389,7 @@ int main(int argc, char **argv)
         size_t n;
         if (signed_map(ctx, be, &cfg, &x, refs, ref, &n) != 0)
             goto done;
+        double e_b[3][MAX_NS], d_b[3][MAX_NS];
         for (int s = 0; s < 3; s++)
             for (int k = 0; k < o.n_count; k++) {
                 cfg.sampling = schemes[s];
@@ -292,9 +401,16 @@ int main(int argc, char **argv)
                 compare(m, ref, n, &e, &d);
                 mse[s][k] += e;
                 decor[s][k] += d;
+                e_b[s][k] = e;
+                d_b[s][k] = d;
             }
-        fprintf(stderr, "\r%zu/%zu inputs", b + 1, count);
-        if (o.partial && write_partial(&o, b + 1, mse, decor) != 0)
+        if (o.resume && resume_write(&o, b, e_b, d_b) != 0) {
+            fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", o.resume, strerror(errno));
+            goto done;
+        }
+        finished++;
+        fprintf(stderr, "\r%zu/%zu inputs", finished, count);
+        if (o.partial && write_partial(&o, finished, mse, decor) != 0)
             fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", o.partial, strerror(errno));
     }
     fprintf(stderr, "\n");
@@ -304,6 +420,7 @@ int main(int argc, char **argv)
         fclose(json);
     rc = 0;
 done:
+    free(resumed);
     free(ref);
     free(m);
     egcam_refset_free(refs);
