@@ -655,6 +655,98 @@ static void test_result_getters_and_errors_cleared(void **state)
     egcam_result_free(res);
 }
 
+/* A result carries all the input's logits, as the model gives them, and
+ * their softmax, for every method and through egcam_result_combine() and
+ * egcam_explain_many(); huge logits do not overflow the softmax. */
+static void test_result_logits(void **state)
+{
+    fixture *f = *state;
+    uint32_t count = 9;
+    assert_null(egcam_result_logits(NULL, &count));
+    assert_int_equal(count, 0);
+    count = 9;
+    assert_null(egcam_result_probabilities(NULL, &count));
+    assert_int_equal(count, 0);
+    assert_null(egcam_result_logits(NULL, NULL));
+
+    double y[L];
+    analytic_logits(f->model, f->x, y);
+    const uint32_t methods[] = {EGCAM_METHOD_GRADCAM, EGCAM_METHOD_INTEGRATED,
+                                EGCAM_METHOD_EXPECTED};
+    for (size_t m = 0; m < 3; m++) {
+        f->cfg.method = methods[m];
+        f->cfg.samples = f->cfg.steps = 4;
+        f->cfg.target_class = EGCAM_TARGET_RANK(2); /* not the top: the logits are all of them */
+        egcam_result *res = NULL, *other = NULL;
+        assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &f->input, NULL, &res),
+                         EGCAM_OK);
+        assert_int_equal(egcam_result_combine(f->ctx, res, EGCAM_COMBINER_LAYERCAM, &other),
+                         EGCAM_OK);
+        const egcam_result *both[2] = {res, other};
+        for (int r = 0; r < 2; r++) {
+            const float *logits = egcam_result_logits(both[r], &count);
+            assert_int_equal(count, L);
+            const float *probs = egcam_result_probabilities(both[r], &count);
+            assert_int_equal(count, L);
+            double top = y[0], sum = 0, psum = 0;
+            for (int l = 0; l < L; l++)
+                top = y[l] > top ? y[l] : top;
+            for (int l = 0; l < L; l++)
+                sum += exp(y[l] - top);
+            for (int l = 0; l < L; l++) {
+                assert_float_equal(logits[l], y[l], 1e-5 * (1 + fabs(y[l])));
+                assert_float_equal(probs[l], exp(y[l] - top) / sum, 1e-6);
+                psum += probs[l];
+            }
+            assert_float_equal(psum, 1.0, 1e-6);
+            int32_t cls = egcam_result_class(both[r]);
+            assert_float_equal(egcam_result_logit(both[r]), logits[cls], 1e-6);
+        }
+        egcam_result_free(other);
+        egcam_result_free(res);
+    }
+    /* Many inputs: each result has its own input's logits. */
+    float x2[2][C * H * W];
+    analytic_fill_uniform(x2[0], C * H * W, 11, -1.0f, 1.0f);
+    analytic_fill_uniform(x2[1], C * H * W, 12, -1.0f, 1.0f);
+    egcam_tensor inputs[2] = {{x2[0], {C, H, W}, 3, 0}, {x2[1], {C, H, W}, 3, 0}};
+    egcam_result *out[2] = {NULL, NULL};
+    f->cfg.method = EGCAM_METHOD_GRADCAM;
+    f->cfg.target_class = -1;
+    assert_int_equal(egcam_explain_many(f->ctx, f->backend, &f->cfg, inputs, 2, NULL, 1, NULL,
+                                        out, NULL),
+                     EGCAM_OK);
+    for (int b = 0; b < 2; b++) {
+        analytic_logits(f->model, x2[b], y);
+        const float *logits = egcam_result_logits(out[b], &count);
+        assert_int_equal(count, L);
+        for (int l = 0; l < L; l++)
+            assert_float_equal(logits[l], y[l], 1e-5 * (1 + fabs(y[l])));
+        egcam_result_free(out[b]);
+    }
+    /* An input that makes logits of about 1e4 (the model is affine, then a
+     * cubic): the softmax still sums to 1, with no NaN. */
+    float big[C * H * W];
+    for (size_t i = 0; i < C * H * W; i++)
+        big[i] = 400.0f * f->x[i];
+    egcam_tensor bin = {big, {C, H, W}, 3, 0};
+    egcam_result *res = NULL;
+    analytic_logits(f->model, big, y);
+    double span = 0;
+    for (int l = 1; l < L; l++)
+        span = fmax(span, fabs(y[l] - y[0]));
+    assert_true(span > 100); /* exp of it overflows float: the shift is needed */
+    assert_int_equal(egcam_explain(f->ctx, f->backend, &f->cfg, &bin, NULL, &res), EGCAM_OK);
+    const float *probs = egcam_result_probabilities(res, &count);
+    double psum = 0;
+    for (uint32_t l = 0; l < count; l++) {
+        assert_true(probs[l] >= 0 && probs[l] <= 1);
+        psum += probs[l];
+    }
+    assert_float_equal(psum, 1.0, 1e-6);
+    egcam_result_free(res);
+}
+
 /* egcam_tensor_new() is the core's (a program that only explains makes its
  * inputs without libegcam-image); its tensors are valid inputs, and
  * egcam_tensor_free() frees nothing else. */
@@ -724,6 +816,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_backend_direct_calls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refset_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_result_getters_and_errors_cleared, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_result_logits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tensor_ownership, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

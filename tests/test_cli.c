@@ -494,6 +494,7 @@ static void test_targets_and_batches(void **state)
     for (const char *p = o->out; (p = strchr(p, '\n')); p++)
         lines++;
     assert_int_equal(lines, 3);
+    int32_t ranked[3];
     for (int r = 0; r < 3; r++) {
         char name[64], json[64];
         snprintf(name, sizeof name, "input.top%d.map.npy", r + 1);
@@ -502,10 +503,28 @@ static void test_targets_and_batches(void **state)
         assert_same_map(map, res, EGCAM_MAP_NORMALIZED); /* one image: the same batches */
         snprintf(json, sizeof json, "\"class\": %d,", egcam_result_class(res));
         assert_non_null(strstr(o->out, json));
+        ranked[r] = egcam_result_class(res);
         egcam_tensor_free(map);
         egcam_result_free(res);
     }
     egcam_tensor_free(input);
+    /* Every line says what the model predicted: its top classes, largest
+     * first, with their probabilities. */
+    for (const char *line = o->out; *line; line = strchr(line, '\n') + 1) {
+        const char *top = strstr(line, "\"top\": [{\"class\": ");
+        assert_non_null(top);
+        assert_true(top < strchr(line, '\n'));
+        const char *at = top;
+        for (int r = 0; r < 3; r++) {
+            char entry[64];
+            snprintf(entry, sizeof entry, "{\"class\": %d, \"label\": null, \"logit\": ", ranked[r]);
+            const char *next = strstr(at, entry);
+            assert_non_null(next);
+            assert_true(next < strchr(line, '\n'));
+            at = next + 1;
+        }
+        assert_non_null(strstr(top, "\"probability\": "));
+    }
 
     /* Two PNGs and a NaN tensor of their shape, in one batch or one each. */
     static float nan_pixels[3 * 16 * 16];

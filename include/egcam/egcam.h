@@ -150,7 +150,7 @@ typedef struct egcam_ctx egcam_ctx;
 typedef struct egcam_backend egcam_backend;
 /** Reference inputs with their activations, computed once per backend. */
 typedef struct egcam_refset egcam_refset;
-/** The outcome of one explanation: maps, class, logit, completeness. */
+/** The outcome of one explanation: maps, class, logits, completeness. */
 typedef struct egcam_result egcam_result;
 
 /* ------------------------------------------------------------------------ */
@@ -575,6 +575,18 @@ EGCAM_API int32_t egcam_result_class(const egcam_result *res);
 /** The explained scalar at the input: the logit of the class, or
  *  sum_j w_j * logit_j(x) for target weights. */
 EGCAM_API double egcam_result_logit(const egcam_result *res);
+
+/** The model's logits for the input, all of them (the forward of x the
+ *  targets were chosen from), with their number in *count (may be NULL):
+ *  what the model predicted, without a second forward. Owned by the
+ *  result. NULL and a count of 0 for NULL. @since 0.1 */
+EGCAM_API const float *egcam_result_logits(const egcam_result *res, uint32_t *count);
+
+/** The softmax of egcam_result_logits(), computed in double from the
+ *  largest logit down (no overflow; they sum to 1 within rounding), with
+ *  their number in *count (may be NULL). Owned by the result. NULL and a
+ *  count of 0 for NULL. @since 0.1 */
+EGCAM_API const float *egcam_result_probabilities(const egcam_result *res, uint32_t *count);
 
 /** The completeness sum: the layer attribution summed over channels and
  *  positions before pooling and ReLU. Integrated Grad-CAM: approaches

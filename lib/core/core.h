@@ -170,6 +170,9 @@ struct egcam_result {
     double logit;
     double completeness;
     uint32_t channels, lh, lw, ih, iw;
+    uint32_t classes;     /* of logits and probabilities (0 for results made before) */
+    float *logits;        /* the model's logits for the input */
+    float *probabilities; /* their softmax */
     /* What every combiner is made from (combine.c), channels x lh x lw: */
     double *term;            /* the gradient term R */
     float *acts;             /* A(x) */
@@ -187,6 +190,8 @@ struct egcam_result {
  * caller's to set (the engine hands its own over), freed with it. */
 egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uint32_t ih,
                                 uint32_t iw);
+/* Give res the input's `classes` logits (copied) and their softmax. */
+egcam_status egcam__result_set_logits(egcam_result *res, const float *logits, size_t classes);
 /* A copy of res with its own term and activations, maps not yet made. */
 egcam_result *egcam__result_copy(const egcam_result *res);
 /* EGCAM_E_INVALID_ARGUMENT naming `what` unless combiner is 0 or known. */

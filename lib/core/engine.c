@@ -41,6 +41,7 @@ typedef struct job {
     const egcam_refset *refs; /* the plan's set, or `own` */
     egcam_refset *own;        /* built-in references made for this input */
     float *acts_x;            /* A(x) */
+    float *logits_x;          /* the logits of x */
     float *seeds;             /* targets x classes */
     egcam__choice *choices;   /* targets */
     double *acc;              /* targets x K x h x w: the gradient terms R */
@@ -113,6 +114,7 @@ static void job_free(job *j)
 {
     egcam_refset_free(j->own);
     free(j->acts_x);
+    free(j->logits_x);
     free(j->seeds);
     free(j->choices);
     free(j->acc);
@@ -149,13 +151,15 @@ static egcam_status take_input(engine *e, job *j, const float *acts, const float
                                   "the layer's activations for the input")) != EGCAM_OK)
         return st;
     j->acts_x = egcam__alloc_array(act_size, sizeof *j->acts_x);
+    j->logits_x = egcam__alloc_array(classes, sizeof *j->logits_x);
     j->seeds = egcam__alloc_array(egcam__count(count, classes), sizeof *j->seeds);
     size_t acc_size = egcam__count(count, act_size);
     j->acc = acc_size ? egcam__calloc(acc_size, sizeof *j->acc) : NULL;
-    if (!j->acts_x || !j->seeds || !j->acc)
+    if (!j->acts_x || !j->logits_x || !j->seeds || !j->acc)
         return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
                            "out of memory for the activations and %zu accumulators", count);
     memcpy(j->acts_x, acts, act_size * sizeof *j->acts_x);
+    memcpy(j->logits_x, logits, classes * sizeof *j->logits_x);
     if ((st = egcam__targets_choose(e->ctx, &e->targets, j->index, logits, classes, j->seeds,
                                     j->choices)) != EGCAM_OK)
         return st;
@@ -419,7 +423,8 @@ static egcam_status finish_job(engine *e, job *j)
             res->term = egcam__alloc_array(act_size, sizeof *res->term);
             res->acts = egcam__alloc_array(act_size, sizeof *res->acts);
         }
-        if (!res || !res->term || !res->acts) {
+        if (!res || !res->term || !res->acts ||
+            egcam__result_set_logits(res, j->logits_x, e->dims.classes) != EGCAM_OK) {
             egcam_result_free(res);
             st = egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY, "out of memory for the result");
             break;

@@ -1,4 +1,5 @@
 /* result.c - the result object, its copies and its getters. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,28 @@ egcam_result *egcam__result_new(uint32_t channels, uint32_t lh, uint32_t lw, uin
     return res;
 }
 
+egcam_status egcam__result_set_logits(egcam_result *res, const float *logits, size_t classes)
+{
+    if (classes > UINT32_MAX)
+        return EGCAM_E_INVALID_ARGUMENT;
+    res->logits = egcam__alloc_array(classes, sizeof *res->logits);
+    res->probabilities = egcam__alloc_array(classes, sizeof *res->probabilities);
+    if (!res->logits || !res->probabilities)
+        return EGCAM_E_OUT_OF_MEMORY;
+    res->classes = (uint32_t)classes;
+    memcpy(res->logits, logits, classes * sizeof *logits);
+    /* Softmax from the largest logit down, in double: no overflow, and the
+     * top class's exp(0) = 1 keeps the sum >= 1. The logits are finite. */
+    double top = logits[0], sum = 0.0;
+    for (size_t i = 1; i < classes; i++)
+        top = logits[i] > top ? logits[i] : top;
+    for (size_t i = 0; i < classes; i++)
+        sum += exp((double)logits[i] - top);
+    for (size_t i = 0; i < classes; i++)
+        res->probabilities[i] = (float)(exp((double)logits[i] - top) / sum);
+    return EGCAM_OK;
+}
+
 egcam_result *egcam__result_copy(const egcam_result *res)
 {
     egcam_result *copy = egcam__result_new(res->channels, res->lh, res->lw, res->ih, res->iw);
@@ -42,6 +65,10 @@ egcam_result *egcam__result_copy(const egcam_result *res)
     }
     memcpy(copy->term, res->term, size * sizeof *copy->term);
     memcpy(copy->acts, res->acts, size * sizeof *copy->acts);
+    if (res->classes && egcam__result_set_logits(copy, res->logits, res->classes) != EGCAM_OK) {
+        egcam_result_free(copy);
+        return NULL;
+    }
     copy->target = res->target;
     copy->flags = res->flags;
     copy->logit = res->logit;
@@ -56,6 +83,8 @@ void egcam_result_free(egcam_result *res)
         return;
     free(res->term);
     free(res->acts);
+    free(res->logits);
+    free(res->probabilities);
     free(res->weights);
     free(res->signed_map);
     free(res->layer_map);
@@ -98,6 +127,20 @@ uint32_t egcam_result_combiner(const egcam_result *res) { return res ? res->comb
 int32_t egcam_result_class(const egcam_result *res) { return res ? res->target : -1; }
 
 uint32_t egcam_result_flags(const egcam_result *res) { return res ? res->flags : 0; }
+
+const float *egcam_result_logits(const egcam_result *res, uint32_t *count)
+{
+    if (count)
+        *count = res ? res->classes : 0;
+    return res ? res->logits : NULL;
+}
+
+const float *egcam_result_probabilities(const egcam_result *res, uint32_t *count)
+{
+    if (count)
+        *count = res ? res->classes : 0;
+    return res ? res->probabilities : NULL;
+}
 
 double egcam_result_logit(const egcam_result *res) { return res ? res->logit : 0.0; }
 

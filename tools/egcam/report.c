@@ -23,6 +23,41 @@ static void warn_zero_gradient(cli_session *r, const cli_input *in, uint32_t met
             in->path, cli_method_title(method), r->o->layer);
 }
 
+enum { TOP_CLASSES = 5 };
+
+/* ", "top": [...]": the input's TOP_CLASSES most probable classes (fewer
+ * when the model has fewer), largest first, ties to the lower class: what
+ * the model predicted, beside what was explained. */
+static void report_top(FILE *out, const cli_session *r, const egcam_result *res)
+{
+    uint32_t count = 0;
+    const float *logits = egcam_result_logits(res, &count);
+    const float *probs = egcam_result_probabilities(res, NULL);
+    int32_t top[TOP_CLASSES];
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < count; c++) { /* insertion into the short list */
+        uint32_t at = n < TOP_CLASSES ? n++ : TOP_CLASSES;
+        while (at > 0 && logits[c] > logits[top[at - 1]]) {
+            if (at < TOP_CLASSES)
+                top[at] = top[at - 1];
+            at--;
+        }
+        if (at < TOP_CLASSES)
+            top[at] = (int32_t)c;
+    }
+    fprintf(out, ", \"top\": [");
+    for (uint32_t i = 0; i < n; i++) {
+        fprintf(out, "%s{\"class\": %d, \"label\": ", i ? ", " : "", top[i]);
+        if (cli_label(r, top[i]))
+            cli_json_string(out, cli_label(r, top[i]));
+        else
+            fprintf(out, "null");
+        fprintf(out, ", \"logit\": %.9g, \"probability\": %.6g}", logits[top[i]],
+                probs[top[i]]);
+    }
+    fprintf(out, "]");
+}
+
 void cli_report(cli_session *r, const cli_input *in, uint32_t method, const egcam_result *res,
                 double ms)
 {
@@ -46,9 +81,11 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method, const egca
         fprintf(out, "null");
     fprintf(out,
             ", \"logit\": %.9g, \"completeness\": %.9g, \"samples\": %llu, \"milliseconds\": %.3f, "
-            "\"zero_gradient\": %s}\n",
+            "\"zero_gradient\": %s",
             egcam_result_logit(res), egcam_result_completeness(res), (unsigned long long)samples,
             ms, egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
+    report_top(out, r, res);
+    fprintf(out, "}\n");
     fflush(out);
     warn_zero_gradient(r, in, method, res);
 }
