@@ -361,8 +361,29 @@ static void test_memory_limits(void **state)
             fail_msg("ulimit -v %d MB: exit %d, stderr: %s", mb, o->status, o->err);
         if (!strstr(o->err, "memory") && !strstr(o->err, "allocate"))
             fail_msg("ulimit -v %d MB: exit 1 without naming memory: %s", mb, o->err);
+        if (strstr(o->err, "batch_size")) /* the C field: the user set --batch */
+            fail_msg("ulimit -v %d MB: names the library's field: %s", mb, o->err);
     }
     assert_true(worked > 0); /* the top of the range is enough */
+}
+
+/* A batch too large for memory: the message names the flag that lowers it,
+ * with its value, not the library's config field. 1000 rows of 3 x 512 x
+ * 512 floats are 3 GB, beyond a 2.5 GB address space that LibTorch fits
+ * in. Not under ASan, as above. */
+static void test_out_of_memory_names_flag(void **state)
+{
+    (void)state;
+    if (getenv("EGCAM_SANITIZE_NESTED")) {
+        printf("# not run under ASan\n");
+        return;
+    }
+    outcome *o = run_under("ulimit -v 2500000;", 120,
+                           "explain --model %s --layer features.3 --size 512x512 --samples 1000 "
+                           "--batch 1000 --out mem %s",
+                           fixture("plain_cnn.pt"), fixture("input16.png"));
+    expect(o, 1, "out of memory for a batch of 1000 inputs; try a smaller --batch (now 1000)");
+    assert_null(strstr(o->err, "batch_size"));
 }
 
 int main(int argc, char **argv)
@@ -370,6 +391,7 @@ int main(int argc, char **argv)
     if (cli_runner_start(argc, argv) != 0)
         return 2;
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_out_of_memory_names_flag),
         cmocka_unit_test(test_numbers_checked),       cmocka_unit_test(test_output_names_unique),
         cmocka_unit_test(test_outputs_whole_or_none), cmocka_unit_test(test_out_dangling_link),
         cmocka_unit_test(test_json_is_utf8),          cmocka_unit_test(test_stdout_is_json_only),

@@ -15,6 +15,22 @@
 
 #include "inputs.h"
 
+const char *cli_session_error(cli_session *s, egcam_status st, const char *message)
+{
+    static const char field[] = "config.batch_size";
+    const char *at = strstr(message, field);
+    size_t size = sizeof s->said;
+    if (at)
+        snprintf(s->said, size, "%.*s--batch (now %u)%s", (int)(at - message), message,
+                 s->o->cfg.batch_size, at + strlen(field));
+    else if (st == EGCAM_E_OUT_OF_MEMORY)
+        snprintf(s->said, size, "%s; try a smaller --batch (now %u)", message,
+                 s->o->cfg.batch_size);
+    else
+        snprintf(s->said, size, "%s", message);
+    return s->said;
+}
+
 const char *cli_method_name(uint32_t m)
 {
     return m == EGCAM_METHOD_GRADCAM      ? "gradcam"
@@ -93,11 +109,13 @@ static int load_references(cli_session *s)
             fprintf(stderr, "egcam: --baseline %s: holds %lld inputs; a baseline is one\n",
                     paths[i], (long long)t.shape[0]);
             rc = 1;
-        } else if (egcam_refset_new(s->ctx, s->backend, &t, o->cfg.batch_size, sets[i]) !=
-                   EGCAM_OK) {
-            fprintf(stderr, "egcam: %s %s: %s\n", i ? "--baseline" : "--references", paths[i],
-                    egcam_ctx_last_error(s->ctx));
-            rc = 1;
+        } else {
+            egcam_status st = egcam_refset_new(s->ctx, s->backend, &t, o->cfg.batch_size, sets[i]);
+            if (st != EGCAM_OK) {
+                fprintf(stderr, "egcam: %s %s: %s\n", i ? "--baseline" : "--references", paths[i],
+                        cli_session_error(s, st, egcam_ctx_last_error(s->ctx)));
+                rc = 1;
+            }
         }
         free(storage);
         if (rc)
@@ -204,7 +222,7 @@ egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, con
     if (st != EGCAM_OK) {
         cli_progress_done(&s->progress);
         fprintf(stderr, "egcam: %s: %s: %s\n", path, cli_method_title(method),
-                egcam_ctx_last_error(s->ctx));
+                cli_session_error(s, st, egcam_ctx_last_error(s->ctx)));
     }
     return res;
 }
@@ -288,8 +306,9 @@ int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n,
             continue;
         const char *why = own_failure(st) ? egcam_ctx_input_error(s->ctx, (size_t)i)
                                           : egcam_ctx_last_error(s->ctx);
+        egcam_status own = statuses ? statuses[i] : st;
         fprintf(stderr, "egcam: %s: %s: %s\n", ins[i]->path, cli_method_title(method),
-                why[0] ? why : egcam_status_string(statuses ? statuses[i] : st));
+                why[0] ? cli_session_error(s, own, why) : egcam_status_string(own));
         failed++;
     }
     free(statuses);

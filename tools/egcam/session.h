@@ -18,6 +18,7 @@ typedef struct cli_session {
     char **labels;
     int label_count;
     cli_progress progress;
+    char said[2048]; /* cli_session_error()'s message */
 } cli_session;
 
 /* Make the output folder, set threads, read labels, open the model and
@@ -55,6 +56,12 @@ typedef int (*cli_batch_fn)(cli_session *s, const cli_input *const *ins, int n);
  * failed. */
 int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, int cap,
                            cli_batch_fn fn);
+
+/* The library's message for a failure with status st, in the CLI's words:
+ * it names its C fields (config.batch_size) where the user set a flag
+ * (--batch), and running out of memory says which flag lowers it. Owned
+ * by s, valid until the next call. */
+const char *cli_session_error(cli_session *s, egcam_status st, const char *message);
 
 /* The config and reference set method runs with. */
 const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egcam_config *cfg);
