@@ -46,19 +46,20 @@ typedef struct options {
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: egcam-bench-error --model FILE.pt --layer PATH --inputs X.npy [options]\n"
-                "  --refs R.npy          Expected Grad-CAM's reference set (default: zeros)\n"
-                "  --ns 8,16,32,50       the N to measure (default 8,12,16,24,32,50)\n"
-                "  --reference-n N       N of the reference maps (default 4096)\n"
-                "  --match N             the independent N the others must match (default 50)\n"
-                "  --count B             inputs to use, from the first (default: all)\n"
-                "  --noise LEVEL         noise level (default 0.1)\n"
-                "  --batch B             rows per backend call (default 16)\n"
-                "  --threads T           LibTorch intra-op threads\n"
-                "  --label TEXT          what the json lines call the model\n"
-                "  --json FILE           append one JSON line per scheme and N\n"
-                "  --partial FILE        rewrite FILE with the table so far after each input\n"
-                "  --resume FILE         keep each input's errors in FILE; skip the inputs it holds\n");
+    fprintf(to,
+            "usage: egcam-bench-error --model FILE.pt --layer PATH --inputs X.npy [options]\n"
+            "  --refs R.npy          Expected Grad-CAM's reference set (default: zeros)\n"
+            "  --ns 8,16,32,50       the N to measure (default 8,12,16,24,32,50)\n"
+            "  --reference-n N       N of the reference maps (default 4096)\n"
+            "  --match N             the independent N the others must match (default 50)\n"
+            "  --count B             inputs to use, from the first (default: all)\n"
+            "  --noise LEVEL         noise level (default 0.1)\n"
+            "  --batch B             rows per backend call (default 16)\n"
+            "  --threads T           LibTorch intra-op threads\n"
+            "  --label TEXT          what the json lines call the model\n"
+            "  --json FILE           append one JSON line per scheme and N\n"
+            "  --partial FILE        rewrite FILE with the table so far after each input\n"
+            "  --resume FILE         keep each input's errors in FILE; skip the inputs it holds\n");
 }
 
 static int parse_options(int argc, char **argv, options *o)
@@ -75,8 +76,8 @@ static int parse_options(int argc, char **argv, options *o)
         {"refs", 1, 0, 'r'},  {"ns", 1, 0, 'n'},      {"reference-n", 1, 0, 'R'},
         {"match", 1, 0, 'M'}, {"count", 1, 0, 'c'},   {"noise", 1, 0, 'z'},
         {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'}, {"json", 1, 0, 'j'},
-        {"label", 1, 0, 'L'}, {"partial", 1, 0, 'p'},
-        {"resume", 1, 0, 'e'}, {0, 0, 0, 0}};
+        {"label", 1, 0, 'L'}, {"partial", 1, 0, 'p'}, {"resume", 1, 0, 'e'},
+        {0, 0, 0, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
         switch (c) {
@@ -335,7 +336,7 @@ int main(int argc, char **argv)
     egcam_backend *be = NULL;
     egcam_tensor *inputs = NULL, *refdata = NULL;
     egcam_refset *refs = NULL;
-    float *ref = NULL, *m = NULL; /* maps: the reference and one to compare */
+    float *ref = NULL, *m = NULL;  /* maps: the reference and one to compare */
     unsigned char *resumed = NULL; /* per input: its errors came from --resume */
     int rc = 1;
     if (egcam_ctx_new(&ctx) != EGCAM_OK)

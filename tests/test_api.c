@@ -713,9 +713,9 @@ static void test_result_logits(void **state)
     egcam_result *out[2] = {NULL, NULL};
     f->cfg.method = EGCAM_METHOD_GRADCAM;
     f->cfg.target_class = -1;
-    assert_int_equal(egcam_explain_many(f->ctx, f->backend, &f->cfg, inputs, 2, NULL, 1, NULL,
-                                        out, NULL),
-                     EGCAM_OK);
+    assert_int_equal(
+        egcam_explain_many(f->ctx, f->backend, &f->cfg, inputs, 2, NULL, 1, NULL, out, NULL),
+        EGCAM_OK);
     for (int b = 0; b < 2; b++) {
         analytic_logits(f->model, x2[b], y);
         const float *logits = egcam_result_logits(out[b], &count);

@@ -39,19 +39,25 @@ static egcam_tensor *read_npy(const char *dir, const char *name)
 }
 
 /* What the library gives for the same model, layer, input and config. */
-static egcam_result *api_explain_cfg(const egcam_tensor *input, const egcam_config *cfg)
+/* input explained with cfg through fixture `model` at `layer`. */
+static egcam_result *api_explain_model(const char *model, const char *layer,
+                                       const egcam_tensor *input, const egcam_config *cfg)
 {
     egcam_ctx *ctx;
     egcam_backend *be;
     egcam_result *res = NULL;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
-    assert_int_equal(egcam_torch_open(ctx, fixture("plain_cnn.pt"), "features.3", NULL, &be),
-                     EGCAM_OK);
+    assert_int_equal(egcam_torch_open(ctx, fixture(model), layer, NULL, &be), EGCAM_OK);
     if (egcam_explain(ctx, be, cfg, input, NULL, &res) != EGCAM_OK)
         fail_msg("%s", egcam_ctx_last_error(ctx));
     egcam_backend_free(be);
     egcam_ctx_free(ctx);
     return res;
+}
+
+static egcam_result *api_explain_cfg(const egcam_tensor *input, const egcam_config *cfg)
+{
+    return api_explain_model("plain_cnn.pt", "features.3", input, cfg);
 }
 
 static egcam_result *api_explain(const egcam_tensor *input, uint32_t method, uint32_t combiner)
@@ -187,6 +193,83 @@ static void test_explain_png_and_folder(void **state)
     egcam_tensor_free(t);
     egcam_image_free(img);
     egcam_ctx_free(ctx);
+}
+
+/* The map of pngs/a.png explained with Grad-CAM (residual_cnn's block2,
+ * which takes any size) after preprocessing `pre` through the library,
+ * against the program's a.map.npy in dir. */
+static void assert_preprocessed_like(const char *dir, const egcam_preprocess *pre, int64_t height,
+                                     int64_t width)
+{
+    egcam_ctx *ctx;
+    egcam_image *img;
+    egcam_tensor *t;
+    char png[300];
+    snprintf(png, sizeof png, "%s/pngs/a.png", tmp);
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_read(ctx, png, 0, &img), EGCAM_OK);
+    assert_int_equal(egcam_preprocess_image(ctx, img, pre, &t), EGCAM_OK);
+    assert_int_equal(t->shape[1], height);
+    assert_int_equal(t->shape[2], width);
+    egcam_config cfg;
+    assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+    cfg.method = EGCAM_METHOD_GRADCAM;
+    egcam_result *res = api_explain_model("residual_cnn.pt", "block2", t, &cfg);
+    egcam_tensor *map = read_npy(dir, "a.map.npy");
+    assert_int_equal(map->shape[0], height);
+    assert_int_equal(map->shape[1], width);
+    assert_same_map(map, res, EGCAM_MAP_NORMALIZED);
+    egcam_tensor_free(map);
+    egcam_result_free(res);
+    egcam_tensor_free(t);
+    egcam_image_free(img);
+    egcam_ctx_free(ctx);
+}
+
+/* --preset imagenet is torchvision's evaluation transform (Resize(256),
+ * CenterCrop(224)) unless a size is given; --resize and --crop are the
+ * library's resize; one --mean/--std value serves every channel; --size
+ * and --resize, and --crop alone, are refused. */
+static void test_preprocessing_flags(void **state)
+{
+    (void)state;
+    char dir[300];
+    egcam_preprocess pre;
+    outcome *o = run("explain --model %s --layer block2 --method gradcam --preset imagenet "
+                     "--out out_imagenet pngs/a.png",
+                     fixture("residual_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_int_equal(egcam_preprocess_init_imagenet(&pre), EGCAM_OK);
+    pre.resize = 256;
+    pre.width = pre.height = 224;
+    snprintf(dir, sizeof dir, "%s/out_imagenet", tmp);
+    assert_preprocessed_like(dir, &pre, 224, 224);
+
+    o = run("explain --model %s --layer block2 --method gradcam --resize 20 --crop 12x10 "
+            "--mean 0.5 --std 0.25 --out out_crop pngs/a.png",
+            fixture("residual_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_int_equal(egcam_preprocess_init(&pre), EGCAM_OK);
+    pre.resize = 20;
+    pre.height = 12;
+    pre.width = 10;
+    for (int c = 0; c < 3; c++) {
+        pre.mean[c] = 0.5f;
+        pre.std[c] = 0.25f;
+    }
+    snprintf(dir, sizeof dir, "%s/out_crop", tmp);
+    assert_preprocessed_like(dir, &pre, 12, 10);
+
+    o = run("explain --model %s --layer features.3 --size 8x8 --resize 10 pngs/a.png",
+            fixture("plain_cnn.pt"));
+    expect(o, 2, "--size stretches");
+    o = run("explain --model %s --layer features.3 --crop 8 pngs/a.png", fixture("plain_cnn.pt"));
+    expect(o, 2, "give --resize too");
+    o = run("explain --model %s --layer features.3 --resize 0 pngs/a.png", fixture("plain_cnn.pt"));
+    expect(o, 2, "--resize");
+    o = run("explain --model %s --layer features.3 --mean 0.5,0.5 pngs/a.png",
+            fixture("plain_cnn.pt"));
+    expect(o, 2, "--mean");
 }
 
 static void test_compare_and_references(void **state)
@@ -517,7 +600,8 @@ static void test_targets_and_batches(void **state)
         const char *at = top;
         for (int r = 0; r < 3; r++) {
             char entry[64];
-            snprintf(entry, sizeof entry, "{\"class\": %d, \"label\": null, \"logit\": ", ranked[r]);
+            snprintf(entry, sizeof entry,
+                     "{\"class\": %d, \"label\": null, \"logit\": ", ranked[r]);
             const char *next = strstr(at, entry);
             assert_non_null(next);
             assert_true(next < strchr(line, '\n'));
@@ -737,6 +821,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explain_npy_matches_api),
         cmocka_unit_test(test_explain_png_and_folder),
+        cmocka_unit_test(test_preprocessing_flags),
         cmocka_unit_test(test_compare_and_references),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_eval),

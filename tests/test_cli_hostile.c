@@ -73,6 +73,10 @@ static void test_numbers_checked(void **state)
         {"--mean 1e300,0,0", "--mean 1e300,0,0"},
         {"--mean 0,0", "--mean 0,0"},
         {"--mean 0,0,0,0", "--mean 0,0,0,0"},
+        {"--mean 1e300", "--mean 1e300"},
+        {"--std 0", "--std 0"},
+        {"--resize 65536", "--resize 65536"},
+        {"--crop 0x5", "--crop 0x5"},
         {"--std 1,1,1e39", "--std 1,1,1e39"},
         {"--threads 4294967295", "--threads 4294967295"},
         {"--threads 0", "--threads 0"},
@@ -392,10 +396,14 @@ int main(int argc, char **argv)
         return 2;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_of_memory_names_flag),
-        cmocka_unit_test(test_numbers_checked),       cmocka_unit_test(test_output_names_unique),
-        cmocka_unit_test(test_outputs_whole_or_none), cmocka_unit_test(test_out_dangling_link),
-        cmocka_unit_test(test_json_is_utf8),          cmocka_unit_test(test_stdout_is_json_only),
-        cmocka_unit_test(test_zero_gradient_warned),  cmocka_unit_test(test_layouts),
+        cmocka_unit_test(test_numbers_checked),
+        cmocka_unit_test(test_output_names_unique),
+        cmocka_unit_test(test_outputs_whole_or_none),
+        cmocka_unit_test(test_out_dangling_link),
+        cmocka_unit_test(test_json_is_utf8),
+        cmocka_unit_test(test_stdout_is_json_only),
+        cmocka_unit_test(test_zero_gradient_warned),
+        cmocka_unit_test(test_layouts),
         cmocka_unit_test(test_memory_limits),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

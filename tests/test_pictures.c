@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,7 @@ static void test_preprocess_matches_torchvision(void **state)
         }
         p.width = c->width;
         p.height = c->height;
+        p.resize = c->resize;
         egcam_tensor *t = NULL;
         assert_int_equal(egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_OK);
         assert_int_equal(t->ndim, 3);
@@ -69,6 +71,87 @@ static void test_preprocess_matches_torchvision(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* The ImageNet preset with resize 256 and a centre crop of 224 is
+ * torchvision's evaluation transform, as users run it on a PIL image:
+ * within 1/255 of the pixel range (PIL's resized pixels are bytes). The
+ * source is make_picture_reference.py's formula; its crop starts at column
+ * 58 (58.5 rounded half to even). */
+static void test_imagenet_evaluation_transform(void **state)
+{
+    (void)state;
+    static unsigned char px[EVAL_H * EVAL_W * 3];
+    for (int64_t y = 0; y < EVAL_H; y++)
+        for (int64_t x = 0; x < EVAL_W; x++)
+            for (int64_t k = 0; k < 3; k++)
+                px[(y * EVAL_W + x) * 3 + k] =
+                    (unsigned char)((37 * y + 91 * x + 53 * k + 11 * x * y + EVAL_SEED) % 256);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    egcam_image img = image_of(px, EVAL_W, EVAL_H, 3);
+    egcam_preprocess p;
+    assert_int_equal(egcam_preprocess_init_imagenet(&p), EGCAM_OK);
+    p.resize = 256;
+    p.width = p.height = 224;
+    egcam_tensor *t = NULL;
+    assert_int_equal(egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_OK);
+    assert_int_equal(t->shape[0], 3);
+    assert_int_equal(t->shape[1], 224);
+    assert_int_equal(t->shape[2], 224);
+    double worst = 0; /* in steps of 1/255 of the pixel range */
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < EVAL_COUNT; i++)
+            for (int j = 0; j < EVAL_COUNT; j++) {
+                float ours = t->data[((size_t)c * 224 + eval_at[i]) * 224 + eval_at[j]];
+                float ref = eval_ref[((size_t)c * EVAL_COUNT + i) * EVAL_COUNT + j];
+                double steps = fabs((double)ours - ref) * p.std[c] * 255.0;
+                worst = steps > worst ? steps : worst;
+                if (steps > 1.0 + 1e-3)
+                    fail_msg("channel %d, (%u, %u): %.6g against torchvision's %.6g, %.3f steps "
+                             "of 1/255",
+                             c, eval_at[i], eval_at[j], ours, ref, steps);
+            }
+    printf("# ImageNet evaluation transform: within %.3f of 1/255 of torchvision's\n", worst);
+    egcam_tensor_free(t);
+
+    /* Without the resize, the same fields stretch: not torchvision's. */
+    p.resize = 0;
+    assert_int_equal(egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_OK);
+    double off = 0;
+    for (int i = 0; i < EVAL_COUNT; i++)
+        off = fmax(off, fabs((double)t->data[(size_t)eval_at[i] * 224 + eval_at[i]] -
+                             eval_ref[(size_t)i * EVAL_COUNT + i]));
+    assert_true(off * p.std[0] * 255.0 > 2.0);
+    egcam_tensor_free(t);
+    egcam_ctx_free(ctx);
+}
+
+/* Resizing's own bad values: a resize past 65535, one whose longer side
+ * makes the image too large. */
+static void test_resize_bad_values(void **state)
+{
+    (void)state;
+    static const unsigned char px[1 * 400 * 1] = {0};
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    egcam_image img = image_of(px, 400, 1, 1);
+    egcam_preprocess p;
+    assert_int_equal(egcam_preprocess_init(&p), EGCAM_OK);
+    egcam_tensor *t = NULL;
+    p.resize = 65536;
+    assert_failed(ctx, egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_E_INVALID_ARGUMENT, t);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "resize"));
+    p.resize = 65535; /* 65535 x 26214000 */
+    assert_failed(ctx, egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_E_INVALID_ARGUMENT, t);
+    assert_non_null(strstr(egcam_ctx_last_error(ctx), "too large"));
+    p.width = p.height = 8; /* a crop of it does not make it smaller first */
+    assert_failed(ctx, egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_E_INVALID_ARGUMENT, t);
+    p.resize = 2; /* 2 x 800, its centre 8 x 8: rows padded with zeros */
+    assert_int_equal(egcam_preprocess_image(ctx, &img, &p, &t), EGCAM_OK);
+    assert_int_equal(t->shape[1], 8);
+    egcam_tensor_free(t);
+    egcam_ctx_free(ctx);
+}
+
 static void test_preprocess_init(void **state)
 {
     (void)state;
@@ -79,6 +162,7 @@ static void test_preprocess_init(void **state)
     assert_int_equal(p.width, 0);
     assert_int_equal(p.height, 0);
     assert_int_equal(p.channels, 0);
+    assert_int_equal(p.resize, 0);
     for (int c = 0; c < 3; c++) {
         assert_true(p.mean[c] == 0.0f);
         assert_true(p.std[c] == 1.0f);
@@ -124,7 +208,7 @@ static void test_preprocess_bad_inputs(void **state)
     assert_failed(ctx, egcam_preprocess_image(ctx, &img, &q, &t), EGCAM_E_STRUCT_SIZE, t);
     q = p, q.struct_size = sizeof q - 8;
     assert_failed(ctx, egcam_preprocess_image(ctx, &img, &q, &t), EGCAM_E_STRUCT_SIZE, t);
-    q = p, q.reserved0 = 1;
+    q = p, q.reserved[0] = 1;
     assert_failed(ctx, egcam_preprocess_image(ctx, &img, &q, &t), EGCAM_E_STRUCT_SIZE, t);
     q = p, q.reserved[31] = 1;
     assert_failed(ctx, egcam_preprocess_image(ctx, &img, &q, &t), EGCAM_E_STRUCT_SIZE, t);
@@ -511,6 +595,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_preprocess_matches_torchvision),
+        cmocka_unit_test(test_imagenet_evaluation_transform),
+        cmocka_unit_test(test_resize_bad_values),
         cmocka_unit_test(test_preprocess_init),
         cmocka_unit_test(test_preprocess_bad_inputs),
         cmocka_unit_test(test_colormap_matches_matplotlib),

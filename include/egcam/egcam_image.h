@@ -179,11 +179,22 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_npy_encode(egcam_ctx *ctx, const eg
  */
 typedef struct egcam_preprocess {
     size_t   struct_size;
-    uint32_t width, height; /* output size; 0: the image's */
+    uint32_t width, height; /* output size; 0: the image's. With resize, the
+                                centre crop taken from the resized image
+                                (0: none, the resized image as it is) */
     uint32_t channels;      /* 1 or 3; 0: the image's (RGBA counts as 3).
                                 Gray becomes RGB by repetition; RGB becomes
                                 gray by ITU-R BT.601 luma. */
-    uint32_t reserved0;     /* must be 0 */
+    uint32_t resize;        /* 0 (default): stretch to width x height. Else
+                                torchvision's Resize(resize) then
+                                CenterCrop((height, width)): the shorter side
+                                becomes `resize` and the longer
+                                floor(resize * long / short), aspect kept;
+                                then the centre height x width, its top
+                                row round((rh - height) / 2) with halves to
+                                even as Python rounds, zeros where the crop
+                                is larger than the image (as CenterCrop
+                                pads). @since 0.1 */
     float    mean[3];       /* per channel, after scaling to [0, 1] */
     float    std[3];        /* per channel, > 0 */
     uint8_t  reserved[32];  /* must be 0 */
@@ -195,13 +206,17 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_preprocess_init_sized(egcam_preproc
 #define egcam_preprocess_init(p) egcam_preprocess_init_sized((p), sizeof *(p))
 
 /** The torchvision ImageNet preset: 3 channels, mean (0.485, 0.456, 0.406),
- *  std (0.229, 0.224, 0.225); the size is left to the caller. */
+ *  std (0.229, 0.224, 0.225); the size is left to the caller. torchvision's
+ *  evaluation transform (Resize(256), CenterCrop(224), ToTensor,
+ *  Normalize) is this with resize = 256 and width = height = 224: the same
+ *  values to 1/255 of the pixel range (PIL rounds its resized pixels to
+ *  8 bits; libegcam keeps them in float). */
 EGCAM_API EGCAM_NODISCARD egcam_status egcam_preprocess_init_imagenet_sized(egcam_preprocess *p,
                                                                             size_t            size);
 #define egcam_preprocess_init_imagenet(p) egcam_preprocess_init_imagenet_sized((p), sizeof *(p))
 
 /**
- * Resize (bilinear, half-pixel centres; when shrinking, the filter widens
+ * Resize (or resize and centre-crop, with p->resize) (bilinear, half-pixel centres; when shrinking, the filter widens
  * with the scale so that every source pixel counts, as PIL's and
  * torchvision's antialiased resize do), convert channels, scale to [0, 1]
  * and normalise: out = (pixel / 255 - mean) / std.

@@ -239,9 +239,9 @@ static egcam_status alloc_rows(engine *e)
     if (noisy)
         e->top = egcam__alloc_array(egcam__count(e->batch, in_size), sizeof *e->top);
     if (!e->points || !e->row_job || !e->samples || !e->row_top || (noisy && !e->top))
-        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
-                           "out of memory for a batch of %zu inputs; try a smaller config.batch_size",
-                           e->batch);
+        return egcam__fail(
+            e->ctx, EGCAM_E_OUT_OF_MEMORY,
+            "out of memory for a batch of %zu inputs; try a smaller config.batch_size", e->batch);
     return EGCAM_OK;
 }
 
@@ -250,9 +250,9 @@ static egcam_status alloc_rows(engine *e)
 static egcam_status alloc_layer_rows(engine *e, float **buf, size_t per_row)
 {
     if (!*buf && !(*buf = egcam__alloc_array(egcam__count(e->batch, per_row), sizeof **buf)))
-        return egcam__fail(e->ctx, EGCAM_E_OUT_OF_MEMORY,
-                           "out of memory for a batch of %zu inputs; try a smaller config.batch_size",
-                           e->batch);
+        return egcam__fail(
+            e->ctx, EGCAM_E_OUT_OF_MEMORY,
+            "out of memory for a batch of %zu inputs; try a smaller config.batch_size", e->batch);
     return EGCAM_OK;
 }
 

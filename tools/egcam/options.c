@@ -42,6 +42,7 @@ typedef enum {
  * --std and --channels leave unset, in whatever order they come. */
 typedef struct parse_state {
     int mean_set, std_set, imagenet;
+    int size_set, crop_set; /* --size; --crop */
     int class_set, top_set;
 } parse_state;
 
@@ -111,10 +112,18 @@ static int split(const char *s, char *buf, size_t size, char **parts, int n)
     return 0;
 }
 
-/* "a,b,c" into three numbers within [min, max]; strictly three. */
+/* "a,b,c" into three numbers within [min, max]; or "a", one value for every
+ * channel (a gray model's one). */
 static int read_three(const char *s, double min, double max, float out[3])
 {
     char buf[128], *parts[3];
+    if (!strchr(s, ',')) {
+        double v;
+        if (read_double(s, min, max, &v) != 0)
+            return -1;
+        out[0] = out[1] = out[2] = (float)v;
+        return 0;
+    }
     if (split(s, buf, sizeof buf, parts, 3) != 0)
         return -1;
     for (int i = 0; i < 3; i++) {
@@ -211,7 +220,27 @@ static int read_hxw(const char *v, uint32_t *h, uint32_t *w)
 
 static int read_size(cli_options *o, parse_state *ps, const char *v)
 {
+    ps->size_set = 1;
+    return read_hxw(v, &o->pre.height, &o->pre.width);
+}
+
+/* --resize S: torchvision's Resize(S), the shorter side to S. */
+static int read_resize(cli_options *o, parse_state *ps, const char *v)
+{
     (void)ps;
+    return read_u32(v, 1, 65535, &o->pre.resize);
+}
+
+/* --crop HxW, or --crop S for S x S: CenterCrop after --resize. */
+static int read_crop(cli_options *o, parse_state *ps, const char *v)
+{
+    ps->crop_set = 1;
+    if (!strchr(v, 'x')) {
+        if (read_u32(v, 1, 65535, &o->pre.height) != 0)
+            return -1;
+        o->pre.width = o->pre.height;
+        return 0;
+    }
     return read_hxw(v, &o->pre.height, &o->pre.width);
 }
 
@@ -498,11 +527,15 @@ static const flag flags[] = {
     CUSTOM("seed", RUNS, read_seed, "expected a whole number from 0 to 2^64-1"),
     CUSTOM("baseline", RUNS, read_baseline, "expected zeros, blur, uniform or a .npy file"),
     CUSTOM("size", RUNS, read_size, "expected HxW, e.g. 224x224, each 1 to 65535"),
+    CUSTOM("resize", RUNS, read_resize, "expected the shorter side, 1 to 65535, e.g. 256"),
+    CUSTOM("crop", RUNS, read_crop, "expected HxW or S, e.g. 224, each 1 to 65535"),
     CUSTOM("token-grid", ALL, read_token_grid, "expected HxW, e.g. 14x20, each 1 to 65535"),
     CUSTOM("input-shape", LAYERS, read_input_shape,
            "expected C,H,W, e.g. 3,224,224 (C 1 to 4096, H and W 1 to 65535)"),
-    CUSTOM("mean", RUNS, read_mean, "expected three numbers a,b,c from -1e6 to 1e6"),
-    CUSTOM("std", RUNS, read_std, "expected three numbers a,b,c, each > 0 and at most 1e6"),
+    CUSTOM("mean", RUNS, read_mean,
+           "expected three numbers a,b,c or one for every channel, from -1e6 to 1e6"),
+    CUSTOM("std", RUNS, read_std,
+           "expected three numbers a,b,c or one for every channel, each > 0 and at most 1e6"),
     CUSTOM("preset", RUNS, read_preset, "expected imagenet or none"),
     CUSTOM("channels", RUNS, read_channels, "expected 1 or 3"),
     CUSTOM("colormap", RUNS, read_colormap, "expected turbo, jet, viridis or inferno"),
@@ -584,12 +617,28 @@ static int defaults(cli_options *o)
     return 0;
 }
 
-/* --preset imagenet: torchvision's mean, std and 3 channels, where the
- * command line set none. */
+/* --preset imagenet: torchvision's evaluation transform (Resize(256),
+ * CenterCrop(224), its mean and std, 3 channels), each part the command
+ * line did not set. --size stretches; --resize and --crop keep the aspect:
+ * one or the other. Says why on stderr when it returns -1. */
 static int finish_preset(cli_options *o, const parse_state *ps)
 {
+    if (ps->size_set && (o->pre.resize || ps->crop_set)) {
+        fprintf(stderr, "egcam: --size stretches the image to its size, --resize and --crop keep "
+                        "its aspect: give one or the other\n");
+        return -1;
+    }
+    if (ps->crop_set && !o->pre.resize) {
+        fprintf(stderr, "egcam: --crop takes the centre of the resized image: give --resize "
+                        "too (e.g. --resize 256 --crop 224)\n");
+        return -1;
+    }
     if (!ps->imagenet)
         return 0;
+    if (!ps->size_set && !o->pre.resize) {
+        o->pre.resize = 256;
+        o->pre.height = o->pre.width = 224;
+    }
     egcam_preprocess p;
     if (egcam_preprocess_init_imagenet(&p) != EGCAM_OK)
         return -1;

@@ -52,8 +52,7 @@ static void report_top(FILE *out, const cli_session *r, const egcam_result *res)
             cli_json_string(out, cli_label(r, top[i]));
         else
             fprintf(out, "null");
-        fprintf(out, ", \"logit\": %.9g, \"probability\": %.6g}", logits[top[i]],
-                probs[top[i]]);
+        fprintf(out, ", \"logit\": %.9g, \"probability\": %.6g}", logits[top[i]], probs[top[i]]);
     }
     fprintf(out, "]");
 }
