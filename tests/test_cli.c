@@ -272,6 +272,43 @@ static void test_preprocessing_flags(void **state)
     expect(o, 2, "--mean");
 }
 
+/* A PNG over 2048 x 2048 pixels with no size to resize it to is refused,
+ * saying what to give; with a size, or --full-size, it is explained. */
+static void test_large_input_refused(void **state)
+{
+    (void)state;
+    enum { SIDE = 2049 };
+    uint8_t *pixels = calloc((size_t)SIDE * SIDE, 1);
+    assert_non_null(pixels);
+    for (size_t i = 0; i < (size_t)SIDE * SIDE; i++)
+        pixels[i] = (uint8_t)(i % 7 * 30);
+    egcam_image img = {pixels, SIDE, SIDE, 1, 0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/large.png", tmp);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_write(ctx, path, &img), EGCAM_OK);
+    egcam_ctx_free(ctx);
+    free(pixels);
+    outcome *o = run("explain --model %s --layer block2 --method gradcam --out out_large large.png",
+                     fixture("residual_cnn.pt"));
+    expect(o, 1, "large.png: the image is 2049x2049, 4.2 megapixels, and no size was given");
+    assert_non_null(strstr(o->err, "--full-size"));
+    o = run("explain --model %s --layer block2 --method gradcam --out out_large --references "
+            "large.png pngs/a.png",
+            fixture("residual_cnn.pt"));
+    expect(o, 1, "no size was given");
+    o = run("explain --model %s --layer block2 --method gradcam --channels 3 --size 32x32 "
+            "--out out_large large.png",
+            fixture("residual_cnn.pt"));
+    expect(o, 0, NULL);
+    o = run("explain --model %s --layer block2 --method gradcam --channels 3 --full-size "
+            "--out out_large large.png",
+            fixture("residual_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "\"input\": \"large.png\""));
+}
+
 static void test_compare_and_references(void **state)
 {
     (void)state;
@@ -822,6 +859,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_explain_npy_matches_api),
         cmocka_unit_test(test_explain_png_and_folder),
         cmocka_unit_test(test_preprocessing_flags),
+        cmocka_unit_test(test_large_input_refused),
         cmocka_unit_test(test_compare_and_references),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_eval),

@@ -29,17 +29,22 @@ void cli_free_list(char **list, int count);
  * of memory; free with cli_free_list(names, count). */
 char **cli_output_names(char **paths, int count);
 
+/* A PNG larger than this many pixels, given no size to resize it to, is
+ * refused unless full_size is set: a model would see a 4000 x 3000 photo
+ * at full resolution (Grad-CAM on ResNet-50: 20 s and 2 GB). 2048 x 2048. */
+#define CLI_MAX_UNSIZED_PIXELS ((uint64_t)1 << 22)
+
 /* Load one input: a .npy tensor as is, or a PNG preprocessed by pre; its
  * outputs are called name (NULL: the file name without its extension).
  * Returns 0, or 1 after printing one line naming the file. */
 int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const egcam_preprocess *pre,
-                   cli_input *in);
+                   int full_size, cli_input *in);
 void cli_input_free(cli_input *in);
 
 /* A [R,C,H,W] tensor from a .npy file ([C,H,W] counts as R = 1) or a
  * folder of PNGs preprocessed by pre, in *out, viewing *storage (free()
  * it). Returns 0, or 1 after printing why. */
-int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, egcam_tensor *out,
-                   float **storage);
+int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, int full_size,
+                   egcam_tensor *out, float **storage);
 
 #endif

@@ -521,6 +521,7 @@ static const flag flags[] = {
     SWITCH("clean-difference", RUNS, cfg.flags, EGCAM_FLAG_CLEAN_DIFFERENCE),
     SWITCH("keep-layout", ALL, torch.flags, EGCAM_TORCH_FLAG_KEEP_LAYOUT),
     SWITCH("exact", ALL, torch.flags, EGCAM_TORCH_FLAG_EXACT),
+    SWITCH("full-size", RUNS, full_size, 1),
     CUSTOM("class", RUNS, read_class,
            "expected a class index from 0 to 2147483647, or up to 64 different ones a,b,c"),
     CUSTOM("top", EXPLAIN | COMPARE, read_top, "expected a count of classes from 1 to 64"),
