@@ -1,40 +1,20 @@
-// explain_cpp.cpp - libegcam from C++: the same C API, with its objects
-// held by std::unique_ptr so that every path frees them, and statuses turned
-// into exceptions at the caller's side of the boundary.
+// explain_cpp.cpp - libegcam from C++ through egcam.hpp: handles that free
+// themselves, calls that return their errors, maps as views. Explains one
+// PNG with each of the three methods and prints what each found, then the
+// model's top class.
 //
 //     explain_cpp MODEL.pt LAYER INPUT.png
 //
 // Build against an installed libegcam:
-//     c++ -std=c++17 explain_cpp.cpp $(pkg-config --cflags --libs egcam-torch) -o explain_cpp
+//     c++ -std=c++17 explain_cpp.cpp -o explain_cpp
+//         $(pkg-config --cflags --libs egcam-torch egcam-image)
+// or with CMake: find_package(egcam CONFIG COMPONENTS image torch) and
+// target_link_libraries(explain_cpp PRIVATE egcam::torch egcam::image).
+#include <algorithm>
 #include <cstdio>
-#include <memory>
-#include <stdexcept>
-#include <string>
+#include <exception>
 
-#include <egcam/egcam.h>
-#include <egcam/egcam_image.h>
-#include <egcam/egcam_torch.h>
-
-namespace
-{
-
-template <class T, void (*Free)(T *)> struct Deleter {
-    void operator()(T *p) const { Free(p); }
-};
-using Ctx = std::unique_ptr<egcam_ctx, Deleter<egcam_ctx, egcam_ctx_free>>;
-using Backend = std::unique_ptr<egcam_backend, Deleter<egcam_backend, egcam_backend_free>>;
-using Image = std::unique_ptr<egcam_image, Deleter<egcam_image, egcam_image_free>>;
-using Tensor = std::unique_ptr<egcam_tensor, Deleter<egcam_tensor, egcam_tensor_free>>;
-using Result = std::unique_ptr<egcam_result, Deleter<egcam_result, egcam_result_free>>;
-
-void check(egcam_status st, const egcam_ctx *ctx)
-{
-    if (st != EGCAM_OK)
-        throw std::runtime_error(std::string(egcam_status_string(st)) + ": " +
-                                 egcam_ctx_last_error(ctx));
-}
-
-} // namespace
+#include <egcam/egcam.hpp>
 
 int main(int argc, char **argv)
 {
@@ -43,22 +23,11 @@ int main(int argc, char **argv)
         return 2;
     }
     try {
-        egcam_ctx *raw_ctx = nullptr;
-        if (egcam_ctx_new(&raw_ctx) != EGCAM_OK)
-            throw std::bad_alloc();
-        Ctx ctx(raw_ctx);
-
-        egcam_backend *b = nullptr;
-        check(egcam_torch_open(ctx.get(), argv[1], argv[2], nullptr, &b), ctx.get());
-        Backend model(b);
-        egcam_image *img = nullptr;
-        check(egcam_png_read(ctx.get(), argv[3], 3, &img), ctx.get());
-        Image image(img);
-        egcam_preprocess pre;
-        check(egcam_preprocess_init(&pre), ctx.get());
-        egcam_tensor *t = nullptr;
-        check(egcam_preprocess_image(ctx.get(), image.get(), &pre, &t), ctx.get());
-        Tensor input(t);
+        egcam::context ctx;
+        // .value() throws egcam::error (status and message) on a failure.
+        egcam::backend model = egcam::backend::torch(ctx, argv[1], argv[2]).value();
+        egcam::image picture = ctx.read_png(argv[3], 3).value();
+        egcam::tensor input = ctx.preprocess(picture, egcam::preprocess()).value();
 
         const struct {
             uint32_t method;
@@ -69,20 +38,24 @@ int main(int argc, char **argv)
             {EGCAM_METHOD_EXPECTED, "Expected Grad-CAM"},
         };
         for (const auto &m : methods) {
-            egcam_config cfg;
-            check(egcam_config_init(&cfg), ctx.get());
+            egcam::config cfg;
             cfg.method = m.method;
-            egcam_result *r = nullptr;
-            check(egcam_explain(ctx.get(), model.get(), &cfg, input.get(), nullptr, &r), ctx.get());
-            Result result(r);
-            uint32_t h = 0, w = 0;
-            const float *map = egcam_result_map(result.get(), EGCAM_MAP_LAYER, &h, &w);
-            float peak = 0;
-            for (uint32_t i = 0; i < h * w; i++)
-                peak = map[i] > peak ? map[i] : peak;
+            // Without exceptions: test the outcome, read its message.
+            egcam::outcome<egcam::result> explained = ctx.explain(model, cfg, input.view());
+            if (!explained) {
+                std::fprintf(stderr, "explain_cpp: %s: %s\n", m.name, explained.message().c_str());
+                return 1;
+            }
+            const egcam::result &r = *explained;
+            egcam::map_view map = r.map(EGCAM_MAP_LAYER);
+            float peak = map.empty() ? 0.0f : *std::max_element(map.begin(), map.end());
             std::printf("%s: class %d, logit %.4f, completeness %.4f, peak %.4g on %ux%u\n", m.name,
-                        egcam_result_class(result.get()), egcam_result_logit(result.get()),
-                        egcam_result_completeness(result.get()), peak, h, w);
+                        r.class_index(), r.logit(), r.completeness(), peak, map.height, map.width);
+            if (m.method == EGCAM_METHOD_GRADCAM) {
+                egcam::float_view p = r.probabilities();
+                auto top = std::max_element(p.begin(), p.end());
+                std::printf("predicted: %d with probability %.4f\n", int(top - p.begin()), *top);
+            }
         }
         return 0;
     } catch (const std::exception &e) {

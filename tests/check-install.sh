@@ -30,7 +30,7 @@ meson install -C "$dir/build" --quiet > "$dir.install.log" 2>&1 ||
 
 lib=$prefix/lib
 fail() { echo "FAIL: $*"; exit 1; }
-for f in include/egcam/egcam.h include/egcam/egcam_backend.h include/egcam/egcam_eval.h \
+for f in include/egcam/egcam.h include/egcam/egcam.hpp include/egcam/egcam_backend.h include/egcam/egcam_eval.h \
          include/egcam/egcam_image.h include/egcam/egcam_version.h \
          lib/pkgconfig/egcam.pc lib/pkgconfig/egcam-image.pc \
          lib/cmake/egcam/egcamConfig.cmake lib/cmake/egcam/egcamConfigVersion.cmake; do
@@ -93,6 +93,7 @@ if [ -n "$torch" ]; then
   "$work/cmake/explain_cpp" "$fixtures/plain_cnn.pt" features.3 "$fixtures/input16.png" \
     > "$work/cpp.txt"
   [ "$(grep -c 'class' "$work/cpp.txt")" = 3 ] || fail "CMake explain_cpp: not three methods"
+  grep -q '^predicted: [0-9]* with probability' "$work/cpp.txt" || fail "CMake explain_cpp: no prediction"
 fi
 mkdir -p "$work/wrong"
 printf 'cmake_minimum_required(VERSION 3.16)\nproject(x C)\nfind_package(egcam 9.0 CONFIG REQUIRED)\n' \
