@@ -134,7 +134,7 @@ egcam_torch_options checked_options(const egcam_torch_options *opts)
         throw Failure(EGCAM_E_STRUCT_SIZE,
                       "egcam_torch_options.struct_size is " + std::to_string(opts->struct_size) +
                           "; initialise the options with egcam_torch_options_init()");
-    if (!all_zero(opts->reserved, sizeof opts->reserved) ||
+    if (opts->reserved0 || !all_zero(opts->reserved, sizeof opts->reserved) ||
         !all_zero(reinterpret_cast<const char *>(opts) + sizeof o, opts->struct_size - sizeof o))
         throw Failure(EGCAM_E_STRUCT_SIZE,
                       "egcam_torch_options has non-zero reserved bytes (a newer header?)");
@@ -148,6 +148,8 @@ egcam_torch_options checked_options(const egcam_torch_options *opts)
     if ((opts->grid_height == 0) != (opts->grid_width == 0))
         throw Failure(EGCAM_E_INVALID_ARGUMENT,
                       "egcam_torch_options: set both grid_height and grid_width, or neither");
+    if (opts->output && std::strlen(opts->output) > 4096)
+        throw Failure(EGCAM_E_INVALID_ARGUMENT, "egcam_torch_options.output is too long");
     std::memcpy(&o, opts, sizeof o);
     o.struct_size = sizeof o;
     return o;
@@ -222,6 +224,7 @@ struct TorchBackend {
     torch::Device device{torch::kCPU};
     Layout layout;
     std::string layer;
+    std::string output;                  // egcam_torch_options.output
     int64_t in_height = 0, in_width = 0; // of the last forward
     std::unique_ptr<egcam_shim::FrozenPrefix> prefix;
     std::unique_ptr<torch::jit::GraphFunction> head;
@@ -257,9 +260,13 @@ egcam_tensor view(const torch::Tensor &t)
 }
 
 // The logits a forward returned, checked.
-void check_logits(const TorchBackend *b, const torch::Tensor &x, const torch::Tensor &y,
-                  bool for_backward)
+// The model's output as logits [N, L]: checked, and flattened when it has
+// more dimensions (a segmentation model's [N, classes, H, W]).
+torch::Tensor as_logits(const TorchBackend *b, const torch::Tensor &x, torch::Tensor y,
+                        bool for_backward)
 {
+    if (y.dim() > 2 && y.size(0) == x.size(0))
+        y = y.flatten(1);
     if (y.dim() != 2 || y.size(0) != x.size(0))
         throw Failure(EGCAM_E_BACKEND, "the model returned logits of shape " + shape_string(y) +
                                            " for " + std::to_string(x.size(0)) +
@@ -275,6 +282,7 @@ void check_logits(const TorchBackend *b, const torch::Tensor &x, const torch::Te
                       "the model's logits carry no gradient back to layer '" + b->layer +
                           "': its forward detaches them (.detach(), torch.no_grad()) or "
                           "does not use the layer's output on the way to them");
+    return y;
 }
 
 // Hand the layer's output a (and the logits y, when defined) to libegcam.
@@ -315,8 +323,8 @@ egcam_status frozen_forward(TorchBackend *b, const torch::Tensor &x, bool for_ba
         return finish_forward(b, x, torch::Tensor(), a, false, acts, logits);
     if (for_backward) // a leaf of its own: never flag a tensor the frozen graph holds
         a = a.detach().requires_grad_(true);
-    torch::Tensor y = (*b->head)({b->module._ivalue(), x, a}).toTensor();
-    check_logits(b, x, y, for_backward);
+    torch::Tensor y =
+        as_logits(b, x, (*b->head)({b->module._ivalue(), x, a}).toTensor(), for_backward);
     return finish_forward(b, x, y, a, for_backward, acts, logits);
 }
 
@@ -345,8 +353,8 @@ egcam_status torch_forward(void *self, const egcam_tensor *inputs, uint32_t flag
         c10::IValue out = for_backward ? (*b->gradient)({b->module._ivalue(), x})
                                        : (*b->inference)({b->module._ivalue(), x});
         auto items = out.toTuple()->elements();
-        torch::Tensor y = items[0].toTensor(), a = items[1].toTensor();
-        check_logits(b, x, y, for_backward);
+        torch::Tensor y = as_logits(b, x, items[0].toTensor(), for_backward);
+        torch::Tensor a = items[1].toTensor();
         return finish_forward(b, x, y, a, for_backward, acts, logits);
     });
 }
@@ -462,7 +470,10 @@ egcam_status egcam_torch_open(egcam_ctx *ctx, const char *model_path, const char
         b->layout = layout_of(o);
         b->module = load_model(model_path, b->device, o.max_model_bytes);
         b->layer = layer;
-        auto cut = [&](CutMode mode) { return egcam_shim::cut_graph(b->module, b->layer, mode); };
+        b->output = o.output ? o.output : ""; // borrowed: copied
+        auto cut = [&](CutMode mode) {
+            return egcam_shim::cut_graph(b->module, b->layer, mode, b->output);
+        };
         // Frozen, unless asked not to, or the head would compute part of the
         // network below the layer again (a skip connection across it), or
         // LibTorch cannot freeze the model.
@@ -509,7 +520,8 @@ egcam_status egcam_torch_list_layers(egcam_ctx *ctx, const char *model_path, uin
         auto list = std::make_unique<egcam_torch_layers>();
         list->paths = egcam_shim::module_paths(module);
         std::vector<bool> found;
-        auto graph = egcam_shim::graph_with_all_layers(module, list->paths, found);
+        auto graph =
+            egcam_shim::graph_with_all_layers(module, list->paths, found, o.output ? o.output : "");
         torch::jit::GraphFunction fn("egcam_layers", graph, nullptr,
                                      torch::jit::ExecutorExecutionMode::SIMPLE);
         c10::InferenceMode on(true);

@@ -21,6 +21,7 @@
 #include <torch/csrc/jit/passes/inliner.h>
 
 #include "egcam/egcam.h"
+#include "forward_graph.hpp"
 
 namespace egcam_shim
 {
@@ -189,19 +190,6 @@ void inline_calls(const std::shared_ptr<Graph> &graph, Descend descend, Seen see
     walk(graph->block(), paths, false, report);
 }
 
-std::shared_ptr<Graph> forward_graph(const torch::jit::Module &module)
-{
-    auto method = module.find_method("forward");
-    if (!method)
-        throw Failure(EGCAM_E_UNSUPPORTED, "the model has no forward method");
-    auto graph = torch::jit::toGraphFunction(method->function()).graph()->copy();
-    if (graph->outputs().size() != 1 || !graph->outputs()[0]->type()->cast<c10::TensorType>())
-        throw Failure(EGCAM_E_UNSUPPORTED,
-                      "the model's forward returns " + graph->outputs()[0]->type()->repr_str() +
-                          "; libegcam needs a forward that returns one logits tensor [N, classes]");
-    return graph;
-}
-
 size_t edit_distance(const std::string &a, const std::string &b)
 {
     std::vector<size_t> row(b.size() + 1);
@@ -359,12 +347,12 @@ std::vector<std::string> module_paths(const torch::jit::Module &module)
 }
 
 std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::string &layer,
-                                 CutMode mode)
+                                 CutMode mode, const std::string &output)
 {
     std::vector<std::string> paths = module_paths(module);
     if (std::find(paths.begin(), paths.end(), layer) == paths.end())
         unknown_layer(module, layer);
-    auto graph = forward_graph(module);
+    auto graph = forward_graph(module, output);
     ModuleIds ids(module);
     ModuleId target_id = ids(layer);
     std::set<ModuleId> above = holders(paths, target_id, ids);
@@ -436,9 +424,9 @@ std::shared_ptr<Graph> cut_graph(const torch::jit::Module &module, const std::st
 
 std::shared_ptr<Graph> graph_with_all_layers(const torch::jit::Module &module,
                                              const std::vector<std::string> &paths,
-                                             std::vector<bool> &found)
+                                             std::vector<bool> &found, const std::string &output)
 {
-    auto graph = forward_graph(module);
+    auto graph = forward_graph(module, output);
     // Inline every module call, keeping a copy of each forward's result on
     // the main path: the copies come out of the graph next to the logits,
     // one per module object, under each of its names.

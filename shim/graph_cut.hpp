@@ -29,12 +29,14 @@ enum class CutMode {
                  //  connection across it) are still computed from x
 };
 
-// A copy of module's forward graph returning (logits, activations) for the
+// A copy of module's forward graph (forward_graph.hpp: one image in, the
+// result `output` of it out) returning (logits, activations) for the
 // module at `layer` (a dotted path). Throws Failure for an unknown layer
-// (listing the closest paths), a layer inside a branch or loop, a layer or
-// a forward whose output is not one tensor.
+// (listing the closest paths), a layer inside a branch or loop, a layer
+// whose output is not one tensor, and what forward_graph() refuses.
 std::shared_ptr<torch::jit::Graph> cut_graph(const torch::jit::Module &module,
-                                             const std::string &layer, CutMode mode);
+                                             const std::string &layer, CutMode mode,
+                                             const std::string &output);
 
 // Whether a head graph (CutMode::Head) computes a tensor from the input
 // alone: a value made below the layer that the head reads (a skip
@@ -49,7 +51,8 @@ std::vector<std::string> module_paths(const torch::jit::Module &module);
 // with a tensor result; found[i] tells whether paths[i] got an output.
 std::shared_ptr<torch::jit::Graph> graph_with_all_layers(const torch::jit::Module &module,
                                                          const std::vector<std::string> &paths,
-                                                         std::vector<bool> &found);
+                                                         std::vector<bool> &found,
+                                                         const std::string &output);
 
 } // namespace egcam_shim
 

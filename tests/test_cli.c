@@ -309,6 +309,72 @@ static void test_large_input_refused(void **state)
     assert_non_null(strstr(o->out, "\"input\": \"large.png\""));
 }
 
+/* A segmentation model: --output out chooses its logits, --class 1 --mask
+ * explains class 1 over the mask's pixels, to the eager hooks' Grad-CAM
+ * (make_signature_fixtures.py); a mask without one class, of the wrong
+ * size, for a class the output lacks, or with no pixel set is refused. */
+static void test_segmentation_mask(void **state)
+{
+    (void)state;
+    char seg[600], in[600], mask[600], dir[300]; /* fixture() reuses its buffer */
+    snprintf(seg, sizeof seg, "%s", fixture("signatures/tiny_seg.pt"));
+    snprintf(in, sizeof in, "%s", fixture("signatures/input.npy"));
+    snprintf(mask, sizeof mask, "%s", fixture("signatures/seg_mask.png"));
+    outcome *o = run("explain --model %s --layer body.2 --output out --method gradcam --class 1 "
+                     "--mask %s --out out_seg %s",
+                     seg, mask, in);
+    expect(o, 0, NULL);
+    assert_non_null(strstr(o->out, "\"class\": -1"));
+    snprintf(dir, sizeof dir, "%s/out_seg", tmp);
+    egcam_tensor *got = read_npy(dir, "input.layer.npy");
+    egcam_tensor *want = read_npy(fixtures, "signatures/seg_gradcam.npy");
+    assert_int_equal(got->shape[0] * got->shape[1], want->shape[0] * want->shape[1]);
+    float scale = 0;
+    for (int64_t i = 0; i < want->shape[0] * want->shape[1]; i++)
+        scale = fmaxf(scale, fabsf(want->data[i]));
+    for (int64_t i = 0; i < want->shape[0] * want->shape[1]; i++)
+        if (fabsf(got->data[i] - want->data[i]) > 1e-4f * scale)
+            fail_msg("layer map[%lld]: %.9g, eager PyTorch %.9g", (long long)i, got->data[i],
+                     want->data[i]);
+    egcam_tensor_free(got);
+    egcam_tensor_free(want);
+
+    o = run("explain --model %s --layer body.2 --method gradcam --out out_seg %s", seg, in);
+    expect(o, 1, "its keys: 'out', 'aux'");
+    o = run("explain --model %s --layer body.2 --output out --mask %s --out out_seg %s", seg, mask,
+            in);
+    expect(o, 2, "give it one --class K");
+    o = run("explain --model %s --layer body.2 --output out --class 3 --mask %s --out out_seg %s",
+            seg, mask, in);
+    expect(o, 1, "--class 3, but the output has 3 classes");
+    write_png("mask5.png", 1); /* 16 x 16 RGB, read as gray: right size, all set */
+    o = run("explain --model %s --layer body.2 --output out --class 0 --mask mask5.png "
+            "--out out_seg %s",
+            seg, in);
+    expect(o, 0, NULL);
+    static uint8_t ones[7 * 7];
+    memset(ones, 255, sizeof ones);
+    egcam_image small = {ones, 7, 7, 1, 0}; /* 768 values are not 7 x 7 planes */
+    char path[512];
+    snprintf(path, sizeof path, "%s/mask7.png", tmp);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_write(ctx, path, &small), EGCAM_OK);
+    snprintf(path, sizeof path, "%s/mask16zero.png", tmp);
+    static uint8_t zeros16[16 * 16];
+    egcam_image empty = {zeros16, 16, 16, 1, 0};
+    assert_int_equal(egcam_png_write(ctx, path, &empty), EGCAM_OK);
+    egcam_ctx_free(ctx);
+    o = run("explain --model %s --layer body.2 --output out --class 0 --mask mask7.png "
+            "--out out_seg %s",
+            seg, in);
+    expect(o, 1, "the mask is 7x7, and the model's output (768 values an image) is not made of");
+    o = run("explain --model %s --layer body.2 --output out --class 0 --mask mask16zero.png "
+            "--out out_seg %s",
+            seg, in);
+    expect(o, 1, "no pixel of the mask is set");
+}
+
 static void test_compare_and_references(void **state)
 {
     (void)state;
@@ -860,6 +926,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_explain_png_and_folder),
         cmocka_unit_test(test_preprocessing_flags),
         cmocka_unit_test(test_large_input_refused),
+        cmocka_unit_test(test_segmentation_mask),
         cmocka_unit_test(test_compare_and_references),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_eval),

@@ -811,6 +811,97 @@ static void test_frozen_prefix(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* Forwards that are not forward(x) -> logits (signatures/, made by
+ * make_signature_fixtures.py): defaults filled in as LibTorch fills them,
+ * on both paths, to eager PyTorch's logits; an argument without a default
+ * refused in words; tuple and dict results chosen by output, or refused
+ * with their choices; a segmentation model's {"out": [N, 3, H, W]}
+ * explained for class 1 over a mask (a seed over the flattened output), to
+ * eager hooks' Grad-CAM. */
+static void test_signatures(void **state)
+{
+    (void)state;
+    egcam_ctx *ctx = new_ctx();
+    npy_array x = load("signatures", "input.npy"), want = load("signatures", "defaults_logits.npy");
+    egcam_tensor in = *x.t;
+    egcam_torch_options opts;
+    assert_int_equal(egcam_torch_options_init(&opts), EGCAM_OK);
+    for (int exact = 0; exact < 2; exact++) {
+        opts.flags = exact ? EGCAM_TORCH_FLAG_EXACT : 0;
+        egcam_backend *be = open_model(ctx, "signatures/defaults", "conv", &opts);
+        assert_string_equal(egcam_backend_name(be), exact ? "libtorch-exact" : "libtorch");
+        egcam_tensor acts, logits;
+        assert_int_equal(egcam_backend_forward(ctx, be, &in, 0, &acts, &logits), EGCAM_OK);
+        assert_int_equal(logits.shape[1], 5);
+        assert_within("defaults' logits", logits.data, want.data, want.count, 1e-5);
+        egcam_backend_free(be);
+    }
+    opts.flags = 0;
+    assert_int_equal(open_status(ctx, path_of("signatures/needs_mask", ".pt", NULL), "conv", NULL,
+                                 "a second argument besides the image, 'mask' (a tensor), and "
+                                 "gives it no default"),
+                     EGCAM_E_UNSUPPORTED);
+
+    const char *tuple = path_of("tuple_out", ".pt", NULL), *dict = path_of("dict_out", ".pt", NULL);
+    const char *seg = path_of("signatures/tiny_seg", ".pt", NULL);
+    const struct {
+        const char *model, *layer, *output, *needle;
+        egcam_status status;
+    } outputs[] = {
+        {tuple, "conv", "0", NULL, EGCAM_OK},
+        {tuple, "conv", "2", "no element '2': choose one of its 2 elements",
+         EGCAM_E_INVALID_ARGUMENT},
+        {tuple, "conv", "-1", "no element '-1'", EGCAM_E_INVALID_ARGUMENT},
+        {dict, "conv", "logits", NULL, EGCAM_OK},
+        {dict, "conv", "x", "no key 'x': choose one with --output KEY", EGCAM_E_INVALID_ARGUMENT},
+        {seg, "body.2", NULL, "its keys: 'out', 'aux'", EGCAM_E_UNSUPPORTED},
+        {seg, "body.2", "out", NULL, EGCAM_OK},
+        {path_of("plain_cnn", ".pt", NULL), "features.3", "out", "returns one tensor",
+         EGCAM_E_INVALID_ARGUMENT},
+    };
+    for (size_t i = 0; i < sizeof outputs / sizeof outputs[0]; i++) {
+        opts.output = outputs[i].output;
+        assert_int_equal(
+            open_status(ctx, outputs[i].model, outputs[i].layer, &opts, outputs[i].needle),
+            outputs[i].status);
+    }
+
+    npy_array ref = load("signatures", "seg_gradcam.npy");
+    egcam_image *mask = NULL;
+    assert_int_equal(egcam_png_read(ctx, path_of("signatures", "/", "seg_mask.png"), 1, &mask),
+                     EGCAM_OK);
+    static float seed[3 * 16 * 16];
+    for (size_t p = 0; p < 16 * 16; p++)
+        seed[16 * 16 + p] = mask->pixels[p] ? 1.0f : 0.0f; /* class 1's plane */
+    egcam_image_free(mask);
+    opts.output = "out";
+    for (int exact = 0; exact < 2; exact++) {
+        opts.flags = exact ? EGCAM_TORCH_FLAG_EXACT : 0;
+        egcam_backend *be = open_model(ctx, "signatures/tiny_seg", "body.2", &opts);
+        egcam_config cfg;
+        assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
+        cfg.method = EGCAM_METHOD_GRADCAM;
+        cfg.target_weights = seed;
+        cfg.target_weights_count = 3 * 16 * 16;
+        egcam_result *res = NULL;
+        if (egcam_explain(ctx, be, &cfg, &in, NULL, &res) != EGCAM_OK)
+            fail_msg("%s", egcam_ctx_last_error(ctx));
+        uint32_t h, w;
+        const float *map = egcam_result_map(res, EGCAM_MAP_LAYER, &h, &w);
+        assert_int_equal((size_t)h * w, ref.count);
+        assert_within("segmentation Grad-CAM", map, ref.data, ref.count, exact ? 1e-5 : 1e-4);
+        uint32_t count;
+        egcam_result_logits(res, &count);
+        assert_int_equal(count, 3 * 16 * 16); /* the output, flattened */
+        egcam_result_free(res);
+        egcam_backend_free(be);
+    }
+    unload(&ref);
+    unload(&want);
+    unload(&x);
+    egcam_ctx_free(ctx);
+}
+
 static void test_list_layers(void **state)
 {
     (void)state;
@@ -915,6 +1006,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_inplace_fixture_is_discriminating),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_explain_errors),
+        cmocka_unit_test(test_signatures),
         cmocka_unit_test(test_list_layers),
         cmocka_unit_test(test_many),
         cmocka_unit_test(test_activations_only),

@@ -8,7 +8,14 @@
  *
  * The model file is any TorchScript module, scripted or traced, whose
  * forward takes one image batch [N, C, H, W] and returns one logits tensor
- * [N, classes]. The layer is named by its dotted module path as PyTorch
+ * [N, classes]. Further arguments of forward take their defaults (as
+ * LibTorch fills them); one without a default is refused at open, named.
+ * A forward returning a tuple or a dict is explained through the element
+ * egcam_torch_options.output names. An output of more dimensions
+ * ([N, classes, H, W], a segmentation model's) is flattened to [N, L]:
+ * explain a class over a region by a seed over it (egcam_config.
+ * target_weights: 1 at the class's plane over the region's pixels, as
+ * pytorch-grad-cam's SemanticSegmentationTarget sums them). The layer is named by its dotted module path as PyTorch
  * writes it ("layer4", "layer4.1.conv2", "features.29", "blocks.11.norm1").
  * The model is neither re-exported nor modified: libegcam rewrites a copy
  * of its forward graph to return the layer's output next to the logits.
@@ -92,7 +99,14 @@ typedef struct egcam_torch_options {
                                    16 GiB. Debug records are not counted:
                                    they are never read. */
     uint32_t    flags;           /* EGCAM_TORCH_FLAG_*; default 0 */
-    uint8_t     reserved[28];    /* must be 0 */
+    uint32_t    reserved0;       /* must be 0 */
+    const char *output;          /* for a forward that returns a tuple or a
+                                   dict: the element holding the logits, its
+                                   index ("0") or key ("out", as torchvision's
+                                   segmentation models return); NULL (default)
+                                   for a forward that returns a tensor.
+                                   Borrowed for the call. @since 0.1 */
+    uint8_t     reserved[16];    /* must be 0 */
 } egcam_torch_options;
 
 /** Fill the first size bytes of *opts with the defaults. */
@@ -113,8 +127,10 @@ EGCAM_API EGCAM_NODISCARD egcam_status egcam_torch_options_init_sized(egcam_torc
  *         TorchScript; a damaged archive: a CRC or size that does not match;
  *         more inflated bytes than max_model_bytes), EGCAM_E_INVALID_ARGUMENT
  *         (no such layer: the message
- *         lists the closest paths), EGCAM_E_UNSUPPORTED (forward does not
- *         return one tensor; the layer runs inside a branch or loop; no
+ *         lists the closest paths; an output that names no element of the
+ *         result), EGCAM_E_UNSUPPORTED (forward needs an argument besides
+ *         the image that has no default; returns a tuple or dict and no
+ *         output is chosen; the layer runs inside a branch or loop; no
  *         CUDA), EGCAM_E_NULL_ARGUMENT, EGCAM_E_STRUCT_SIZE,
  *         EGCAM_E_OUT_OF_MEMORY, EGCAM_E_BACKEND (LibTorch failed).
  *

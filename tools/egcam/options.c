@@ -498,6 +498,8 @@ static const flag flags[] = {
     STRING("model", ALL, model),
     STRING("layer", RUNS, layer),
     STRING("device", ALL, torch.device),
+    STRING("output", ALL, torch.output),
+    STRING("mask", EXPLAIN | COMPARE, mask),
     STRING("out", RUNS, out_dir),
     STRING("labels", RUNS, labels),
     STRING("references", RUNS, references),
@@ -765,6 +767,13 @@ int cli_parse(enum cli_command cmd, int argc, char **argv, cli_options *o)
         return 2;
     if (ps.class_set && ps.top_set) {
         fprintf(stderr, "egcam %s: --class and --top both choose the targets; give one\n", name);
+        return 2;
+    }
+    if (o->mask && (ps.top_set || o->target_count || o->cfg.target_class < 0)) {
+        fprintf(stderr,
+                "egcam %s: --mask explains one class over the mask's pixels: give it "
+                "one --class K\n",
+                name);
         return 2;
     }
     if (cmd == CLI_EVAL && o->target_count) {

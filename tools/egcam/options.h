@@ -33,6 +33,7 @@ enum cli_metric_group {
 typedef struct cli_options {
     const char *model, *layer, *out_dir, *labels, *device;
     const char *references;    /* FILE.npy or FOLDER of PNGs */
+    const char *mask;          /* --mask FILE.png: a segmentation target */
     const char *baseline_file; /* --baseline FILE.npy */
     egcam_config cfg;          /* method, class, samples, steps, rule, noise,
                                      seed, batch, built-in references */

@@ -186,6 +186,7 @@ void cli_session_close(cli_session *s)
     egcam_refset_free(s->references);
     egcam_refset_free(s->baseline);
     egcam_backend_free(s->backend);
+    free(s->mask_seed);
     for (int i = 0; i < s->label_count; i++)
         free(s->labels[i]);
     free(s->labels);
@@ -206,13 +207,83 @@ const egcam_refset *cli_method_config(const cli_session *s, uint32_t method, egc
         cfg->references = EGCAM_REFERENCES_ZEROS;
     if (method == EGCAM_METHOD_INTEGRATED && cfg->references == EGCAM_REFERENCES_UNIFORM)
         cfg->references = EGCAM_REFERENCES_ZEROS; /* uniform is Expected's only */
+    if (s->mask_seed) { /* --mask: a seed over the output replaces the class */
+        cfg->target_weights = s->mask_seed;
+        cfg->target_weights_count = s->mask_size;
+        cfg->target_class = -1;
+    }
     return set;
+}
+
+/* --mask M --class K: the seed of pytorch-grad-cam's
+ * SemanticSegmentationTarget, 1 on plane K of the model's output [N, K', H,
+ * W] (flattened by the backend) at the mask's non-zero pixels, 0 elsewhere.
+ * The mask has the output's H x W; the number of planes comes from one
+ * forward of the first input. Made once; 0, or 1 after saying why. */
+static int prepare_mask(cli_session *s, const egcam_tensor *input)
+{
+    const cli_options *o = s->o;
+    if (!o->mask || s->mask_seed)
+        return 0;
+    egcam_image *m = NULL;
+    if (egcam_png_read(s->ctx, o->mask, 1, &m) != EGCAM_OK) {
+        fprintf(stderr, "egcam: --mask %s: %s\n", o->mask, egcam_ctx_last_error(s->ctx));
+        return 1;
+    }
+    int64_t c = input->shape[input->ndim - 3], h = input->shape[input->ndim - 2],
+            w = input->shape[input->ndim - 1];
+    egcam_tensor one = {input->data, {1, c, h, w}, 4, 0}, acts, logits;
+    int rc = 1;
+    if (egcam_backend_forward(s->ctx, s->backend, &one, 0, &acts, &logits) != EGCAM_OK) {
+        fprintf(stderr, "egcam: --mask %s: %s\n", o->mask, egcam_ctx_last_error(s->ctx));
+        goto done;
+    }
+    size_t size = (size_t)logits.shape[1], plane = (size_t)m->width * m->height;
+    size_t planes = size / plane;
+    if (size % plane) {
+        fprintf(stderr,
+                "egcam: --mask %s: the mask is %ux%u, and the model's output (%zu values an "
+                "image) is not made of %ux%u planes: give a mask of the output's size\n",
+                o->mask, m->width, m->height, size, m->width, m->height);
+        goto done;
+    }
+    if ((size_t)o->cfg.target_class >= planes) {
+        fprintf(stderr, "egcam: --mask %s: --class %d, but the output has %zu classes (0 to %zu)\n",
+                o->mask, o->cfg.target_class, planes, planes - 1);
+        goto done;
+    }
+    if (!(s->mask_seed = calloc(size, sizeof *s->mask_seed))) {
+        fprintf(stderr, "egcam: out of memory\n");
+        goto done;
+    }
+    size_t set = 0;
+    for (size_t p = 0; p < plane; p++)
+        if (m->pixels[p]) {
+            s->mask_seed[(size_t)o->cfg.target_class * plane + p] = 1.0f;
+            set++;
+        }
+    if (!set) {
+        fprintf(stderr,
+                "egcam: --mask %s: no pixel of the mask is set, so nothing would be "
+                "explained\n",
+                o->mask);
+        free(s->mask_seed);
+        s->mask_seed = NULL;
+        goto done;
+    }
+    s->mask_size = (uint32_t)size;
+    rc = 0;
+done:
+    egcam_image_free(m);
+    return rc;
 }
 
 egcam_result *cli_session_explain(cli_session *s, const egcam_tensor *input, const char *path,
                                   uint32_t method, uint32_t combiner, double *ms)
 {
     egcam_config cfg;
+    if (prepare_mask(s, input) != 0)
+        return NULL;
     const egcam_refset *set = cli_method_config(s, method, &cfg);
     cfg.combiner = combiner;
     egcam_result *res = NULL;
@@ -272,6 +343,8 @@ int cli_session_explain_many(cli_session *s, const cli_input *const *ins, int n,
                              uint32_t combiner, egcam_result **results, double *ms)
 {
     egcam_config cfg;
+    if (n > 0 && prepare_mask(s, ins[0]->tensor) != 0)
+        return n;
     const egcam_refset *set = cli_method_config(s, method, &cfg);
     cfg.combiner = combiner;
     uint32_t count;

@@ -18,7 +18,9 @@ typedef struct cli_session {
     char **labels;
     int label_count;
     cli_progress progress;
-    char said[2048]; /* cli_session_error()'s message */
+    char said[2048];    /* cli_session_error()'s message */
+    float *mask_seed;   /* --mask: the seed over the flattened output */
+    uint32_t mask_size; /* its entries */
 } cli_session;
 
 /* Make the output folder, set threads, read labels, open the model and

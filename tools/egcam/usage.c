@@ -95,6 +95,8 @@ void cli_usage(enum cli_command cmd, FILE *to)
             "  --keep-layout             use --layout even where it does not fit the input\n"
             "  --prefix-tokens N         tokens layout: leading tokens off the grid (default 1)\n"
             "  --token-grid HxW          tokens layout: the patch grid, when not square\n"
+            "  --output KEY|INDEX        a forward returning a dict or tuple: the element\n"
+            "                            holding the logits (torchvision segmentation: out)\n"
             "  --exact                   run the model below the layer as written, not\n"
             "                            frozen for inference (slower; bits as LibTorch's)\n"
             "  --max-model-mb M          refuse model files that inflate to more than M MiB\n"
@@ -125,5 +127,7 @@ void cli_usage(enum cli_command cmd, FILE *to)
                 ? ""
                 : "  --methods LIST            estimators (default all three)\n"
                   "  --combiners LIST          combiners, or all (default: --combiner)\n",
-            "  --top K                   the K largest logits (default 1; at most 64)\n");
+            "  --top K                   the K largest logits (default 1; at most 64)\n"
+            "  --mask FILE.png           segmentation: explain --class K summed over the\n"
+            "                            mask's non-zero pixels (the output's size)\n");
 }
