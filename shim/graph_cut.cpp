@@ -212,6 +212,71 @@ size_t edit_distance(const std::string &a, const std::string &b)
 // length at most, whatever the caller passes.
 constexpr size_t kMaxCompared = 256, kMaxShown = 120;
 
+std::vector<std::string> split_path(const std::string &path)
+{
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t dot; (dot = path.find('.', start)) != std::string::npos; start = dot + 1)
+        parts.push_back(path.substr(start, dot - start));
+    parts.push_back(path.substr(start));
+    return parts;
+}
+
+bool all_digits(const std::string &s)
+{
+    return !s.empty() && s.size() < 10 &&
+           std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// A vision transformer's module path in the other spelling: timm's
+// (blocks.11.norm1) as torchvision's ViT writes it
+// (encoder.layers.encoder_layer_11.ln_1), and back. "" when the path has
+// no counterpart; *spelling names the library whose spelling it returns.
+// The names people copy from one library's docs into the other's model.
+std::string other_vit_spelling(const std::string &path, const char **spelling)
+{
+    static const char tv_name[] = "torchvision's ViT", timm_name[] = "timm's";
+    static const std::pair<const char *, const char *> inside[] = {
+        {"norm1", "ln_1"}, {"norm2", "ln_2"}, {"attn", "self_attention"}, {"mlp", "mlp"}};
+    static const std::pair<const char *, const char *> whole[] = {
+        {"norm", "encoder.ln"}, {"head", "heads.head"}, {"patch_embed.proj", "conv_proj"}};
+    for (const auto &w : whole) {
+        *spelling = path == w.first ? tv_name : timm_name;
+        if (path == w.first)
+            return w.second;
+        if (path == w.second)
+            return w.first;
+    }
+    std::vector<std::string> p = split_path(path);
+    std::string block, rest;
+    size_t from = 0;
+    bool timm = p.size() >= 2 && p[0] == "blocks" && all_digits(p[1]);
+    bool tv = p.size() >= 3 && p[0] == "encoder" && p[1] == "layers" &&
+              p[2].rfind("encoder_layer_", 0) == 0 && all_digits(p[2].substr(14));
+    if (timm) {
+        block = "encoder.layers.encoder_layer_" + p[1];
+        from = 2;
+        *spelling = tv_name;
+    } else if (tv) {
+        block = "blocks." + p[2].substr(14);
+        from = 3;
+        *spelling = timm_name;
+    } else {
+        return "";
+    }
+    for (size_t i = from; i < p.size(); i++) {
+        std::string part = p[i];
+        if (i == from)
+            for (const auto &n : inside)
+                if (part == (timm ? n.first : n.second)) {
+                    part = timm ? n.second : n.first;
+                    break;
+                }
+        rest += "." + part;
+    }
+    return block + rest;
+}
+
 [[noreturn]] void unknown_layer(const torch::jit::Module &module, const std::string &layer)
 {
     std::vector<std::string> paths = module_paths(module);
@@ -226,6 +291,10 @@ constexpr size_t kMaxCompared = 256, kMaxShown = 120;
                                                        std::to_string(layer.size()) + " characters)"
                                                  : layer;
     std::string msg = "the model has no module '" + shown + "'";
+    const char *spelling = "";
+    std::string other = other_vit_spelling(layer, &spelling);
+    if (!other.empty() && std::find(paths.begin(), paths.end(), other) != paths.end())
+        msg += std::string("; in this model's spelling (") + spelling + ") that is '" + other + "'";
     if (!paths.empty()) {
         msg += "; closest:";
         for (size_t i = 0; i < ranked.size() && i < 5; i++)

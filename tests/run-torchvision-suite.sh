@@ -28,3 +28,11 @@ print(f"fcn_resnet50, {sys.argv[3]}: segmentation Grad-CAM within {err:.2e} of e
 sys.exit(0 if got.shape == want.shape and scale > 1e-3 and err <= 1e-4 else 1)
 ' "$seg/$path/input.layer.npy" "$seg/gradcam.npy" $path
 done
+# timm's names on torchvision's ViT: the model's own spelling is suggested.
+if "$egcam" explain --model "$dir/vit.pt" --layer blocks.1.norm1 --layout tokens \
+     --out "$dir/vit-out" "$dir/vit.encoder.layers.encoder_layer_1.ln_1/input.npy" > /dev/null 2> "$dir/vit.err"; then
+  echo "vit: blocks.1.norm1 was accepted"; exit 1
+fi
+grep -q "in this model's spelling (torchvision's ViT) that is 'encoder.layers.encoder_layer_1.ln_1'" \
+  "$dir/vit.err" || { cat "$dir/vit.err"; exit 1; }
+echo "vit: timm's blocks.1.norm1 is answered with encoder.layers.encoder_layer_1.ln_1"

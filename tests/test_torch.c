@@ -471,6 +471,18 @@ static void test_open_errors(void **state)
     assert_int_equal(open_status(ctx, plain, "classifer", NULL, "classifier"),
                      EGCAM_E_INVALID_ARGUMENT);
     assert_int_equal(open_status(ctx, plain, "", NULL, "no module ''"), EGCAM_E_INVALID_ARGUMENT);
+    /* torchvision's ViT names on a timm-named model: the model's spelling
+     * is suggested (the torchvision suite does it the other way round). */
+    const char *vit = path_of("tiny_vit", ".pt", NULL);
+    assert_int_equal(open_status(ctx, vit, "encoder.layers.encoder_layer_1.ln_1", NULL,
+                                 "in this model's spelling (timm's) that is 'blocks.1.norm1'"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(open_status(ctx, vit, "encoder.ln", NULL, "that is 'norm'"),
+                     EGCAM_E_INVALID_ARGUMENT);
+    assert_int_equal(
+        open_status(ctx, vit, "encoder.layers.encoder_layer_7.ln_1", NULL, "closest: blocks"),
+        EGCAM_E_INVALID_ARGUMENT);
+    assert_null(strstr(egcam_ctx_last_error(ctx), "spelling")); /* no block 7 to name */
     /* `alt` runs only for some inputs: refused, with the reason. */
     assert_int_equal(open_status(ctx, path_of("branchy", ".pt", NULL), "alt", NULL, "branch"),
                      EGCAM_E_UNSUPPORTED);

@@ -16,7 +16,10 @@
  * explain a class over a region by a seed over it (egcam_config.
  * target_weights: 1 at the class's plane over the region's pixels, as
  * pytorch-grad-cam's SemanticSegmentationTarget sums them). The layer is named by its dotted module path as PyTorch
- * writes it ("layer4", "layer4.1.conv2", "features.29", "blocks.11.norm1").
+ * writes it ("layer4", "layer4.1.conv2", "features.29"; a ViT's last block's
+ * norm is "blocks.11.norm1" in timm, "encoder.layers.encoder_layer_11.ln_1"
+ * in torchvision, and either name on the other's model is answered with
+ * this one).
  * The model is neither re-exported nor modified: libegcam rewrites a copy
  * of its forward graph to return the layer's output next to the logits.
  *
