@@ -195,19 +195,22 @@ static void test_explain_png_and_folder(void **state)
     egcam_ctx_free(ctx);
 }
 
-/* The map of pngs/a.png explained with Grad-CAM (residual_cnn's block2,
+/* The map of the scratch folder's `name`.png, read with `channels` (its
+ * EGCAM_PNG_ALPHA_* flag), explained with Grad-CAM (residual_cnn's block2,
  * which takes any size) after preprocessing `pre` through the library,
- * against the program's a.map.npy in dir. */
-static void assert_preprocessed_like(const char *dir, const egcam_preprocess *pre, int64_t height,
-                                     int64_t width)
+ * against the program's NAME.map.npy in dir. */
+static void assert_read_like(const char *dir, const char *name, uint32_t channels,
+                             const egcam_preprocess *pre, int64_t height, int64_t width)
 {
     egcam_ctx *ctx;
     egcam_image *img;
     egcam_tensor *t;
-    char png[300];
-    snprintf(png, sizeof png, "%s/pngs/a.png", tmp);
+    char png[300], map_name[100];
+    snprintf(png, sizeof png, "%s/%s.png", tmp, name);
+    const char *base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
+    snprintf(map_name, sizeof map_name, "%s.map.npy", base);
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
-    assert_int_equal(egcam_png_read(ctx, png, 0, &img), EGCAM_OK);
+    assert_int_equal(egcam_png_read(ctx, png, channels, &img), EGCAM_OK);
     assert_int_equal(egcam_preprocess_image(ctx, img, pre, &t), EGCAM_OK);
     assert_int_equal(t->shape[1], height);
     assert_int_equal(t->shape[2], width);
@@ -215,7 +218,7 @@ static void assert_preprocessed_like(const char *dir, const egcam_preprocess *pr
     assert_int_equal(egcam_config_init(&cfg), EGCAM_OK);
     cfg.method = EGCAM_METHOD_GRADCAM;
     egcam_result *res = api_explain_model("residual_cnn.pt", "block2", t, &cfg);
-    egcam_tensor *map = read_npy(dir, "a.map.npy");
+    egcam_tensor *map = read_npy(dir, map_name);
     assert_int_equal(map->shape[0], height);
     assert_int_equal(map->shape[1], width);
     assert_same_map(map, res, EGCAM_MAP_NORMALIZED);
@@ -224,6 +227,55 @@ static void assert_preprocessed_like(const char *dir, const egcam_preprocess *pr
     egcam_tensor_free(t);
     egcam_image_free(img);
     egcam_ctx_free(ctx);
+}
+
+static void assert_preprocessed_like(const char *dir, const egcam_preprocess *pre, int64_t height,
+                                     int64_t width)
+{
+    assert_read_like(dir, "pngs/a", 0, pre, height, width);
+}
+
+/* --background: an RGBA picture's alpha over black (the default), over
+ * white, or dropped, each the library's reading with that flag; the three
+ * differ. */
+static void test_background_flag(void **state)
+{
+    (void)state;
+    static uint8_t rgba[16 * 16 * 4];
+    for (size_t i = 0; i < sizeof rgba; i++)
+        rgba[i] = (uint8_t)(i % 4 == 3 ? i * 7 % 256 : (i * 37u) % 251u);
+    egcam_image img = {rgba, 16, 16, 4, 0};
+    char path[512];
+    snprintf(path, sizeof path, "%s/rgba.png", tmp);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_write(ctx, path, &img), EGCAM_OK);
+    egcam_ctx_free(ctx);
+    egcam_preprocess pre;
+    assert_int_equal(egcam_preprocess_init(&pre), EGCAM_OK);
+    const struct {
+        const char *word;
+        uint32_t flag;
+    } backgrounds[] = {{"black", EGCAM_PNG_ALPHA_BLACK},
+                       {"white", EGCAM_PNG_ALPHA_WHITE},
+                       {"none", EGCAM_PNG_ALPHA_DROP}};
+    float first[3];
+    for (int b = 0; b < 3; b++) {
+        outcome *o = run("explain --model %s --layer block2 --method gradcam --background %s "
+                         "--out out_bg_%s rgba.png",
+                         fixture("residual_cnn.pt"), backgrounds[b].word, backgrounds[b].word);
+        expect(o, 0, NULL);
+        char dir[300];
+        snprintf(dir, sizeof dir, "%s/out_bg_%s", tmp, backgrounds[b].word);
+        assert_read_like(dir, "rgba", backgrounds[b].flag, &pre, 16, 16);
+        egcam_tensor *layer = read_npy(dir, "rgba.layer.npy");
+        first[b] = layer->data[0] + layer->data[5];
+        egcam_tensor_free(layer);
+    }
+    assert_true(first[0] != first[1] && first[1] != first[2] && first[0] != first[2]);
+    outcome *o = run("explain --model %s --layer block2 --background grey rgba.png",
+                     fixture("residual_cnn.pt"));
+    expect(o, 2, "--background");
 }
 
 /* --preset imagenet is torchvision's evaluation transform (Resize(256),
@@ -926,6 +978,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_explain_png_and_folder),
         cmocka_unit_test(test_preprocessing_flags),
         cmocka_unit_test(test_large_input_refused),
+        cmocka_unit_test(test_background_flag),
         cmocka_unit_test(test_segmentation_mask),
         cmocka_unit_test(test_compare_and_references),
         cmocka_unit_test(test_layers),

@@ -609,6 +609,81 @@ static void test_png_alpha_and_luma_rules(void **state)
     egcam_ctx_free(ctx);
 }
 
+/* EGCAM_PNG_ALPHA_WHITE and _DROP on hand-worked values: over white,
+ * round((v a + 255 (255 - a)) / 255); dropped, the colour as stored (PIL's
+ * convert("RGB")); luma after either. A 16-bit interlaced file (libpng's
+ * premultiplied route) loses the colour of a clear pixel: 0 dropped, 255
+ * over white. Flags out of range are refused. */
+static void test_png_alpha_backgrounds(void **state)
+{
+    (void)state;
+    static const uint16_t px[] = {255, 255, 255, 128, 200, 100, 50, 255,
+                                  10,  20,  30,  0,   0,   255, 0,  1};
+    png_spec s = {.name = "backgrounds",
+                  .color_type = PNG_COLOR_TYPE_RGB_ALPHA,
+                  .depth = 8,
+                  .interlace = PNG_INTERLACE_NONE,
+                  .width = 4,
+                  .height = 1,
+                  .samples = px};
+    membuf m = encode_png(&s);
+    egcam_ctx *ctx;
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    const struct {
+        uint32_t channels;
+        uint8_t want[12];
+        size_t size;
+    } cases[] = {
+        {3 | EGCAM_PNG_ALPHA_WHITE,
+         {255, 255, 255, 200, 100, 50, 255, 255, 255, 254, 255, 254},
+         12},
+        {3 | EGCAM_PNG_ALPHA_DROP, {255, 255, 255, 200, 100, 50, 10, 20, 30, 0, 255, 0}, 12},
+        {3 | EGCAM_PNG_ALPHA_BLACK, {128, 128, 128, 200, 100, 50, 0, 0, 0, 0, 1, 0}, 12},
+        {1 | EGCAM_PNG_ALPHA_WHITE, {255, 124, 255, 255}, 4},
+        {1 | EGCAM_PNG_ALPHA_DROP, {255, 124, 18, 150}, 4},
+        {EGCAM_PNG_ALPHA_DROP, {255, 255, 255, 200, 100, 50, 10, 20, 30, 0, 255, 0}, 12},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        egcam_image *img = NULL;
+        expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, cases[i].channels, &img), EGCAM_OK,
+                      NULL);
+        assert_int_equal((size_t)img->channels * img->width, cases[i].size);
+        assert_memory_equal(img->pixels, cases[i].want, cases[i].size);
+        egcam_image_free(img);
+    }
+    free(m.data);
+
+    static const uint16_t wide[] = {65535, 0, 0, 0, 0, 65535, 0, 65535};
+    png_spec w = {.name = "backgrounds16",
+                  .color_type = PNG_COLOR_TYPE_RGB_ALPHA,
+                  .depth = 16,
+                  .interlace = PNG_INTERLACE_ADAM7,
+                  .width = 2,
+                  .height = 1,
+                  .samples = wide};
+    m = encode_png(&w);
+    const struct {
+        uint32_t channels;
+        uint8_t want[6];
+    } wide_cases[] = {{3 | EGCAM_PNG_ALPHA_WHITE, {255, 255, 255, 0, 255, 0}},
+                      {3 | EGCAM_PNG_ALPHA_DROP, {0, 0, 0, 0, 255, 0}},
+                      {3, {0, 0, 0, 0, 255, 0}}};
+    for (size_t i = 0; i < 3; i++) {
+        egcam_image *img = NULL;
+        expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, wide_cases[i].channels, &img),
+                      EGCAM_OK, NULL);
+        assert_memory_equal(img->pixels, wide_cases[i].want, 6);
+        egcam_image_free(img);
+    }
+    egcam_image *img = NULL;
+    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 3 | EGCAM_PNG_ALPHA_MASK, &img),
+                  EGCAM_E_INVALID_ARGUMENT, "EGCAM_PNG_ALPHA_");
+    expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 3 | (1u << 12), &img),
+                  EGCAM_E_INVALID_ARGUMENT, "channels");
+    free(m.data);
+    egcam_ctx_free(ctx);
+}
+
 /* Adam7 and progressive files of the same pixels decode alike: exactly, but
  * for 16-bit files with alpha (libegcam's 16-bit route, within 1). */
 static void test_png_interlaced_matches_progressive(void **state)
@@ -1831,6 +1906,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_png_palette),
         cmocka_unit_test(test_png_16bit_every_value),
         cmocka_unit_test(test_png_alpha_and_luma_rules),
+        cmocka_unit_test(test_png_alpha_backgrounds),
         cmocka_unit_test(test_png_interlaced_matches_progressive),
         cmocka_unit_test(test_png_16bit_gamma),
         cmocka_unit_test(test_png_write_read_roundtrip),

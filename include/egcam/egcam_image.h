@@ -71,6 +71,12 @@ EGCAM_API void egcam_bytes_free(egcam_bytes *bytes);
  * above 1000000, its default limit.) */
 #define EGCAM_PNG_MAX_PIXELS ((uint64_t)1 << 28)
 
+/* What alpha becomes (or'ed into egcam_png_read()'s channels). @since 0.1 */
+#define EGCAM_PNG_ALPHA_BLACK 0u        /* composited over black (default) */
+#define EGCAM_PNG_ALPHA_WHITE (1u << 8) /* composited over white */
+#define EGCAM_PNG_ALPHA_DROP  (2u << 8) /* dropped: the colour as stored */
+#define EGCAM_PNG_ALPHA_MASK  (3u << 8)
+
 /**
  * Read a PNG file of any kind (gray, gray + alpha, RGB, RGBA, palette,
  * 1 to 16 bits, interlaced) as 8-bit pixels.
@@ -80,7 +86,12 @@ EGCAM_API void egcam_bytes_free(egcam_bytes *bytes);
  * round(v / 257); gAMA and sRGB chunks are honoured (converted to sRGB), and
  * files without them are taken as sRGB, 16-bit ones too.
  * Alpha (an alpha channel or tRNS) is composited over black on those 8-bit
- * sRGB values, per channel: round(v * alpha / 255) (not in linear light).
+ * sRGB values, per channel: round(v * alpha / 255) (not in linear light);
+ * or over white, round((v * alpha + 255 * (255 - alpha)) / 255), with
+ * EGCAM_PNG_ALPHA_WHITE; or dropped, the colour as stored, as PIL's
+ * convert("RGB") does (torchvision's usual loading), with
+ * EGCAM_PNG_ALPHA_DROP (16-bit interlaced files, which libpng gives
+ * premultiplied, have lost the colour of fully transparent pixels: 0).
  * Colour becomes gray (channels 1) by ITU-R BT.601 luma after compositing,
  * (19595 R + 38470 G + 7471 B + 32768) >> 16 as Pillow's convert("L");
  * gray becomes RGB by repetition.
@@ -94,7 +105,8 @@ EGCAM_API void egcam_bytes_free(egcam_bytes *bytes);
  * A file that lacks only its final IEND chunk is read: every pixel is there.
  *
  * @param[in]  channels  1: gray; 3: RGB; 0: as stored (1 for gray images,
- *                       3 otherwise: palette images are colour).
+ *                       3 otherwise: palette images are colour); or'ed
+ *                       with one EGCAM_PNG_ALPHA_* (default: over black).
  * @param[out] out       free with egcam_image_free(); NULL on failure
  * @return EGCAM_OK, EGCAM_E_IO (cannot open or read), EGCAM_E_FORMAT (not
  *         a PNG, corrupt, truncated, or larger than EGCAM_PNG_MAX_PIXELS;

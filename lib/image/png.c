@@ -32,11 +32,18 @@ static uint32_t be32(const unsigned char *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* v over black with alpha a, both sRGB-encoded 8-bit values: round(v*a/255)
- * (never a tie, since 255 is odd). */
-static inline uint8_t over_black(unsigned v, unsigned a)
+/* What alpha becomes (EGCAM_PNG_ALPHA_*): a background of 0 or 255, or
+ * none (the colour as stored, alpha dropped). */
+enum { DROP_ALPHA = -1 };
+
+/* v over background bg with alpha a, all sRGB-encoded 8-bit values:
+ * round((v*a + bg*(255-a))/255) (never a tie, since 255 is odd); v itself
+ * when alpha is dropped. */
+static inline uint8_t over(unsigned v, unsigned a, int bg)
 {
-    return (uint8_t)((v * a + 127u) / 255u);
+    if (bg == DROP_ALPHA)
+        return (uint8_t)v;
+    return (uint8_t)((v * a + (unsigned)bg * (255u - a) + 127u) / 255u);
 }
 
 /* ITU-R BT.601 luma in 16-bit fixed point, as Pillow's convert("L"). The
@@ -49,13 +56,13 @@ static inline uint8_t luma(unsigned r, unsigned g, unsigned b)
 /* Convert n pixels of 8-bit samples in place from src_ch (1 G, 2 GA, 3 RGB,
  * 4 RGBA) to dst_ch (1 or 3) channels. p has room for n * max(src_ch,
  * dst_ch) bytes. */
-static void convert_pixels(uint8_t *p, size_t n, unsigned src_ch, unsigned dst_ch)
+static void convert_pixels(uint8_t *p, size_t n, unsigned src_ch, unsigned dst_ch, int bg)
 {
     if (src_ch == dst_ch)
         return;
     if (dst_ch == 3 && src_ch < 3) { /* grows: walk backwards */
         for (size_t i = n; i-- > 0;) {
-            uint8_t v = src_ch == 2 ? over_black(p[2 * i], p[2 * i + 1]) : p[i];
+            uint8_t v = src_ch == 2 ? over(p[2 * i], p[2 * i + 1], bg) : p[i];
             p[3 * i] = p[3 * i + 1] = p[3 * i + 2] = v;
         }
         return;
@@ -65,11 +72,11 @@ static void convert_pixels(uint8_t *p, size_t n, unsigned src_ch, unsigned dst_c
         const uint8_t *s = p + src_ch * i;
         uint8_t r, g, b;
         if (src_ch <= 2) {
-            r = g = b = src_ch == 2 ? over_black(s[0], s[1]) : s[0];
+            r = g = b = src_ch == 2 ? over(s[0], s[1], bg) : s[0];
         } else if (src_ch == 4) {
-            r = over_black(s[0], s[3]);
-            g = over_black(s[1], s[3]);
-            b = over_black(s[2], s[3]);
+            r = over(s[0], s[3], bg);
+            g = over(s[1], s[3], bg);
+            b = over(s[2], s[3], bg);
         } else {
             r = s[0];
             g = s[1];
@@ -160,7 +167,7 @@ static size_t truncated_chunk(const unsigned char *d, size_t n)
  * premultiplied by alpha) in place to 8-bit dst_ch channels, with enc the
  * encoding of an unpremultiplied 16-bit value. */
 static void convert_pixels16(uint8_t *p, size_t n, unsigned src_ch, unsigned dst_ch,
-                             const uint8_t *enc)
+                             const uint8_t *enc, int bg)
 {
     int alpha = src_ch == 2 || src_ch == 4;
     unsigned colours = alpha ? src_ch - 1 : src_ch;
@@ -175,15 +182,15 @@ static void convert_pixels16(uint8_t *p, size_t n, unsigned src_ch, unsigned dst
         uint8_t c[3];
         for (unsigned j = 0; j < colours; j++) {
             uint32_t v = s[j];
-            if (a == 0) {
-                c[j] = 0;
+            if (a == 0) { /* premultiplied: the stored colour is gone */
+                c[j] = bg == DROP_ALPHA ? 0 : (uint8_t)bg;
                 continue;
             }
             if (a != 65535u) { /* undo the premultiplication */
                 v = (v * 65535u + a / 2) / a;
                 v = v > 65535u ? 65535u : v;
             }
-            c[j] = a == 65535u ? enc[v] : over_black(enc[v], a8);
+            c[j] = a == 65535u ? enc[v] : over(enc[v], a8, bg);
         }
         if (colours == 1)
             c[1] = c[2] = c[0];
@@ -266,6 +273,10 @@ static egcam_status decode(egcam_ctx *ctx, const unsigned char *data, size_t siz
     /* Samples in the file's layout: 8 bits, or 16 on the 16-bit route. */
     uint32_t format = pi.format & (PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA);
     unsigned src_ch = PNG_IMAGE_SAMPLE_CHANNELS(format);
+    int bg = (channels & EGCAM_PNG_ALPHA_MASK) == EGCAM_PNG_ALPHA_WHITE  ? 255
+             : (channels & EGCAM_PNG_ALPHA_MASK) == EGCAM_PNG_ALPHA_DROP ? DROP_ALPHA
+                                                                         : 0;
+    channels &= ~EGCAM_PNG_ALPHA_MASK;
     unsigned dst_ch = channels ? channels : (format & PNG_FORMAT_FLAG_COLOR) ? 3 : 1;
     unsigned src_bytes = wide ? 2 * src_ch : src_ch;
     unsigned room = src_bytes > dst_ch ? src_bytes : dst_ch;
@@ -296,9 +307,9 @@ static egcam_status decode(egcam_ctx *ctx, const unsigned char *data, size_t siz
     }
     png_image_free(&pi);
     if (wide)
-        convert_pixels16(img->pixels, (size_t)pixels, src_ch, dst_ch, enc);
+        convert_pixels16(img->pixels, (size_t)pixels, src_ch, dst_ch, enc, bg);
     else
-        convert_pixels(img->pixels, (size_t)pixels, src_ch, dst_ch);
+        convert_pixels(img->pixels, (size_t)pixels, src_ch, dst_ch, bg);
     free(enc);
     if (room > dst_ch)
         img = egcam__image_shrink(img);
@@ -314,10 +325,12 @@ static egcam_status check_read_args(egcam_ctx *ctx, const char *fn, const void *
     *out = NULL;
     if (!src)
         return egcam__fail(ctx, EGCAM_E_NULL_ARGUMENT, "%s: %s is NULL", fn, src_name);
-    if (channels != 0 && channels != 1 && channels != 3)
+    uint32_t alpha = channels & EGCAM_PNG_ALPHA_MASK, ch = channels & ~EGCAM_PNG_ALPHA_MASK;
+    if ((ch != 0 && ch != 1 && ch != 3) || alpha > EGCAM_PNG_ALPHA_DROP)
         return egcam__fail(ctx, EGCAM_E_INVALID_ARGUMENT,
-                           "%s: channels is %u; expected 0 (as stored), 1 or 3", fn,
-                           (unsigned)channels);
+                           "%s: channels is %u; expected 0 (as stored), 1 or 3, with at most "
+                           "one EGCAM_PNG_ALPHA_* flag",
+                           fn, (unsigned)channels);
     return EGCAM_OK;
 }
 

@@ -179,8 +179,8 @@ char **cli_output_names(char **paths, int count)
     return names;
 }
 
-int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const egcam_preprocess *pre,
-                   int full_size, cli_input *in)
+int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const cli_options *o,
+                   cli_input *in)
 {
     memset(in, 0, sizeof *in);
     in->path = strdup(path);
@@ -191,12 +191,13 @@ int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const egc
     }
     if (has_suffix(path, ".npy"))
         return load_npy(ctx, path, in);
-    if (egcam_png_read(ctx, path, 0, &in->image) != EGCAM_OK) {
+    const egcam_preprocess *pre = &o->pre;
+    if (egcam_png_read(ctx, path, o->alpha, &in->image) != EGCAM_OK) {
         fprintf(stderr, "egcam: %s\n", egcam_ctx_last_error(ctx));
         return 1;
     }
     uint64_t pixels = (uint64_t)in->image->width * in->image->height;
-    if (!full_size && !pre->resize && !pre->width && !pre->height &&
+    if (!o->full_size && !pre->resize && !pre->width && !pre->height &&
         pixels > CLI_MAX_UNSIZED_PIXELS) {
         fprintf(stderr,
                 "egcam: %s: the image is %ux%u, %.1f megapixels, and no size was given, so the "
@@ -236,8 +237,8 @@ static int append_rows(float **data, int64_t *rows, size_t item, const float *sr
     return 0;
 }
 
-int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, int full_size,
-                   egcam_tensor *out, float **storage)
+int cli_load_stack(egcam_ctx *ctx, const char *path, const cli_options *o, egcam_tensor *out,
+                   float **storage)
 {
     float *data = NULL;
     int64_t shape[4] = {0};
@@ -270,7 +271,7 @@ int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre
         }
         for (int i = 0; i < n && rc == 0; i++) {
             cli_input in;
-            rc = cli_load_input(ctx, files[i], NULL, pre, full_size, &in);
+            rc = cli_load_input(ctx, files[i], NULL, o, &in);
             const int64_t *s = in.tensor ? in.tensor->shape : NULL;
             if (rc == 0 && i == 0)
                 memcpy(shape + 1, s, 3 * sizeof *s);

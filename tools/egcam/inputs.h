@@ -6,6 +6,8 @@
 #include <egcam/egcam.h>
 #include <egcam/egcam_image.h>
 
+#include "options.h"
+
 typedef struct cli_input {
     char *path;           /* as found */
     char *name;           /* what its outputs are called: the file name
@@ -34,17 +36,18 @@ char **cli_output_names(char **paths, int count);
  * at full resolution (Grad-CAM on ResNet-50: 20 s and 2 GB). 2048 x 2048. */
 #define CLI_MAX_UNSIZED_PIXELS ((uint64_t)1 << 22)
 
-/* Load one input: a .npy tensor as is, or a PNG preprocessed by pre; its
- * outputs are called name (NULL: the file name without its extension).
- * Returns 0, or 1 after printing one line naming the file. */
-int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const egcam_preprocess *pre,
-                   int full_size, cli_input *in);
+/* Load one input: a .npy tensor as is, or a PNG read and preprocessed as
+ * the options say (o->pre, o->alpha, o->full_size); its outputs are called
+ * name (NULL: the file name without its extension). Returns 0, or 1 after
+ * printing one line naming the file. */
+int cli_load_input(egcam_ctx *ctx, const char *path, const char *name, const cli_options *o,
+                   cli_input *in);
 void cli_input_free(cli_input *in);
 
 /* A [R,C,H,W] tensor from a .npy file ([C,H,W] counts as R = 1) or a
- * folder of PNGs preprocessed by pre, in *out, viewing *storage (free()
+ * folder of PNGs loaded as the inputs are, in *out, viewing *storage (free()
  * it). Returns 0, or 1 after printing why. */
-int cli_load_stack(egcam_ctx *ctx, const char *path, const egcam_preprocess *pre, int full_size,
-                   egcam_tensor *out, float **storage);
+int cli_load_stack(egcam_ctx *ctx, const char *path, const cli_options *o, egcam_tensor *out,
+                   float **storage);
 
 #endif

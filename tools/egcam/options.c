@@ -467,6 +467,9 @@ static const char *const layout_words[] = {"channels", "channels_last", "tokens"
 static const uint32_t layout_values[] = {
     EGCAM_TORCH_LAYOUT_CHANNELS, EGCAM_TORCH_LAYOUT_CHANNELS_LAST, EGCAM_TORCH_LAYOUT_TOKENS};
 static const char *const fill_words[] = {"blur", "zeros", "mean", NULL};
+static const char *const background_words[] = {"black", "white", "none", NULL};
+static const uint32_t background_values[] = {EGCAM_PNG_ALPHA_BLACK, EGCAM_PNG_ALPHA_WHITE,
+                                             EGCAM_PNG_ALPHA_DROP};
 static const uint32_t fill_values[] = {EGCAM_FILL_BLUR, EGCAM_FILL_ZEROS, EGCAM_FILL_MEAN};
 
 #define STRING(n, cmds, field)                                                                     \
@@ -509,6 +512,7 @@ static const flag flags[] = {
     CHOICE("sampling", RUNS, cfg.sampling, sampling_words, sampling_values),
     CHOICE("layout", ALL, torch.layout, layout_words, layout_values),
     CHOICE("fill", EVAL, eval.fill, fill_words, fill_values),
+    CHOICE("background", EXPLAIN | COMPARE, alpha, background_words, background_values),
     U32("samples", RUNS, cfg.samples, 1, UINT32_MAX),
     U32("steps", RUNS, cfg.steps, 1, UINT32_MAX),
     U32("batch", RUNS, cfg.batch_size, 1, 65536),

@@ -41,6 +41,7 @@ typedef struct cli_options {
     egcam_torch_options torch; /* --device, --layout, --keep-layout,
                                      --prefix-tokens, --max-model-mb */
     uint32_t full_size;        /* --full-size: PNGs above CLI_MAX_UNSIZED_PIXELS too */
+    uint32_t alpha;            /* --background: EGCAM_PNG_ALPHA_* */
     uint32_t threads;
     uint32_t colormap;
     float opacity;

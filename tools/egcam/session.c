@@ -102,7 +102,7 @@ static int load_references(cli_session *s)
             continue;
         egcam_tensor t;
         float *storage;
-        if (cli_load_stack(s->ctx, paths[i], &o->pre, o->full_size, &t, &storage) != 0)
+        if (cli_load_stack(s->ctx, paths[i], o, &t, &storage) != 0)
             return 1;
         int rc = 0;
         if (i == 1 && t.shape[0] != 1) {
@@ -441,8 +441,7 @@ int cli_session_each_batch(cli_options *o, const uint32_t *methods, int count, i
     int held = 0, start = 0; /* loaded[0] is input `start` */
     for (int i = 0; i <= n && n > 0; i++) {
         cli_input in = {0};
-        int ok =
-            i < n && cli_load_input(s.ctx, paths[i], names[i], &o->pre, o->full_size, &in) == 0;
+        int ok = i < n && cli_load_input(s.ctx, paths[i], names[i], o, &in) == 0;
         if (i < n && !ok) {
             cli_input_free(&in);
             failed = 1;

@@ -85,6 +85,8 @@ void cli_usage(enum cli_command cmd, FILE *to)
             "                            imagenet: --resize 256 --crop 224 unless a size is\n"
             "                            given, torchvision's mean and std, 3 channels\n"
             "  --mean a,b,c  --std a,b,c per-channel normalisation (one value: every channel)\n"
+            "  --background B            PNG alpha: black|white|none (none: the colour as\n"
+            "                            stored, as PIL's convert(\"RGB\"); default black)\n"
             "  --full-size               explain PNGs over 2048x2048 pixels given no size\n"
             "                            at full resolution (refused otherwise)\n"
             "  --channels C              1 or 3 (default: as stored; imagenet: 3)\n"
