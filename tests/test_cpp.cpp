@@ -128,7 +128,8 @@ void test_failures(void **)
     assert_non_null(std::strstr(r.message().c_str(), "5 dimensions"));
     // Channels the model does not take: the backend's failure, in words;
     // then files that are not there.
-    r = ctx.explain(model, cfg, egcam::tensor_view(x.data(), {C + 1, H, W}));
+    std::vector<float> wide((C + 1) * H * W, 0.5f);
+    r = ctx.explain(model, cfg, egcam::tensor_view(wide.data(), {C + 1, H, W}));
     assert_int_equal(r.status(), EGCAM_E_BACKEND);
     assert_non_null(std::strstr(r.message().c_str(), "forward"));
     assert_int_equal(ctx.read_png("/nonexistent/x.png").status(), EGCAM_E_IO);

@@ -677,9 +677,9 @@ static void test_png_alpha_backgrounds(void **state)
     }
     egcam_image *img = NULL;
     expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 3 | EGCAM_PNG_ALPHA_MASK, &img),
-                  EGCAM_E_INVALID_ARGUMENT, "EGCAM_PNG_ALPHA_");
+                  EGCAM_E_INVALID_ARGUMENT, "EGCAM_PNG_ALPHA_", NULL);
     expect_status(ctx, egcam_png_decode(ctx, m.data, m.size, 3 | (1u << 12), &img),
-                  EGCAM_E_INVALID_ARGUMENT, "channels");
+                  EGCAM_E_INVALID_ARGUMENT, "channels", NULL);
     free(m.data);
     egcam_ctx_free(ctx);
 }
