@@ -3,6 +3,8 @@
 // or dict result chosen. Every graph the backend cuts starts from this one.
 #include "forward_graph.hpp"
 
+#include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include <torch/csrc/jit/api/function_impl.h>

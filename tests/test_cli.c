@@ -312,6 +312,17 @@ static void test_preprocessing_flags(void **state)
     snprintf(dir, sizeof dir, "%s/out_crop", tmp);
     assert_preprocessed_like(dir, &pre, 12, 10);
 
+    /* The preset fills each part not given: --crop 12 gets Resize(256). */
+    o = run("explain --model %s --layer block2 --method gradcam --preset imagenet --crop 12 "
+            "--out out_preset_crop pngs/a.png",
+            fixture("residual_cnn.pt"));
+    expect(o, 0, NULL);
+    assert_int_equal(egcam_preprocess_init_imagenet(&pre), EGCAM_OK);
+    pre.resize = 256;
+    pre.width = pre.height = 12;
+    snprintf(dir, sizeof dir, "%s/out_preset_crop", tmp);
+    assert_preprocessed_like(dir, &pre, 12, 12);
+
     o = run("explain --model %s --layer features.3 --size 8x8 --resize 10 pngs/a.png",
             fixture("plain_cnn.pt"));
     expect(o, 2, "--size stretches");
@@ -377,6 +388,7 @@ static void test_segmentation_mask(void **state)
                      seg, mask, in);
     expect(o, 0, NULL);
     assert_non_null(strstr(o->out, "\"class\": -1"));
+    assert_null(strstr(o->out, "\"top\"")); /* its logits are pixels, not classes */
     snprintf(dir, sizeof dir, "%s/out_seg", tmp);
     egcam_tensor *got = read_npy(dir, "input.layer.npy");
     egcam_tensor *want = read_npy(fixtures, "signatures/seg_gradcam.npy");
@@ -412,6 +424,9 @@ static void test_segmentation_mask(void **state)
     egcam_ctx *ctx;
     assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
     assert_int_equal(egcam_png_write(ctx, path, &small), EGCAM_OK);
+    snprintf(path, sizeof path, "%s/mask8.png", tmp); /* 768 is 12 planes of 8 x 8: still wrong */
+    egcam_image eight = {ones, 8, 6, 1, 0};
+    assert_int_equal(egcam_png_write(ctx, path, &eight), EGCAM_OK);
     snprintf(path, sizeof path, "%s/mask16zero.png", tmp);
     static uint8_t zeros16[16 * 16];
     egcam_image empty = {zeros16, 16, 16, 1, 0};
@@ -420,7 +435,13 @@ static void test_segmentation_mask(void **state)
     o = run("explain --model %s --layer body.2 --output out --class 0 --mask mask7.png "
             "--out out_seg %s",
             seg, in);
-    expect(o, 1, "the mask is 7x7, and the model's output (768 values an image) is not made of");
+    expect(o, 1,
+           "the mask is 7x7; it must be the size of the input and of the model's output "
+           "(16x16, which gives 768 values an image)");
+    o = run("explain --model %s --layer body.2 --output out --class 0 --mask mask8.png "
+            "--out out_seg %s",
+            seg, in);
+    expect(o, 1, "the mask is 8x6; it must be the size of the input");
     o = run("explain --model %s --layer body.2 --output out --class 0 --mask mask16zero.png "
             "--out out_seg %s",
             seg, in);

@@ -171,6 +171,16 @@ void test_explain_many(void **)
         assert_memory_equal(r->map(EGCAM_MAP_LAYER).data(), alone.map(EGCAM_MAP_LAYER).data(),
                             alone.map(EGCAM_MAP_LAYER).size() * sizeof(float));
     }
+    // Classes that are not images x targets are refused before the call.
+    auto short_list = ctx.explain_many(model, cfg, in, 2, {1, 2, 3});
+    assert_int_equal(short_list.status(), EGCAM_E_INVALID_ARGUMENT);
+    assert_non_null(std::strstr(short_list.message().c_str(), "3 classes for 3 images of 2"));
+    // A NaN noise level fails the call itself, not each image.
+    egcam::config nan_noise = cfg;
+    nan_noise.noise_level = NAN;
+    auto nan_call = ctx.explain_many(model, nan_noise, in, 1);
+    assert_int_equal(nan_call.status(), EGCAM_E_NON_FINITE);
+    assert_non_null(std::strstr(nan_call.message().c_str(), "noise"));
     cfg.batch_size = 0;
     auto failed = ctx.explain_many(model, cfg, in, 1);
     assert_int_equal(failed.status(), EGCAM_E_EMPTY);

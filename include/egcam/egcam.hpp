@@ -63,8 +63,8 @@ namespace egcam
 
 // ---- errors ---------------------------------------------------------------
 
-/// A failed call: its status, and the library's message after the name of
-/// the status ("EGCAM_E_SHAPE_MISMATCH: ...").
+/// A failed call: its status; what() is the status's name, then the
+/// library's message ("shapes do not match: the input has 5 dimensions...").
 class error : public std::runtime_error
 {
   public:
@@ -83,7 +83,7 @@ namespace detail
 {
 [[noreturn]] inline void raise(egcam_status status, const std::string &message)
 {
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
     throw error(status, message);
 #else
     (void)status, (void)message;
@@ -405,28 +405,49 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
         std::vector<egcam_tensor> ts;
         std::size_t               images = 0;
         for (const tensor_view &v : inputs) {
+            if (v.ndim() == 4 && (v.shape(0) <= 0 || v.shape(0) > (std::int64_t(1) << 20)))
+                return {EGCAM_E_INVALID_ARGUMENT,
+                        "explain_many: an input of shape [n, C, H, W] with n = " +
+                            std::to_string(v.shape(0))};
             ts.push_back(*v.get());
             images += v.ndim() == 4 ? std::size_t(v.shape(0)) : 1;
         }
+        if (!classes.empty() && classes.size() != images * targets)
+            return {EGCAM_E_INVALID_ARGUMENT, "explain_many: " + std::to_string(classes.size()) +
+                                                  " classes for " + std::to_string(images) +
+                                                  " images of " + std::to_string(targets) +
+                                                  " targets; give images x targets, or none"};
         std::vector<egcam_result *> out(images * targets, nullptr);
         std::vector<egcam_status>   statuses(images, EGCAM_OK);
         egcam_status                st = egcam_explain_many(
                            get(), model.get(), &cfg, ts.empty() ? nullptr : ts.data(), std::uint32_t(ts.size()),
             classes.empty() ? nullptr : classes.data(), targets, refs ? refs->get() : nullptr,
             out.empty() ? nullptr : out.data(), statuses.empty() ? nullptr : statuses.data());
+        // Own the C results first, so that nothing leaks if what follows throws.
+        std::vector<result> owned;
+        owned.reserve(out.size());
+        for (egcam_result *r : out)
+            owned.emplace_back(r);
+        // A NaN image or a missing class fails that image alone, with its own
+        // message; the same statuses from the call's own checks (a NaN noise
+        // level) fail the call, and then no image has a message.
+        bool own_failures = false;
+        if (st == EGCAM_E_NON_FINITE || st == EGCAM_E_CLASS_OUT_OF_RANGE)
+            for (std::size_t b = 0; b < images && !own_failures; b++)
+                own_failures = egcam_ctx_input_error(get(), b)[0] != '\0';
+        if (st != EGCAM_OK && !own_failures)
+            return {st, last_error()};
         std::vector<outcome<result>> results;
-        for (std::size_t i = 0; i < out.size(); i++) {
+        results.reserve(owned.size());
+        for (std::size_t i = 0; i < owned.size(); i++) {
             std::size_t b = i / (targets ? targets : 1);
-            if (out[i])
-                results.emplace_back(result(out[i]));
+            if (owned[i])
+                results.emplace_back(std::move(owned[i]));
             else
                 results.emplace_back(statuses[b] != EGCAM_OK ? statuses[b] : st,
                                      egcam_ctx_input_error(get(), b));
         }
-        bool own_failures = st == EGCAM_E_NON_FINITE || st == EGCAM_E_CLASS_OUT_OF_RANGE;
-        if (st != EGCAM_OK && !own_failures)
-            return {st, last_error()};
-        return results;
+        return outcome<std::vector<outcome<result>>>(std::move(results));
     }
 
     /// egcam_explain_cost(): the rows egcam_explain() would take.
@@ -498,7 +519,7 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
     {
         egcam_ctx *c = nullptr;
         if (egcam_ctx_new(&c) != EGCAM_OK) {
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS)
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
             throw std::bad_alloc();
 #endif
         }

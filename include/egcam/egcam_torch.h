@@ -85,31 +85,32 @@ extern "C" {
  * the same ABI rules as egcam_config apply (struct_size, zero reserved tail).
  */
 typedef struct egcam_torch_options {
-    size_t      struct_size;     /* set by egcam_torch_options_init() */
-    const char *device;          /* NULL or "cpu" (default), "cuda", "cuda:N";
+    size_t      struct_size;                         /* set by egcam_torch_options_init() */
+    const char *device;                              /* NULL or "cpu" (default), "cuda", "cuda:N";
                                    borrowed for the call. CUDA needs a LibTorch
                                    built with it (else EGCAM_E_UNSUPPORTED). */
-    uint32_t    layout;          /* EGCAM_TORCH_LAYOUT_*; default CHANNELS */
-    uint32_t    prefix_tokens;   /* TOKENS: leading tokens off the grid;
+    uint32_t    layout;                              /* EGCAM_TORCH_LAYOUT_*; default CHANNELS */
+    uint32_t    prefix_tokens;                       /* TOKENS: leading tokens off the grid;
                                    default 1 (one class token) */
-    uint32_t    grid_height;     /* TOKENS: 0 (default): a square grid */
-    uint32_t    grid_width;      /* TOKENS: 0 (default): a square grid */
-    uint64_t    max_model_bytes; /* the most bytes the model file's records
+    uint32_t    grid_height;                         /* TOKENS: 0 (default): a square grid */
+    uint32_t    grid_width;                          /* TOKENS: 0 (default): a square grid */
+    uint64_t    max_model_bytes;                     /* the most bytes the model file's records
                                    may hold once inflated, in all: a larger
                                    file is refused (EGCAM_E_FORMAT) before
                                    anything is inflated. 0 (default): twice
                                    the file's size plus 64 MiB, at most
                                    16 GiB. Debug records are not counted:
                                    they are never read. */
-    uint32_t    flags;           /* EGCAM_TORCH_FLAG_*; default 0 */
-    uint32_t    reserved0;       /* must be 0 */
-    const char *output;          /* for a forward that returns a tuple or a
+    uint32_t    flags;                               /* EGCAM_TORCH_FLAG_*; default 0 */
+    uint32_t    reserved0;                           /* must be 0 */
+    const char *output;                              /* for a forward that returns a tuple or a
                                    dict: the element holding the logits, its
                                    index ("0") or key ("out", as torchvision's
                                    segmentation models return); NULL (default)
                                    for a forward that returns a tensor.
                                    Borrowed for the call. @since 0.1 */
-    uint8_t     reserved[16];    /* must be 0 */
+    uint8_t     reserved[24 - sizeof(const char *)]; /* must be 0; 28 bytes
+                                   after flags on every data model */
 } egcam_torch_options;
 
 /** Fill the first size bytes of *opts with the defaults. */

@@ -628,12 +628,20 @@ static int defaults(cli_options *o)
  * CenterCrop(224), its mean and std, 3 channels), each part the command
  * line did not set. --size stretches; --resize and --crop keep the aspect:
  * one or the other. Says why on stderr when it returns -1. */
-static int finish_preset(cli_options *o, const parse_state *ps)
+static int finish_preset(cli_options *o, parse_state *ps)
 {
     if (ps->size_set && (o->pre.resize || ps->crop_set)) {
         fprintf(stderr, "egcam: --size stretches the image to its size, --resize and --crop keep "
                         "its aspect: give one or the other\n");
         return -1;
+    }
+    if (ps->imagenet && !ps->size_set) { /* each part not given: Resize(256), CenterCrop(224) */
+        if (!o->pre.resize)
+            o->pre.resize = 256;
+        if (!ps->crop_set) {
+            o->pre.height = o->pre.width = 224;
+            ps->crop_set = 1;
+        }
     }
     if (ps->crop_set && !o->pre.resize) {
         fprintf(stderr, "egcam: --crop takes the centre of the resized image: give --resize "
@@ -642,10 +650,6 @@ static int finish_preset(cli_options *o, const parse_state *ps)
     }
     if (!ps->imagenet)
         return 0;
-    if (!ps->size_set && !o->pre.resize) {
-        o->pre.resize = 256;
-        o->pre.height = o->pre.width = 224;
-    }
     egcam_preprocess p;
     if (egcam_preprocess_init_imagenet(&p) != EGCAM_OK)
         return -1;

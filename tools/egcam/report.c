@@ -83,7 +83,8 @@ void cli_report(cli_session *r, const cli_input *in, uint32_t method, const egca
             "\"zero_gradient\": %s",
             egcam_result_logit(res), egcam_result_completeness(res), (unsigned long long)samples,
             ms, egcam_result_flags(res) & EGCAM_RESULT_ZERO_GRADIENT ? "true" : "false");
-    report_top(out, r, res);
+    if (!r->mask_seed) /* a seed over a segmentation output: its logits are pixels */
+        report_top(out, r, res);
     fprintf(out, "}\n");
     fflush(out);
     warn_zero_gradient(r, in, method, res);

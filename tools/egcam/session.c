@@ -240,11 +240,14 @@ static int prepare_mask(cli_session *s, const egcam_tensor *input)
     }
     size_t size = (size_t)logits.shape[1], plane = (size_t)m->width * m->height;
     size_t planes = size / plane;
-    if (size % plane) {
+    /* The output is taken at the input's size, as torchvision's segmentation
+     * models give it: a mask of another size would put the seed on other
+     * pixels even where the sizes happen to divide. */
+    if (m->width != (uint32_t)w || m->height != (uint32_t)h || size % plane) {
         fprintf(stderr,
-                "egcam: --mask %s: the mask is %ux%u, and the model's output (%zu values an "
-                "image) is not made of %ux%u planes: give a mask of the output's size\n",
-                o->mask, m->width, m->height, size, m->width, m->height);
+                "egcam: --mask %s: the mask is %ux%u; it must be the size of the input and of "
+                "the model's output (%lldx%lld, which gives %zu values an image)\n",
+                o->mask, m->width, m->height, (long long)w, (long long)h, size);
         goto done;
     }
     if ((size_t)o->cfg.target_class >= planes) {
