@@ -136,31 +136,6 @@ template <class T> class [[nodiscard]] outcome
     std::string  message_;
 };
 
-/// A call that gives nothing but may fail.
-template <> class [[nodiscard]] outcome<void>
-{
-  public:
-    outcome() = default;
-    outcome(egcam_status status, std::string message)
-        : status_(status), message_(std::move(message))
-    {
-    }
-    bool               ok() const noexcept { return status_ == EGCAM_OK; }
-    explicit           operator bool() const noexcept { return ok(); }
-    egcam_status       status() const noexcept { return status_; }
-    const std::string &message() const noexcept { return message_; }
-    /// Throws egcam::error on a failure.
-    void value() const
-    {
-        if (!ok())
-            detail::raise(status_, message_);
-    }
-
-  private:
-    egcam_status status_ = EGCAM_OK;
-    std::string  message_;
-};
-
 // ---- views ----------------------------------------------------------------
 
 /// size() floats at data(), borrowed from their owner.
