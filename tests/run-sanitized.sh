@@ -16,7 +16,8 @@
 #            sanitized library, which ASan refuses to load).
 #   thread   -Db_sanitize=thread, core only (-Dtorch=disabled
 #            -Dexamples=false): builds and runs test_threads alone.
-# Neither builds bench/ (-Dbench=false), which no test runs.
+# Neither builds bench/ (-Dbench=false); its one test, bench_error, runs
+# in the plain build.
 #
 # The nested build is kept between runs (incremental); delete
 # BUILD_DIR/sanitize-MODE to start over.
