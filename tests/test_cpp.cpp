@@ -2,13 +2,15 @@
 // library's result (the same bits), failures come back as outcomes with the
 // library's status and message or, through value(), as egcam::error; the
 // handles free what they own (LeakSanitizer in asan_ubsan would say), views
-// have the C sizes, and explain_many keeps each image's own failure.
+// have the C sizes, explain_many keeps each image's own failure, and the
+// progress hook takes any callable.
 #include <cmath>
 #include <cstdarg>
 #include <cstddef>
 #include <csetjmp>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -223,15 +225,102 @@ void test_handles(void **)
     egcam_result_free(raw_result);
 }
 
+// The progress hook takes any callable: it sees every batch, leaves the
+// result bit for bit the C call's, stops the call when it returns false,
+// and what it throws comes out of the call that ran it. It moves with the
+// context, and release() takes it off the C context it gives away.
+void test_progress(void **)
+{
+    egcam::context ctx;
+    egcam::backend model = analytic(ctx, 7);
+    std::vector<float> x = input(3);
+    egcam::tensor_view in(x.data(), {C, H, W});
+    egcam::config cfg;
+    cfg.samples = 6;
+    cfg.batch_size = 2;
+    std::vector<std::uint64_t> seen;
+    std::uint64_t last_total = 0;
+    assert_int_equal(ctx.on_progress([&](std::uint64_t done, std::uint64_t total) {
+        seen.push_back(done);
+        last_total = total;
+        return true;
+    }),
+                     EGCAM_OK);
+    egcam::result r = ctx.explain(model, cfg, in).value();
+    assert_true(seen.size() >= 3); /* 6 samples in batches of 2 */
+    for (std::size_t i = 1; i < seen.size(); i++)
+        assert_true(seen[i] > seen[i - 1]);
+    assert_true(seen.back() == last_total);
+    egcam_result *c = nullptr;
+    egcam_tensor raw = {x.data(), {C, H, W}, 3, 0};
+    assert_int_equal(egcam_explain(ctx.get(), model.get(), &cfg, &raw, nullptr, &c), EGCAM_OK);
+    uint32_t h, w;
+    const float *cm = egcam_result_map(c, EGCAM_MAP_LAYER, &h, &w);
+    assert_memory_equal(r.map(EGCAM_MAP_LAYER).data(), cm, sizeof(float) * h * w);
+    egcam_result_free(c);
+
+    // false stops the call.
+    assert_int_equal(ctx.on_progress([](std::uint64_t, std::uint64_t) { return false; }), EGCAM_OK);
+    assert_int_equal(ctx.explain(model, cfg, in).status(), EGCAM_E_CANCELLED);
+    egcam::tensor refs = ctx.make_tensor({3, C, H, W}).value();
+    assert_int_equal(ctx.make_refset(model, refs.view(), 1).status(), EGCAM_E_CANCELLED);
+
+    // A throw stops the call and comes out of it, in explain and in
+    // explain_many; the context works on after it.
+    int calls = 0;
+    assert_int_equal(ctx.on_progress([&](std::uint64_t, std::uint64_t) -> bool {
+        if (++calls == 2)
+            throw std::length_error("enough");
+        return true;
+    }),
+                     EGCAM_OK);
+    bool thrown = false;
+    try {
+        egcam::outcome<egcam::result> never = ctx.explain(model, cfg, in);
+        (void)never;
+    } catch (const std::length_error &e) {
+        thrown = std::strcmp(e.what(), "enough") == 0;
+    }
+    assert_true(thrown);
+    assert_int_equal(calls, 2);
+    calls = 0;
+    thrown = false;
+    try {
+        auto never = ctx.explain_many(model, cfg, {in, in});
+        (void)never;
+    } catch (const std::length_error &) {
+        thrown = true;
+    }
+    assert_true(thrown);
+    assert_int_equal(ctx.on_progress(nullptr), EGCAM_OK);
+    assert_true(ctx.explain(model, cfg, in).ok());
+    assert_int_equal(calls, 2); /* removed: not called again */
+
+    // The hook moves with the context; release() takes it off.
+    std::size_t before = seen.size();
+    assert_int_equal(ctx.on_progress([&](std::uint64_t done, std::uint64_t) {
+        seen.push_back(done);
+        return true;
+    }),
+                     EGCAM_OK);
+    egcam::context moved = std::move(ctx);
+    assert_true(moved.explain(model, cfg, in).ok());
+    assert_true(seen.size() > before);
+    before = seen.size();
+    egcam_ctx *bare = moved.release();
+    assert_int_equal(egcam_explain(bare, model.get(), &cfg, &raw, nullptr, &c), EGCAM_OK);
+    egcam_result_free(c);
+    assert_int_equal(seen.size(), before);
+    egcam_ctx_free(bare);
+}
 } // namespace
 
 int main()
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_same_as_c),
-        cmocka_unit_test(test_failures),
-        cmocka_unit_test(test_explain_many),
-        cmocka_unit_test(test_handles),
+        cmocka_unit_test(test_same_as_c),    cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_explain_many), cmocka_unit_test(test_handles),
+        cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -30,6 +30,10 @@
 // Threads: as in C (egcam.h): one context per thread, one call at a time
 // on a backend.
 //
+// Progress: context::on_progress() takes any callable; one that throws
+// stops the call it runs in (EGCAM_E_CANCELLED in C), and the exception
+// comes out of that call on this side, after the library has returned.
+//
 // Header-only; link the C libraries as usual (pkg-config egcam, or
 // egcam-image / egcam-torch; CMake egcam::egcam, egcam::image, egcam::torch).
 #ifndef EGCAM_HPP
@@ -38,6 +42,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <new>
@@ -345,8 +350,12 @@ struct cost {
 
 // ---- the context, and the calls made through it -----------------------------
 
-/// Per-thread state: the last error. Every call that can fail is made
-/// through one.
+/// A progress hook: the samples done so far and the total; return false
+/// to stop the call.
+using progress_fn = std::function<bool(std::uint64_t done, std::uint64_t total)>;
+
+/// Per-thread state: the last error and the progress hook. Every call that
+/// can fail is made through one.
 class context : public detail::handle<egcam_ctx, egcam_ctx_free>
 {
   public:
@@ -356,6 +365,39 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
     context() : handle(make()) {}
     /// The message of the last failed call ("" after a success).
     const char *last_error() const noexcept { return egcam_ctx_last_error(get()); }
+
+    /// egcam_ctx_set_progress(): fn is called on this thread after each
+    /// batch of explain(), explain_many() and make_refset(); returning
+    /// false stops the call with EGCAM_E_CANCELLED. An empty fn removes the
+    /// hook. If fn throws, the call stops and rethrows it once the library
+    /// has returned (what the call made is freed first). The hook moves
+    /// with the context; release() removes it.
+    egcam_status on_progress(progress_fn fn)
+    {
+        if (!fn) {
+            egcam_status st = egcam_ctx_set_progress(get(), nullptr, nullptr);
+            progress_.reset();
+            return st;
+        }
+        auto hook       = std::make_unique<progress_state>();
+        hook->fn        = std::move(fn);
+        egcam_status st = egcam_ctx_set_progress(get(), &context::trampoline, hook.get());
+        if (st == EGCAM_OK)
+            progress_ = std::move(hook);
+        return st;
+    }
+
+    /// The C context, given away: its progress hook (which lives here) is
+    /// removed first.
+    egcam_ctx *release() noexcept
+    {
+        if (progress_) {
+            egcam_status st = egcam_ctx_set_progress(get(), nullptr, nullptr);
+            (void)st; /* cannot fail: the context is there */
+            progress_.reset();
+        }
+        return handle::release();
+    }
 
     /// egcam_explain(): one input.
     outcome<result> explain(backend &model, const egcam_config &cfg, const tensor_view &input,
@@ -403,6 +445,7 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
         owned.reserve(out.size());
         for (egcam_result *r : out)
             owned.emplace_back(r);
+        rethrow_from_progress();
         // A NaN image or a missing class fails that image alone, with its own
         // message; the same statuses from the call's own checks (a NaN noise
         // level) fail the call, and then no image has a message.
@@ -500,12 +543,45 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
         }
         return c;
     }
+    // What the C hook points at: on the heap, so that it stays put when the
+    // context moves.
+    struct progress_state {
+        progress_fn        fn;
+        std::exception_ptr thrown;
+    };
+    static int trampoline(void *user, std::uint64_t done, std::uint64_t total) noexcept
+    {
+        auto *hook = static_cast<progress_state *>(user);
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+        try {
+            return hook->fn(done, total) ? 0 : 1;
+        } catch (...) {
+            hook->thrown = std::current_exception();
+            return 1;
+        }
+#else
+        return hook->fn(done, total) ? 0 : 1;
+#endif
+    }
+    // After a call that may have run the hook: what it threw, thrown here.
+    void rethrow_from_progress()
+    {
+        if (progress_ && progress_->thrown) {
+            std::exception_ptr e = progress_->thrown;
+            progress_->thrown    = nullptr;
+            std::rethrow_exception(e);
+        }
+    }
+    // value is made (owned) before this is called, so a rethrow frees it.
     template <class T> outcome<T> done(egcam_status st, T value)
     {
+        rethrow_from_progress();
         if (st != EGCAM_OK)
             return {st, last_error()};
         return outcome<T>(std::move(value));
     }
+
+    std::unique_ptr<progress_state> progress_;
 };
 
 #ifdef EGCAM_HPP_TORCH
