@@ -237,7 +237,7 @@ static void assert_preprocessed_like(const char *dir, const egcam_preprocess *pr
 
 /* --background: an RGBA picture's alpha over black (the default), over
  * white, or dropped, each the library's reading with that flag; the three
- * differ. */
+ * differ; eval reads its folder of PNGs over the same. */
 static void test_background_flag(void **state)
 {
     (void)state;
@@ -276,6 +276,24 @@ static void test_background_flag(void **state)
     outcome *o = run("explain --model %s --layer block2 --background grey rgba.png",
                      fixture("residual_cnn.pt"));
     expect(o, 2, "--background");
+
+    /* eval reads a folder of PNGs over the same background. */
+    char dir[300], csv[2][4096];
+    snprintf(dir, sizeof dir, "%s/bg_data", tmp);
+    mkdir(dir, 0777);
+    snprintf(path, sizeof path, "%s/bg_data/rgba.png", tmp);
+    assert_int_equal(egcam_ctx_new(&ctx), EGCAM_OK);
+    assert_int_equal(egcam_png_write(ctx, path, &img), EGCAM_OK);
+    egcam_ctx_free(ctx);
+    for (int b = 0; b < 2; b++) {
+        o = run("eval --model %s --layer block2 --data bg_data --methods gradcam "
+                "--metrics insertion --eval-steps 4 --background %s --out ev_bg_%s",
+                fixture("residual_cnn.pt"), backgrounds[b].word, backgrounds[b].word);
+        expect(o, 0, NULL);
+        snprintf(path, sizeof path, "%s/ev_bg_%s/eval-images.csv", tmp, backgrounds[b].word);
+        assert_non_null(strstr(slurp(path, csv[b], sizeof csv[b]), "rgba"));
+    }
+    assert_string_not_equal(csv[0], csv[1]);
 }
 
 /* --preset imagenet is torchvision's evaluation transform (Resize(256),

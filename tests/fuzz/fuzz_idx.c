@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (egcam_ctx_new(&ctx) != EGCAM_OK)
         return 0;
     cli_dataset d;
-    int rc = cli_dataset_load(ctx, images, limit, canvas, seed, &d);
+    int rc = cli_dataset_load(ctx, images, limit, canvas, seed, EGCAM_PNG_ALPHA_BLACK, &d);
     fuzz_note("idx: rc %d, %u images", rc, rc ? 0u : (unsigned)d.count);
     if (rc == 0) {
         FUZZ_CHECK(d.count <= limit);

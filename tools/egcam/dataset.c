@@ -273,7 +273,8 @@ static int read_boxes(const char *dir, cli_dataset *d)
     return rc;
 }
 
-static int load_folder(egcam_ctx *ctx, const char *dir, uint32_t limit, cli_dataset *d)
+static int load_folder(egcam_ctx *ctx, const char *dir, uint32_t limit, uint32_t alpha,
+                       cli_dataset *d)
 {
     char **files;
     char *one[] = {(char *)dir};
@@ -287,7 +288,7 @@ static int load_folder(egcam_ctx *ctx, const char *dir, uint32_t limit, cli_data
     int rc = alloc_dataset(d, count, 0);
     for (uint32_t i = 0; !rc && i < count; i++) {
         egcam_image *png = NULL;
-        if (egcam_png_read(ctx, files[i], 0, &png) != EGCAM_OK) {
+        if (egcam_png_read(ctx, files[i], alpha, &png) != EGCAM_OK) {
             fprintf(stderr, "egcam: %s\n", egcam_ctx_last_error(ctx));
             rc = 1;
         } else if (!(d->images[i] = own_image(png->width, png->height, png->channels))) {
@@ -308,7 +309,7 @@ static int load_folder(egcam_ctx *ctx, const char *dir, uint32_t limit, cli_data
 }
 
 int cli_dataset_load(egcam_ctx *ctx, const char *path, uint32_t limit, uint32_t canvas,
-                     uint64_t seed, cli_dataset *out)
+                     uint64_t seed, uint32_t alpha, cli_dataset *out)
 {
     memset(out, 0, sizeof *out);
     struct stat st;
@@ -325,7 +326,7 @@ int cli_dataset_load(egcam_ctx *ctx, const char *path, uint32_t limit, uint32_t 
             fprintf(stderr, "egcam: --canvas needs IDX files; %s has none\n", path);
             return 1;
         }
-        return load_folder(ctx, path, limit, out);
+        return load_folder(ctx, path, limit, alpha, out);
     }
     return load_idx(path, limit, canvas, seed, out);
 }

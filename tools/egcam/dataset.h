@@ -21,10 +21,11 @@ typedef struct cli_dataset {
  * a folder holding t10k-images-idx3-ubyte.gz (the test set), or a folder of
  * PNGs (labels and boxes from its boxes.csv when there is one). With
  * canvas > 0, IDX items are pasted at random places on canvas x canvas
- * canvases among fragments of other items, and their boxes kept. Returns 0,
- * or 1 after printing one line naming the file. */
+ * canvases among fragments of other items, and their boxes kept. PNGs'
+ * alpha becomes what alpha (EGCAM_PNG_ALPHA_*, --background) says. Returns
+ * 0, or 1 after printing one line naming the file. */
 int cli_dataset_load(egcam_ctx *ctx, const char *path, uint32_t limit, uint32_t canvas,
-                     uint64_t seed, cli_dataset *out);
+                     uint64_t seed, uint32_t alpha, cli_dataset *out);
 void cli_dataset_free(cli_dataset *d);
 
 #endif

@@ -191,7 +191,7 @@ int cli_eval_main(cli_options *o)
     cli_evaluation ev = {.o = o, .d = &d, .pairs = o->pair_count};
     int rc = cli_session_open(&s, o);
     if (!rc)
-        rc = cli_dataset_load(s.ctx, o->data, o->limit, o->canvas, o->cfg.seed, &d);
+        rc = cli_dataset_load(s.ctx, o->data, o->limit, o->canvas, o->cfg.seed, o->alpha, &d);
     if (!rc && d.count == 0) {
         fprintf(stderr, "egcam eval: --data %s holds no images\n", o->data);
         rc = 1;

@@ -512,7 +512,7 @@ static const flag flags[] = {
     CHOICE("sampling", RUNS, cfg.sampling, sampling_words, sampling_values),
     CHOICE("layout", ALL, torch.layout, layout_words, layout_values),
     CHOICE("fill", EVAL, eval.fill, fill_words, fill_values),
-    CHOICE("background", EXPLAIN | COMPARE, alpha, background_words, background_values),
+    CHOICE("background", RUNS, alpha, background_words, background_values),
     U32("samples", RUNS, cfg.samples, 1, UINT32_MAX),
     U32("steps", RUNS, cfg.steps, 1, UINT32_MAX),
     U32("batch", RUNS, cfg.batch_size, 1, 65536),
