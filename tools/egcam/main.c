@@ -69,6 +69,7 @@ static int run_command(int argc, char **argv)
         if (cli_check_headroom("to start") != 0)
             return 1;
         cli_reserve_blas();
+        cli_tune_allocator();
         return commands[i].run(&o);
     }
     fprintf(stderr, "egcam: unknown command '%s' (explain, compare, layers or eval)\n", argv[1]);

@@ -30,6 +30,10 @@ int cli_check_headroom(const char *when);
  * cannot make fails with a message, where OpenBLAS would have waited. */
 void cli_reserve_blas(void);
 
+/* Keep large blocks in glibc's heap for reuse instead of mapping each
+ * afresh (mallopt), unless GLIBC_TUNABLES sets malloc's tunables. */
+void cli_tune_allocator(void);
+
 /* Flush cli_out() and stderr and end the process with status rc (1 when
  * the output could not be written), without running the libraries'
  * exit-time destructors: a thread stuck in OpenBLAS's allocator after an
