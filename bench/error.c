@@ -21,8 +21,10 @@
  * so --resume FILE keeps each finished input's errors in FILE and skips
  * them when run again: a table of 50 inputs can be built over several
  * runs, and reads the same as one made in one go (every seed depends on
- * the input's index only). --table-only prints the table of the inputs
- * FILE holds and computes nothing.
+ * the input's index only). FILE's first line records the model, layer,
+ * N and noise, and FILE.data the inputs, references (hashes) and batch: a
+ * run with others is refused. --table-only prints the table of the
+ * inputs FILE holds and computes nothing (the model is not opened).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -339,10 +341,14 @@ static void print_json(const options *o, cell c[3][MAX_NS], size_t n_done, FILE 
             bench_json_string(json, o->layer);
             fprintf(json,
                     ",\"inputs\":%zu,\"reference_n\":%u,\"scheme\":\"%s\",\"n\":%u,"
-                    "\"rel_mse\":%.6g,\"rel_mse_se\":%.6g,\"rel_mse_median\":%.6g,"
-                    "\"one_minus_r\":%.6g}\n",
-                    n_done, o->reference_n, egcam_sampling_name(schemes[s]), o->ns[k], c[s][k].mse,
-                    isnan(c[s][k].se) ? 0 : c[s][k].se, c[s][k].median, c[s][k].decor);
+                    "\"rel_mse\":%.6g,\"rel_mse_se\":",
+                    n_done, o->reference_n, egcam_sampling_name(schemes[s]), o->ns[k], c[s][k].mse);
+            if (isnan(c[s][k].se)) /* one input: no error to give */
+                fprintf(json, "null");
+            else
+                fprintf(json, "%.6g", c[s][k].se);
+            fprintf(json, ",\"rel_mse_median\":%.6g,\"one_minus_r\":%.6g}\n", c[s][k].median,
+                    c[s][k].decor);
         }
 }
 
@@ -376,36 +382,96 @@ static void resume_header(const options *o, char *out, size_t size)
         at += snprintf(out + at, size - (size_t)at, "%s%u", k ? "," : "", o->ns[k]);
 }
 
+/* FNV-1a over a tensor's shape and data (0 for none). */
+static uint64_t tensor_hash(const egcam_tensor *t)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    if (!t)
+        return 0;
+    const unsigned char *p = (const unsigned char *)t->shape;
+    for (size_t i = 0; i < sizeof t->shape; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    size_t n = 1;
+    for (uint32_t d = 0; d < t->ndim; d++)
+        n *= (size_t)t->shape[d];
+    p = (const unsigned char *)t->data;
+    for (size_t i = 0; i < n * sizeof(float); i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* FILE.data beside the --resume file: what its inputs and references were
+ * (hashes of the tensors) and the batch. The first run that finds none
+ * writes it; later runs must match it. 0, or -1 after saying why. */
+static int resume_data(const options *o, const egcam_tensor *inputs, const egcam_tensor *refs)
+{
+    char path[4096], want[128], got[128] = "";
+    if (snprintf(path, sizeof path, "%s.data", o->resume) >= (int)sizeof path) {
+        fprintf(stderr, "egcam-bench-error: %s: name too long\n", o->resume);
+        return -1;
+    }
+    snprintf(want, sizeof want, "inputs=%016llx refs=%016llx batch=%u",
+             (unsigned long long)tensor_hash(inputs), (unsigned long long)tensor_hash(refs),
+             o->batch);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        int read = fgets(got, sizeof got, f) != NULL;
+        fclose(f);
+        got[strcspn(got, "\n")] = '\0';
+        if (read && strcmp(got, want) == 0)
+            return 0;
+        fprintf(stderr,
+                "egcam-bench-error: %s was made with other inputs, references or batch (%s, "
+                "not %s)\n",
+                o->resume, got, want);
+        return -1;
+    }
+    if (o->table_only)
+        return 0;
+    if (!(f = fopen(path, "w")) || fprintf(f, "%s\n", want) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* Reads the inputs already done from o->resume into done[] and per[]; a
- * missing file is an empty one and gets the header. Each line after it:
- * "B MSE... DECOR..." with 3 * n_count values each. */
+ * missing or empty file is a new one and gets the header. Each line after
+ * it: "B MSE... DECOR..." with 3 * n_count values each. */
 static int resume_read(const options *o, size_t count, unsigned char *done, errors *per)
 {
     char header[4096], line[16384];
     resume_header(o, header, sizeof header);
     FILE *f = fopen(o->resume, "r");
+    int empty = 0;
+    if (f && !fgets(line, sizeof line, f)) { /* made, then stopped before its header */
+        fclose(f);
+        f = NULL;
+        empty = 1;
+    }
     if (!f) {
         if (o->table_only) {
-            fprintf(stderr, "egcam-bench-error: cannot read %s: %s\n", o->resume, strerror(errno));
+            fprintf(stderr, "egcam-bench-error: cannot read %s: %s\n", o->resume,
+                    empty ? "it is empty" : strerror(errno));
             return -1;
         }
-        if (errno != ENOENT || !(f = fopen(o->resume, "w")) || fprintf(f, "%s\n", header) < 0 ||
-            fclose(f) != 0) {
+        if ((!empty && errno != ENOENT) || !(f = fopen(o->resume, "w")) ||
+            fprintf(f, "%s\n", header) < 0 || fclose(f) != 0) {
             fprintf(stderr, "egcam-bench-error: cannot resume from %s: %s\n", o->resume,
                     strerror(errno));
             return -1;
         }
         return 0;
     }
-    if (!fgets(line, sizeof line, f) || strcspn(line, "\n") != strlen(header) ||
-        strncmp(line, header, strlen(header)) != 0) {
+    if (strcspn(line, "\n") != strlen(header) || strncmp(line, header, strlen(header)) != 0) {
         fprintf(stderr, "egcam-bench-error: %s was made with other settings\n", o->resume);
         fclose(f);
         return -1;
     }
     int ends_line = 1;
     while (fgets(line, sizeof line, f)) {
-        ends_line = line[strlen(line) - 1] == '\n';
+        size_t len = strlen(line);
+        ends_line = len > 0 && line[len - 1] == '\n';
         char *p = line, *end;
         unsigned long b = strtoul(p, &end, 10);
         errors e;
@@ -424,8 +490,10 @@ static int resume_read(const options *o, size_t count, unsigned char *done, erro
             }
         if (!ok || *end != '\n') /* a line cut short by a stop: that input is redone */
             continue;
-        if (b >= count || done[b])
+        if (b >= count)
             continue;
+        /* A later line for the same input is its redoing (an older version
+         * of this program ended a cut line with a bare newline): it wins. */
         done[b] = 1;
         per[b] = e;
     }
@@ -490,11 +558,8 @@ int main(int argc, char **argv)
     int rc = 1;
     if (egcam_ctx_new(&ctx) != EGCAM_OK)
         return 1;
-    if ((o.threads && egcam_torch_set_threads(ctx, o.threads) != EGCAM_OK) ||
-        egcam_torch_open(ctx, o.model, o.layer, NULL, &be) != EGCAM_OK ||
-        read_inputs(ctx, &o, &inputs) != 0 ||
-        (o.refs && (egcam_npy_read(ctx, o.refs, &refdata) != EGCAM_OK ||
-                    egcam_refset_new(ctx, be, refdata, o.batch, &refs) != EGCAM_OK))) {
+    if (read_inputs(ctx, &o, &inputs) != 0 ||
+        (o.refs && egcam_npy_read(ctx, o.refs, &refdata) != EGCAM_OK)) {
         fprintf(stderr, "egcam-bench-error: %s\n", egcam_ctx_last_error(ctx));
         goto done;
     }
@@ -520,8 +585,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "egcam-bench-error: out of memory\n");
         goto done;
     }
-    if (o.resume && resume_read(&o, count, done, per) != 0)
+    if (o.resume &&
+        (resume_data(&o, inputs, refdata) != 0 || resume_read(&o, count, done, per) != 0))
         goto done;
+    /* The model only where there is something to compute. */
+    if (!o.table_only &&
+        ((o.threads && egcam_torch_set_threads(ctx, o.threads) != EGCAM_OK) ||
+         egcam_torch_open(ctx, o.model, o.layer, NULL, &be) != EGCAM_OK ||
+         (refdata && egcam_refset_new(ctx, be, refdata, o.batch, &refs) != EGCAM_OK))) {
+        fprintf(stderr, "egcam-bench-error: %s\n", egcam_ctx_last_error(ctx));
+        goto done;
+    }
     size_t finished = 0;
     for (size_t b = 0; b < count; b++)
         finished += done[b];
@@ -559,11 +633,14 @@ int main(int argc, char **argv)
         done[b] = 1;
         finished++;
         fprintf(stderr, "\r%zu/%zu inputs", finished, count);
-        if ((o.partial || o.markdown) && tabulate(&o, per, done, count, table, &n_done) == 0 &&
-            ((o.partial && write_table(o.partial, &o, table, n_done, 0) != 0) ||
-             (o.markdown && write_table(o.markdown, &o, table, n_done, 1) != 0)))
-            fprintf(stderr, "egcam-bench-error: cannot write the table so far: %s\n",
-                    strerror(errno));
+        if ((o.partial || o.markdown) && tabulate(&o, per, done, count, table, &n_done) == 0) {
+            if (o.partial && write_table(o.partial, &o, table, n_done, 0) != 0)
+                fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", o.partial,
+                        strerror(errno));
+            if (o.markdown && write_table(o.markdown, &o, table, n_done, 1) != 0)
+                fprintf(stderr, "egcam-bench-error: cannot write %s: %s\n", o.markdown,
+                        strerror(errno));
+        }
     }
     if (!o.table_only)
         fprintf(stderr, "\n");
