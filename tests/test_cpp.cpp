@@ -292,9 +292,33 @@ void test_progress(void **)
         thrown = true;
     }
     assert_true(thrown);
+    calls = 0;
+    thrown = false;
+    try {
+        auto never = ctx.make_refset(model, refs.view(), 1);
+        (void)never;
+    } catch (const std::length_error &) {
+        thrown = true;
+    }
+    assert_true(thrown);
     assert_int_equal(ctx.on_progress(nullptr), EGCAM_OK);
     assert_true(ctx.explain(model, cfg, in).ok());
     assert_int_equal(calls, 2); /* removed: not called again */
+
+    // A throw inside a C call made through get() only cancels it; no
+    // later call of the wrapper throws it.
+    calls = 0;
+    assert_int_equal(ctx.on_progress([&](std::uint64_t, std::uint64_t) -> bool {
+        if (++calls == 1)
+            throw std::length_error("in C");
+        return true;
+    }),
+                     EGCAM_OK);
+    assert_int_equal(egcam_explain(ctx.get(), model.get(), &cfg, &raw, nullptr, &c),
+                     EGCAM_E_CANCELLED);
+    assert_int_equal(ctx.read_npy("/nonexistent/x.npy").status(), EGCAM_E_IO);
+    assert_true(ctx.explain(model, cfg, in).ok());
+    assert_true(calls > 1);
 
     // The hook moves with the context; release() takes it off.
     std::size_t before = seen.size();
@@ -306,6 +330,17 @@ void test_progress(void **)
     egcam::context moved = std::move(ctx);
     assert_true(moved.explain(model, cfg, in).ok());
     assert_true(seen.size() > before);
+    // Moved onto a context that has a hook of its own: that one goes.
+    egcam::context other;
+    int others = 0;
+    assert_int_equal(other.on_progress([&](std::uint64_t, std::uint64_t) { return ++others > 0; }),
+                     EGCAM_OK);
+    other = std::move(moved);
+    before = seen.size();
+    assert_true(other.explain(model, cfg, in).ok());
+    assert_true(seen.size() > before);
+    assert_int_equal(others, 0);
+    moved = std::move(other);
     before = seen.size();
     egcam_ctx *bare = moved.release();
     assert_int_equal(egcam_explain(bare, model.get(), &cfg, &raw, nullptr, &c), EGCAM_OK);

@@ -194,10 +194,13 @@ EGCAM_API void egcam_ctx_free(egcam_ctx *ctx);
  *  Never NULL (a NULL ctx gives ""). */
 EGCAM_API const char *egcam_ctx_last_error(const egcam_ctx *ctx);
 
-/** Progress hook: called on the calling thread, inside egcam_explain() and
- *  egcam_refset_new(), after each batch, with the samples done so far and the
- *  total. Return non-zero to stop the call with EGCAM_E_CANCELLED. It must
- *  not throw, longjmp, or call into libegcam with the same ctx. */
+/** Progress hook: called on the calling thread, inside egcam_explain(),
+ *  egcam_explain_many() and egcam_refset_new() (and the calls that explain,
+ *  such as egcam_eval_sensitivity()), after each batch, the last one
+ *  included, with the samples done so far and the total. Return non-zero to
+ *  stop the call with EGCAM_E_CANCELLED (after the last batch too: the
+ *  finished result is then discarded). It must not throw, longjmp, or call
+ *  into libegcam with the same ctx. */
 typedef int (*egcam_progress_fn)(void *user, uint64_t done, uint64_t total);
 
 /** Install (or, with fn == NULL, remove) the progress hook of ctx. */

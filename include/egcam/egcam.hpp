@@ -34,6 +34,10 @@
 // stops the call it runs in (EGCAM_E_CANCELLED in C), and the exception
 // comes out of that call on this side, after the library has returned.
 //
+// Exceptions on or off: everything here is in an inline namespace named
+// for the mode (egcam::v1_eh or egcam::v1_noeh), so that code built both
+// ways links without two different definitions under one name.
+//
 // Header-only; link the C libraries as usual (pkg-config egcam, or
 // egcam-image / egcam-torch; CMake egcam::egcam, egcam::image, egcam::torch).
 #ifndef EGCAM_HPP
@@ -63,7 +67,16 @@
 #  define EGCAM_HPP_TORCH 1
 #endif
 
+#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#  define EGCAM_HPP_EXCEPTIONS 1
+#  define EGCAM_HPP_MODE       v1_eh
+#else
+#  define EGCAM_HPP_MODE v1_noeh
+#endif
+
 namespace egcam
+{
+inline namespace EGCAM_HPP_MODE
 {
 
 // ---- errors ---------------------------------------------------------------
@@ -88,7 +101,7 @@ namespace detail
 {
 [[noreturn]] inline void raise(egcam_status status, const std::string &message)
 {
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#ifdef EGCAM_HPP_EXCEPTIONS
     throw error(status, message);
 #else
     (void)status, (void)message;
@@ -367,12 +380,16 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
     const char *last_error() const noexcept { return egcam_ctx_last_error(get()); }
 
     /// egcam_ctx_set_progress(): fn is called on this thread after each
-    /// batch of explain(), explain_many() and make_refset(); returning
-    /// false stops the call with EGCAM_E_CANCELLED. An empty fn removes the
-    /// hook. If fn throws, the call stops and rethrows it once the library
-    /// has returned (what the call made is freed first). The hook moves
-    /// with the context; release() removes it.
-    egcam_status on_progress(progress_fn fn)
+    /// batch of explain(), explain_many() and make_refset() (the last
+    /// batch too: false then discards a finished result); returning false
+    /// stops the call with EGCAM_E_CANCELLED. An empty fn removes the hook.
+    /// If fn throws, the call stops and rethrows it once the library has
+    /// returned (what the call made is freed first). In a C call made
+    /// through get() (egcam_eval_sensitivity(), say) a throw only cancels:
+    /// it is not rethrown there, nor by a later call. fn must not call into
+    /// this context (on_progress() included). The hook moves with the
+    /// context; release() removes it.
+    [[nodiscard]] egcam_status on_progress(progress_fn fn)
     {
         if (!fn) {
             egcam_status st = egcam_ctx_set_progress(get(), nullptr, nullptr);
@@ -404,9 +421,10 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
                             const refset *refs = nullptr)
     {
         egcam_result *r = nullptr;
-        egcam_status  st =
+        forget_progress_throw();
+        egcam_status st =
             egcam_explain(get(), model.get(), &cfg, input.get(), refs ? refs->get() : nullptr, &r);
-        return done(st, result(r));
+        return done_after_progress(st, result(r));
     }
 
     /// egcam_explain_many(): inputs.size() images (each [C, H, W] or
@@ -436,13 +454,14 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
                                                   " targets; give images x targets, or none"};
         std::vector<egcam_result *> out(images * targets, nullptr);
         std::vector<egcam_status>   statuses(images, EGCAM_OK);
-        egcam_status                st = egcam_explain_many(
-                           get(), model.get(), &cfg, ts.empty() ? nullptr : ts.data(), std::uint32_t(ts.size()),
+        std::vector<result>         owned; // made room for first: owning them cannot fail
+        owned.reserve(out.size());
+        forget_progress_throw();
+        egcam_status st = egcam_explain_many(
+            get(), model.get(), &cfg, ts.empty() ? nullptr : ts.data(), std::uint32_t(ts.size()),
             classes.empty() ? nullptr : classes.data(), targets, refs ? refs->get() : nullptr,
             out.empty() ? nullptr : out.data(), statuses.empty() ? nullptr : statuses.data());
         // Own the C results first, so that nothing leaks if what follows throws.
-        std::vector<result> owned;
-        owned.reserve(out.size());
         for (egcam_result *r : out)
             owned.emplace_back(r);
         rethrow_from_progress();
@@ -490,9 +509,10 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
     outcome<refset>
     make_refset(backend &model, const tensor_view &refs, std::uint32_t batch_size = 0)
     {
-        egcam_refset *r  = nullptr;
-        egcam_status  st = egcam_refset_new(get(), model.get(), refs.get(), batch_size, &r);
-        return done(st, refset(r));
+        egcam_refset *r = nullptr;
+        forget_progress_throw();
+        egcam_status st = egcam_refset_new(get(), model.get(), refs.get(), batch_size, &r);
+        return done_after_progress(st, refset(r));
     }
 
     /// egcam_tensor_new(): zeros of this shape, to fill through data().
@@ -537,7 +557,7 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
     {
         egcam_ctx *c = nullptr;
         if (egcam_ctx_new(&c) != EGCAM_OK) {
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#ifdef EGCAM_HPP_EXCEPTIONS
             throw std::bad_alloc();
 #endif
         }
@@ -552,7 +572,7 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
     static int trampoline(void *user, std::uint64_t done, std::uint64_t total) noexcept
     {
         auto *hook = static_cast<progress_state *>(user);
-#if defined(__cpp_exceptions) || defined(__EXCEPTIONS) || defined(_CPPUNWIND)
+#ifdef EGCAM_HPP_EXCEPTIONS
         try {
             return hook->fn(done, total) ? 0 : 1;
         } catch (...) {
@@ -563,7 +583,14 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
         return hook->fn(done, total) ? 0 : 1;
 #endif
     }
-    // After a call that may have run the hook: what it threw, thrown here.
+    // Before a call that may run the hook: a throw left by a C call made
+    // through get() is not this call's.
+    void forget_progress_throw() noexcept
+    {
+        if (progress_)
+            progress_->thrown = nullptr;
+    }
+    // After it: what the hook threw, thrown here.
     void rethrow_from_progress()
     {
         if (progress_ && progress_->thrown) {
@@ -572,13 +599,17 @@ class context : public detail::handle<egcam_ctx, egcam_ctx_free>
             std::rethrow_exception(e);
         }
     }
-    // value is made (owned) before this is called, so a rethrow frees it.
     template <class T> outcome<T> done(egcam_status st, T value)
     {
-        rethrow_from_progress();
         if (st != EGCAM_OK)
             return {st, last_error()};
         return outcome<T>(std::move(value));
+    }
+    // value is made (owned) before this is called, so a rethrow frees it.
+    template <class T> outcome<T> done_after_progress(egcam_status st, T value)
+    {
+        rethrow_from_progress();
+        return done(st, std::move(value));
     }
 
     std::unique_ptr<progress_state> progress_;
@@ -596,6 +627,7 @@ inline outcome<backend> backend::torch(context &ctx, const std::string &model_pa
 }
 #endif
 
+} // namespace EGCAM_HPP_MODE
 } // namespace egcam
 
 #endif // EGCAM_HPP
