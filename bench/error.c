@@ -11,7 +11,7 @@
  *   1 - r          one minus the Pearson correlation of m and ref
  *
  * averaged over the inputs, with the standard error of the mean MSE and
- * the median input's MSE: a few inputs with a small reference map can
+ * the median of the inputs' MSEs: a few inputs with a small reference map can
  * carry the mean. It prints a row per scheme and N, and for each scheme
  * the smallest N of the list whose MSE is at most independent sampling's
  * at --match (default 50), by the mean and by the median. References: a
@@ -280,7 +280,7 @@ static void print_needed(const options *o, FILE *out, uint32_t n)
 }
 
 /* The table as text (rows of scheme and N), or as Markdown (a row per N,
- * two columns per scheme, then the median input's MSE). */
+ * two columns per scheme, then the median of the inputs' MSEs). */
 static void print_table(const options *o, cell c[3][MAX_NS], size_t n_done, int markdown, FILE *out)
 {
     fprintf(out, "%s%s, %s: %zu inputs, reference N = %u, noise %.2g%s\n", markdown ? "**" : "",
@@ -301,7 +301,7 @@ static void print_table(const options *o, cell c[3][MAX_NS], size_t n_done, int 
             }
             fprintf(out, "\n");
         }
-        fprintf(out, "\nThe median input's rel. MSE:\n\n| N |");
+        fprintf(out, "\nThe median of the inputs' rel. MSE:\n\n| N |");
         for (int s = 0; s < 3; s++)
             fprintf(out, " %s |", egcam_sampling_name(schemes[s]));
         fprintf(out, "\n| ---: | ---: | ---: | ---: |\n");
@@ -326,7 +326,7 @@ static void print_table(const options *o, cell c[3][MAX_NS], size_t n_done, int 
         print_needed(o, out, needed_n(o, c, s, 0));
         fprintf(out, " by the mean (");
         print_needed(o, out, needed_n(o, c, s, 1));
-        fprintf(out, " by the median input) to match independent sampling at N = %u\n", o->match);
+        fprintf(out, " by the median) to match independent sampling at N = %u\n", o->match);
     }
 }
 

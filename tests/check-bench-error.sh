@@ -18,7 +18,7 @@ run() {
 run > "$dir/whole.txt" 2> "$dir/whole.err"
 grep -q '^independent *4 ' "$dir/whole.txt" || fail "no table: $(cat "$dir/whole.txt")"
 grep -q 'std. err. *median' "$dir/whole.txt" || fail "no standard error or median column"
-grep -q '^antithetic needs .* by the mean (.* by the median input)' "$dir/whole.txt" ||
+grep -q '^antithetic needs .* by the mean (.* by the median)' "$dir/whole.txt" ||
   fail "no N needed by the mean and by the median"
 
 # Two inputs, then the third resumed: the table of one run in one go.
@@ -27,7 +27,7 @@ test "$(wc -l < "$dir/log")" -eq 3 || fail "the resume file holds $(wc -l < "$di
 run --resume "$dir/log" --markdown "$dir/table.md" > "$dir/resumed.txt" 2>/dev/null
 cmp -s "$dir/whole.txt" "$dir/resumed.txt" || fail "a resumed run gives another table"
 grep -q '^| 8 | [0-9.e-]* ± [0-9.e-]* |' "$dir/table.md" || fail "no mean ± error in the Markdown"
-grep -q "median input's rel. MSE" "$dir/table.md" || fail "no median table in the Markdown"
+grep -q "median of the inputs' rel. MSE" "$dir/table.md" || fail "no median table in the Markdown"
 
 # The statistics of independent sampling at N = 4, from the file's three
 # errors (the second field of each input's line), against the table's.
