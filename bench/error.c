@@ -373,11 +373,14 @@ static int write_table(const char *path, const options *o, cell c[3][MAX_NS], si
 }
 
 /* The first line of a --resume file: what its errors were measured with.
- * A file made with other settings is refused rather than mixed in. */
+ * A file made with other settings is refused rather than mixed in. The
+ * model by its file name only: the directory is the machine's, and a log
+ * kept with the sources must go on from another checkout. */
 static void resume_header(const options *o, char *out, size_t size)
 {
-    int at = snprintf(out, size, "# egcam-bench-error %s %s reference_n=%u noise=%g ns=", o->model,
-                      o->layer, o->reference_n, (double)o->noise);
+    const char *slash = strrchr(o->model, '/');
+    int at = snprintf(out, size, "# egcam-bench-error %s %s reference_n=%u noise=%g ns=",
+                      slash ? slash + 1 : o->model, o->layer, o->reference_n, (double)o->noise);
     for (int k = 0; k < o->n_count && at > 0 && (size_t)at < size; k++)
         at += snprintf(out + at, size - (size_t)at, "%s%u", k ? "," : "", o->ns[k]);
 }
